@@ -1,0 +1,455 @@
+"""Frontend for SageMaker pipeline definitions: the JSON that ``pipeline.definition()`` returns.
+
+Reading is two passes. ``json.loads`` runs with an object hook that turns every expression
+object (``Get``, ``Std:Join``, ``Std:JsonGet``) into its IR node while the C parser builds the
+document, so request bodies are never walked in Python just to find expressions. Then the
+document's envelope (parameters, steps, options) is read into IR records, with a JSON pointer
+for every problem. A malformed expression is found by the hook without a location, so the
+document is parsed once more, plainly, to point at it: errors may be slow, success is fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pipeglot.errors import InputError, ValidationError
+from pipeglot.ir.expressions import (
+    EXPRESSION_KEYS,
+    Condition,
+    ExpressionError,
+    Value,
+    condition_from_json,
+    expression_from_json,
+)
+from pipeglot.ir.model import (
+    CHECK_KEYS,
+    KIND_OF_TYPE,
+    MISSING,
+    NO_EXTRA,
+    SUPPORTED_VERSIONS,
+    CacheConfig,
+    ExperimentConfig,
+    OutputParameter,
+    Parameter,
+    ParameterType,
+    PropertyFile,
+    RetryPolicy,
+    Step,
+    StepKind,
+    Workflow,
+)
+from pipeglot.ir.validate import validate
+
+READS_TEXT = True  # the CLI hands this frontend the input's bytes, not its path
+
+_TOP_LEVEL_KEYS = ("Version", "Metadata", "Parameters", "PipelineExperimentConfig",
+                   "MlflowConfig", "Steps")  # fmt: skip
+_CHECK_TYPES = ("QualityCheck", "ClarifyCheck")
+_REMOTE_FUNCTION_DRIVER = "/opt/ml/input/data/sagemaker_remote_function_bootstrap/job_driver.sh"
+_NOTEBOOK_JOB_ENTRYPOINT = ["amazon_sagemaker_scheduler"]
+
+
+def load(source: str | bytes, *, name: str | None = None) -> Workflow:
+    """Read a pipeline definition into a validated Workflow.
+
+    Args:
+        source: the definition as JSON text or UTF-8 bytes.
+        name: the pipeline's name, when the caller knows it (the definition does not hold it).
+
+    Raises:
+        InputError: the text is not a valid definition; the message names the JSON pointer.
+    """
+    document = _parse_json(_decode(source))
+    workflow = _Reader().workflow(document, name)
+    return workflow
+
+
+def _decode(source: str | bytes) -> str:
+    if isinstance(source, str):
+        text = source
+    else:
+        try:
+            text = source.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"the input is not UTF-8 text (invalid byte at offset {error.start}); "
+                "save the definition as UTF-8"
+            ) from None
+    if not text.strip():
+        raise InputError(
+            "the input is empty; expected a SageMaker pipeline definition "
+            '(a JSON object with "Steps")'
+        )
+    return text
+
+
+def _expression_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and next(iter(obj)) in EXPRESSION_KEYS:
+        return expression_from_json(obj)
+    return obj
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text, object_hook=_expression_hook, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
+    except RecursionError:
+        raise InputError(
+            "the JSON is nested too deeply to be a pipeline definition; check the input"
+        ) from None
+    except ExpressionError:
+        raise _locate_expression_error(text) from None
+    except ValueError as error:  # NaN / Infinity, or an integer too long to convert
+        raise InputError(f"not valid JSON: {error}") from None
+
+
+def _locate_expression_error(text: str) -> InputError:
+    """Parse again without the hook and convert bottom-up, as the hook does, with pointers."""
+
+    def convert(value: Any, pointer: str) -> Any:
+        if isinstance(value, list):
+            return [convert(item, f"{pointer}/{index}") for index, item in enumerate(value)]
+        if not isinstance(value, dict):
+            return value
+        converted = {key: convert(item, f"{pointer}/{_escape(key)}") for key, item in value.items()}
+        try:
+            return _expression_hook(converted)
+        except ExpressionError as error:
+            raise InputError(str(error), location=pointer or "/") from None
+
+    try:
+        convert(json.loads(text), "")
+    except InputError as error:
+        return error
+    return InputError("a malformed expression could not be located")  # pragma: no cover
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "an expression" if _is_expression(value) else "a number")
+
+
+def _is_expression(value: object) -> bool:
+    return type(value).__module__ == "pipeglot.ir.expressions"
+
+
+class _Reader:
+    """Reads the envelope of one document. Holds the pointer of every step it has read."""
+
+    def __init__(self) -> None:
+        self.pointers: dict[str, str] = {}
+        self.steps: list[Step] = []
+
+    def workflow(self, document: Any, name: str | None) -> Workflow:
+        if not isinstance(document, dict):
+            raise InputError(
+                'the definition must be a JSON object with a "Steps" list, '
+                f"not {_json_type(document)}",
+                location="/",
+            )
+        version = document.get("Version", MISSING)
+        if version is not MISSING and version not in SUPPORTED_VERSIONS:
+            raise InputError(
+                f"unknown definition Version {version!r}; pipeglot reads "
+                f"{', '.join(SUPPORTED_VERSIONS)}",
+                location="/Version",
+            )
+        steps = document.get("Steps", MISSING)
+        if steps is MISSING:
+            raise InputError('the definition has no "Steps" list; add one', location="/")
+        self._step_list(steps, "/Steps")
+        workflow = Workflow(
+            steps=tuple(self.steps),
+            name=name,
+            version=None if version is MISSING else version,
+            parameters=self._parameters(document.get("Parameters", MISSING)),
+            metadata=document.get("Metadata", MISSING),
+            experiment_config=self._experiment_config(
+                document.get("PipelineExperimentConfig", MISSING)
+            ),
+            mlflow_config=document.get("MlflowConfig", MISSING),
+            extra=_extra(document, _TOP_LEVEL_KEYS),
+        )
+        try:
+            validate(workflow)
+        except ValidationError as error:
+            raise self._relocate(error) from None
+        return workflow
+
+    def _relocate(self, error: ValidationError) -> InputError:
+        if error.step is None or error.step not in self.pointers:
+            return error
+        pointer = self.pointers[error.step] + (f"/{error.path}" if error.path else "")
+        return ValidationError(error.message, location=f"{pointer} (step {error.step!r})")
+
+    # --- parameters and top-level options -------------------------------------------------
+
+    def _parameters(self, value: Any) -> tuple[Parameter, ...] | None:
+        if value is MISSING:
+            return None
+        items = _expect_list(value, "/Parameters", "the pipeline parameters")
+        return tuple(self._parameter(item, f"/Parameters/{i}") for i, item in enumerate(items))
+
+    def _parameter(self, item: Any, pointer: str) -> Parameter:
+        fields = _expect_object(item, pointer, "a parameter")
+        name = _expect_string(fields, "Name", pointer, "the parameter's name")
+        type_name = fields.get("Type", MISSING)
+        try:
+            kind = ParameterType(type_name) if type_name is not MISSING else ParameterType.STRING
+        except ValueError:
+            known = ", ".join(t.value for t in ParameterType)
+            raise InputError(
+                f"parameter {name!r} has the unknown Type {type_name!r}; use one of {known}",
+                location=f"{pointer}/Type",
+            ) from None
+        enum_values = fields.get("EnumValues", MISSING)
+        if enum_values is not MISSING:
+            enum_values = _expect_list(enum_values, f"{pointer}/EnumValues", "the enum values")
+            if kind is not ParameterType.STRING or not all(isinstance(v, str) for v in enum_values):
+                raise InputError(
+                    "EnumValues are allowed on String parameters only, and must be strings",
+                    location=f"{pointer}/EnumValues",
+                )
+        return Parameter(
+            name=name,
+            type=kind,
+            default=fields.get("DefaultValue", MISSING),
+            enum_values=None if enum_values is MISSING else tuple(enum_values),
+            type_declared=type_name is not MISSING,
+            extra=_extra(fields, ("Name", "Type", "DefaultValue", "EnumValues")),
+        )
+
+    def _experiment_config(self, value: Any) -> ExperimentConfig | None:
+        if value is MISSING:
+            return None
+        if value is None:
+            return ExperimentConfig(enabled=False)
+        fields = _expect_object(value, "/PipelineExperimentConfig", "the experiment config")
+        return ExperimentConfig(
+            experiment_name=fields.get("ExperimentName", MISSING),
+            trial_name=fields.get("TrialName", MISSING),
+            extra=_extra(fields, ("ExperimentName", "TrialName")),
+        )
+
+    # --- steps ----------------------------------------------------------------------------
+
+    def _step_list(self, value: Any, pointer: str) -> tuple[str, ...]:
+        items = _expect_list(value, pointer, "a list of steps")
+        return tuple(self._step(item, f"{pointer}/{i}") for i, item in enumerate(items))
+
+    def _step(self, item: Any, pointer: str) -> str:
+        """Read one step (and, for a Condition, its branch steps); return its name."""
+        fields = _expect_object(item, pointer, "a step")
+        name = _expect_string(fields, "Name", pointer, "the step's name")
+        if name in self.pointers:
+            raise InputError(
+                f"a second step is named {name!r} (the first is at {self.pointers[name]}); "
+                "step names must be unique in the whole pipeline, Condition branches included",
+                location=f"{pointer}/Name",
+            )
+        self.pointers[name] = pointer
+        type_name = _expect_string(fields, "Type", pointer, f"the type of step {name!r}")
+        index = len(self.steps)
+        self.steps.append(None)  # type: ignore[arg-type]  # keeps document order: parent first
+        self.steps[index] = self._build_step(fields, name, type_name, pointer)
+        return name
+
+    def _build_step(self, fields: dict[str, Any], name: str, type_name: str, pointer: str) -> Step:
+        kind = _step_kind(type_name, fields.get("Arguments"))
+        known = set(_STEP_KEYS)
+        if type_name in _CHECK_TYPES:
+            known.update(CHECK_KEYS)
+        options: dict[str, Any] = {"arguments": fields.get("Arguments", MISSING)}
+        if kind is StepKind.CONDITION:
+            options = self._condition(fields.get("Arguments", MISSING), f"{pointer}/Arguments")
+        return Step(
+            name=name,
+            kind=kind,
+            type_name=type_name,
+            depends_on=_depends_on(fields.get("DependsOn", MISSING), f"{pointer}/DependsOn"),
+            display_name=fields.get("DisplayName", MISSING),
+            description=fields.get("Description", MISSING),
+            cache_config=_read(fields, "CacheConfig", pointer, _cache_config),
+            retry_policies=_read_list(fields, "RetryPolicies", pointer, _retry_policy),
+            property_files=_read_list(fields, "PropertyFiles", pointer, _property_file),
+            function_arn=fields.get("FunctionArn", MISSING),
+            sqs_queue_url=fields.get("SqsQueueUrl", MISSING),
+            output_parameters=_read_list(fields, "OutputParameters", pointer, _output_parameter),
+            check={key: fields[key] for key in CHECK_KEYS if key in fields}
+            if type_name in _CHECK_TYPES
+            else NO_EXTRA,
+            extra=_extra(fields, tuple(known)),
+            **options,
+        )
+
+    def _condition(self, arguments: Any, pointer: str) -> dict[str, Any]:
+        fields = _expect_object(arguments, pointer, "the Condition's arguments")
+        conditions_json = _expect_list(
+            fields.get("Conditions", MISSING), f"{pointer}/Conditions", "a list of conditions"
+        )
+        conditions: list[Condition] = []
+        for index, item in enumerate(conditions_json):
+            try:
+                conditions.append(condition_from_json(item))
+            except ExpressionError as error:
+                raise InputError(str(error), location=f"{pointer}/Conditions/{index}") from None
+        return {
+            "arguments": _extra(fields, ("Conditions", "IfSteps", "ElseSteps")),
+            "conditions": tuple(conditions),
+            "if_steps": self._step_list(fields.get("IfSteps", []), f"{pointer}/IfSteps"),
+            "else_steps": self._step_list(fields.get("ElseSteps", []), f"{pointer}/ElseSteps"),
+        }
+
+
+_STEP_KEYS = (
+    "Name",
+    "Type",
+    "Arguments",
+    "DependsOn",
+    "DisplayName",
+    "Description",
+    "CacheConfig",
+    "RetryPolicies",
+    "PropertyFiles",
+    "FunctionArn",
+    "SqsQueueUrl",
+    "OutputParameters",
+)
+
+
+def _step_kind(type_name: str, arguments: Any) -> StepKind:
+    kind = KIND_OF_TYPE.get(type_name, StepKind.UNKNOWN)
+    if kind is StepKind.TRAINING and isinstance(arguments, dict):
+        algorithm = arguments.get("AlgorithmSpecification")
+        entrypoint = algorithm.get("ContainerEntrypoint") if isinstance(algorithm, dict) else None
+        if isinstance(entrypoint, list) and _REMOTE_FUNCTION_DRIVER in entrypoint:
+            return StepKind.FUNCTION
+        if entrypoint == _NOTEBOOK_JOB_ENTRYPOINT:
+            return StepKind.NOTEBOOK_JOB
+    return kind
+
+
+def _depends_on(value: Any, pointer: str) -> tuple[str, ...] | None:
+    if value is MISSING:
+        return None
+    names = _expect_list(value, pointer, "a list of step names")
+    for index, item in enumerate(names):
+        if not isinstance(item, str):
+            raise InputError(
+                f"DependsOn lists step names, not {_json_type(item)}", location=f"{pointer}/{index}"
+            )
+    return tuple(names)
+
+
+def _read(fields: dict[str, Any], key: str, pointer: str, build: Callable[[Any, str], Any]) -> Any:
+    return None if key not in fields else build(fields[key], f"{pointer}/{key}")
+
+
+def _read_list(
+    fields: dict[str, Any], key: str, pointer: str, build: Callable[[Any, str], Any]
+) -> tuple[Any, ...] | None:
+    if key not in fields:
+        return None
+    items = _expect_list(fields[key], f"{pointer}/{key}", f"a list ({key})")
+    return tuple(build(item, f"{pointer}/{key}/{i}") for i, item in enumerate(items))
+
+
+def _cache_config(value: Any, pointer: str) -> CacheConfig:
+    fields = _expect_object(value, pointer, "a cache config")
+    if "Enabled" not in fields:
+        raise InputError('CacheConfig needs "Enabled" (true or false)', location=pointer)
+    return CacheConfig(
+        enabled=fields["Enabled"],
+        expire_after=fields.get("ExpireAfter", MISSING),
+        extra=_extra(fields, ("Enabled", "ExpireAfter")),
+    )
+
+
+def _retry_policy(value: Any, pointer: str) -> RetryPolicy:
+    fields = _expect_object(value, pointer, "a retry policy")
+    types = _expect_list(
+        fields.get("ExceptionType", MISSING),
+        f"{pointer}/ExceptionType",
+        "a list of exception types",
+    )
+    if not all(isinstance(item, str) for item in types):
+        raise InputError("ExceptionType lists strings", location=f"{pointer}/ExceptionType")
+    return RetryPolicy(
+        exception_types=tuple(types),
+        interval_seconds=fields.get("IntervalSeconds", MISSING),
+        backoff_rate=fields.get("BackoffRate", MISSING),
+        max_attempts=fields.get("MaxAttempts", MISSING),
+        expire_after_min=fields.get("ExpireAfterMin", MISSING),
+        extra=_extra(
+            fields,
+            ("ExceptionType", "IntervalSeconds", "BackoffRate", "MaxAttempts", "ExpireAfterMin"),
+        ),
+    )
+
+
+def _property_file(value: Any, pointer: str) -> PropertyFile:
+    fields = _expect_object(value, pointer, "a property file")
+    return PropertyFile(
+        name=_expect_string(fields, "PropertyFileName", pointer, "the property file's name"),
+        output_name=_expect_string(fields, "OutputName", pointer, "the output it is written to"),
+        file_path=_expect_string(fields, "FilePath", pointer, "its path inside that output"),
+        extra=_extra(fields, ("PropertyFileName", "OutputName", "FilePath")),
+    )
+
+
+def _output_parameter(value: Any, pointer: str) -> OutputParameter:
+    fields = _expect_object(value, pointer, "an output parameter")
+    return OutputParameter(
+        name=_expect_string(fields, "OutputName", pointer, "the output's name"),
+        type=fields.get("OutputType", MISSING),
+        extra=_extra(fields, ("OutputName", "OutputType")),
+    )
+
+
+# --- small structural checks ----------------------------------------------------------------
+
+
+def _expect_object(value: Any, pointer: str, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        found = "nothing" if value is MISSING else _json_type(value)
+        raise InputError(f"expected {what} (a JSON object), found {found}", location=pointer)
+    return value
+
+
+def _expect_list(value: Any, pointer: str, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        found = "nothing" if value is MISSING else _json_type(value)
+        raise InputError(f"expected {what} (a JSON list), found {found}", location=pointer)
+    return value
+
+
+def _expect_string(fields: dict[str, Any], key: str, pointer: str, what: str) -> str:
+    value = fields.get(key, MISSING)
+    if not isinstance(value, str) or not value:
+        found = "nothing" if value is MISSING else _json_type(value)
+        raise InputError(
+            f'"{key}" must be a non-empty string ({what}), found {found}; add it',
+            location=f"{pointer}/{key}" if key in fields else pointer,
+        )
+    return value
+
+
+def _extra(fields: Mapping[str, Value], known: tuple[str, ...]) -> Mapping[str, Value]:
+    """The keys of ``fields`` pipeglot does not model, kept verbatim."""
+    extra = {key: value for key, value in fields.items() if key not in known}
+    return extra or NO_EXTRA

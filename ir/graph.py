@@ -1,0 +1,115 @@
+"""The step graph: which step waits for which, and why.
+
+SageMaker builds its DAG from three sources, and so does this module: every
+``{"Get": "Steps.X..."}`` anywhere in a step (a data edge), ``DependsOn``, and Condition
+branches. Reading only ``DependsOn`` builds the wrong graph.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import networkx as nx
+
+from pipeglot.ir.expressions import Value, iter_condition_values, referenced_steps
+from pipeglot.ir.model import Step, Workflow
+
+
+class EdgeOrigin(enum.Enum):
+    DEPENDS_ON = "depends_on"
+    DATA = "data"
+    IF_BRANCH = "if_branch"
+    ELSE_BRANCH = "else_branch"
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """``target`` starts only after ``source`` has finished (or, for a branch edge, after the
+    Condition ``source`` chose the branch that holds ``target``)."""
+
+    source: str
+    target: str
+    origin: EdgeOrigin
+
+
+def step_values(step: Step) -> Iterator[Value]:
+    """Every value of ``step`` that may hold a data reference.
+
+    For a Condition only its own conditions count: its branch steps are separate steps.
+    """
+    yield step.arguments
+    yield step.function_arn
+    yield step.sqs_queue_url
+    yield step.display_name
+    yield step.description
+    yield from step.check.values()
+    yield from step.extra.values()
+    for condition in step.conditions:
+        yield from iter_condition_values(condition)
+
+
+def data_sources(step: Step) -> list[str]:
+    """The steps ``step`` reads from, each once, in order of first reference."""
+    seen: dict[str, None] = {}
+    for value in step_values(step):
+        for name in referenced_steps(value):
+            seen[name] = None
+    return list(seen)
+
+
+def step_edges(step: Step) -> Iterator[Edge]:
+    """The edges into ``step`` (DependsOn, then data) and out of it to its branch steps."""
+    for source in dict.fromkeys(step.explicit_dependencies):
+        yield Edge(source, step.name, EdgeOrigin.DEPENDS_ON)
+    for source in data_sources(step):
+        yield Edge(source, step.name, EdgeOrigin.DATA)
+    for child in step.if_steps:
+        yield Edge(step.name, child, EdgeOrigin.IF_BRANCH)
+    for child in step.else_steps:
+        yield Edge(step.name, child, EdgeOrigin.ELSE_BRANCH)
+
+
+def edges(workflow: Workflow) -> tuple[Edge, ...]:
+    """All edges, grouped by step in document order. A pair may appear once per origin."""
+    return tuple(edge for step in workflow.steps for edge in step_edges(step))
+
+
+def build_graph(workflow: Workflow, all_edges: tuple[Edge, ...] | None = None) -> nx.DiGraph:
+    """A DiGraph over step names; each edge carries ``origins``, a tuple of EdgeOrigin.
+
+    Edges to steps that do not exist are left out (validation reports them).
+    """
+    graph = nx.DiGraph()
+    graph.add_nodes_from(step.name for step in workflow.steps)
+    for edge in edges(workflow) if all_edges is None else all_edges:
+        if edge.source not in graph or edge.target not in graph:
+            continue
+        if graph.has_edge(edge.source, edge.target):
+            data = graph.edges[edge.source, edge.target]
+            data["origins"] = (*data["origins"], edge.origin)
+        else:
+            graph.add_edge(edge.source, edge.target, origins=(edge.origin,))
+    return graph
+
+
+def topological_order(workflow: Workflow, graph: nx.DiGraph | None = None) -> list[str]:
+    """Step names in an order that respects every edge; ties keep document order."""
+    graph = build_graph(workflow) if graph is None else graph
+    position = {step.name: index for index, step in enumerate(workflow.steps)}
+    return list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+
+
+def find_cycle(graph: nx.DiGraph) -> list[str] | None:
+    """The steps of one cycle, in order, or None when the graph is acyclic."""
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return None
+    return [source for source, _ in cycle]
+
+
+def reachability(graph: nx.DiGraph) -> dict[str, frozenset[str]]:
+    """For each step, the set of steps that can only run after it (its descendants)."""
+    return {node: frozenset(nx.descendants(graph, node)) for node in graph}

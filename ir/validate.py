@@ -1,0 +1,224 @@
+"""Consistency checks on a whole workflow.
+
+The frontends check the *shape* of their input while they read it; this module checks what
+only the whole workflow can tell: unique names, references to steps and parameters that
+exist, branch membership, parameter defaults, and cycles. The first problem raises a
+:class:`ValidationError` whose location names the step and the path inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import networkx as nx
+
+from pipeglot.errors import ValidationError
+from pipeglot.ir.expressions import (
+    EXPRESSION_TYPES,
+    Join,
+    JsonGet,
+    ParameterRef,
+    PropertyFileRef,
+    StepProperty,
+    Value,
+    condition_to_json,
+    format_get,
+    iter_expressions,
+)
+from pipeglot.ir.graph import Edge, EdgeOrigin, build_graph, edges, find_cycle, step_values
+from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step, StepKind, Workflow
+
+_DEFAULT_TYPES: dict[ParameterType, tuple[type, ...]] = {
+    ParameterType.STRING: (str,),
+    ParameterType.INTEGER: (int,),
+    ParameterType.FLOAT: (int, float),
+    ParameterType.BOOLEAN: (bool,),
+}
+
+
+def validate(workflow: Workflow) -> tuple[Edge, ...]:
+    """Raise ValidationError for the first inconsistency; return the workflow's edges."""
+    _check_parameters(workflow.parameter_list)
+    _check_unique_steps(workflow)
+    _check_branches(workflow)
+    parameters = {parameter.name for parameter in workflow.parameter_list}
+    for step in workflow.steps:
+        _check_references(workflow, step, parameters)
+    all_edges = edges(workflow)
+    _check_cycles(workflow, all_edges)
+    return all_edges
+
+
+def _check_parameters(parameters: tuple[Parameter, ...]) -> None:
+    seen: set[str] = set()
+    for index, parameter in enumerate(parameters):
+        where = f"/Parameters/{index}"
+        if parameter.name in seen:
+            raise ValidationError(
+                f"a second parameter is named {parameter.name!r}; rename one of them",
+                location=where,
+            )
+        seen.add(parameter.name)
+        _check_default(parameter, where)
+
+
+def _check_default(parameter: Parameter, where: str) -> None:
+    default = parameter.default
+    if default is MISSING:
+        return
+    allowed = _DEFAULT_TYPES[parameter.type]
+    if (isinstance(default, bool) and bool not in allowed) or not isinstance(default, allowed):
+        raise ValidationError(
+            f"parameter {parameter.name!r} is {parameter.type.value} but its DefaultValue is "
+            f"{default!r}; give a DefaultValue of that type or change the Type",
+            location=f"{where}/DefaultValue",
+        )
+    if parameter.enum_values is not None and default not in parameter.enum_values:
+        raise ValidationError(
+            f"parameter {parameter.name!r} defaults to {default!r}, which is not one of its "
+            f"EnumValues {list(parameter.enum_values)}; add it or change the default",
+            location=f"{where}/DefaultValue",
+        )
+
+
+def _check_unique_steps(workflow: Workflow) -> None:
+    seen: set[str] = set()
+    for step in workflow.steps:
+        if step.name in seen:
+            raise ValidationError(
+                f"a second step is named {step.name!r}; step names must be unique in the "
+                "whole pipeline, Condition branches included",
+                step=step.name,
+            )
+        seen.add(step.name)
+
+
+def _check_branches(workflow: Workflow) -> None:
+    owner: dict[str, str] = {}
+    for step in workflow.steps:
+        if step.kind is not StepKind.CONDITION and (step.if_steps or step.else_steps):
+            raise ValidationError("only Condition steps have branch steps", step=step.name)
+        for child in (*step.if_steps, *step.else_steps):
+            if not workflow.has_step(child):
+                raise ValidationError(f"branch step {child!r} does not exist", step=step.name)
+            if child in owner:
+                raise ValidationError(
+                    f"step {child!r} is in a branch of {owner[child]!r} and of {step.name!r}; "
+                    "a step can be in one Condition branch only",
+                    step=step.name,
+                )
+            owner[child] = step.name
+
+
+def _check_references(workflow: Workflow, step: Step, parameters: set[str]) -> None:
+    for name in step.explicit_dependencies:
+        if not workflow.has_step(name):
+            raise ValidationError(
+                f"DependsOn names {name!r}, which is not a step of this pipeline; "
+                "fix the name or remove it",
+                step=step.name,
+                path="DependsOn",
+            )
+    # Fast pass over the step's expressions; only a failing step pays for locating the path.
+    for value in step_values(step):
+        for node in iter_expressions(value):
+            problem = _reference_problem(workflow, node, parameters)
+            if problem:
+                path = next(p for p, n in iter_located_expressions(step) if n == node)
+                raise ValidationError(problem, step=step.name, path=path)
+
+
+def _reference_problem(workflow: Workflow, node: object, parameters: set[str]) -> str | None:
+    if isinstance(node, ParameterRef) and node.name not in parameters:
+        return (
+            f"{format_get(node)!r} refers to a parameter that is not declared; "
+            f"add {node.name!r} to Parameters or fix the name"
+        )
+    if isinstance(node, StepProperty | PropertyFileRef) and not workflow.has_step(node.step):
+        return (
+            f"{format_get(node)!r} refers to step {node.step!r}, which is not in this "
+            "pipeline; fix the step name"
+        )
+    if isinstance(node, PropertyFileRef):
+        declared = workflow.step(node.step).property_files or ()
+        if all(file.name != node.name for file in declared):
+            names = ", ".join(repr(file.name) for file in declared) or "none"
+            return (
+                f"{format_get(node)!r} refers to a property file that step {node.step!r} does "
+                f"not declare (it declares {names}); add it to that step's PropertyFiles"
+            )
+    return None
+
+
+def _check_cycles(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
+    for edge in all_edges:
+        if edge.source == edge.target:
+            raise ValidationError(
+                f"step {edge.target!r} depends on itself ({_ORIGIN_WORDS[edge.origin]}); "
+                "remove that dependency",
+                step=edge.target,
+            )
+    graph = build_graph(workflow, all_edges)
+    if nx.is_directed_acyclic_graph(graph):
+        return
+    cycle = find_cycle(graph) or []
+    hops = [
+        f"{a!r} -> {b!r} ({_ORIGIN_WORDS[graph.edges[a, b]['origins'][0]]})"
+        for a, b in zip(cycle, [*cycle[1:], cycle[0]], strict=True)
+    ]
+    raise ValidationError(
+        "the steps form a cycle: " + ", ".join(hops) + "; remove one of these dependencies",
+        step=cycle[0],
+    )
+
+
+_ORIGIN_WORDS = {
+    EdgeOrigin.DEPENDS_ON: "DependsOn",
+    EdgeOrigin.DATA: "data reference",
+    EdgeOrigin.IF_BRANCH: "IfSteps",
+    EdgeOrigin.ELSE_BRANCH: "ElseSteps",
+}
+
+
+# --- Locating expressions inside a step -----------------------------------------------------
+
+
+def iter_located_expressions(step: Step) -> Iterator[tuple[str, object]]:
+    """Every expression node of ``step`` with its JSON path relative to the step object."""
+    fields: list[tuple[str, Value]] = [
+        ("Arguments", step.arguments),
+        ("FunctionArn", step.function_arn),
+        ("SqsQueueUrl", step.sqs_queue_url),
+        ("DisplayName", step.display_name),
+        ("Description", step.description),
+        *step.check.items(),
+        *step.extra.items(),
+    ]
+    for index, condition in enumerate(step.conditions):
+        fields.append((f"Arguments/Conditions/{index}", condition_to_json(condition)))
+    for path, value in fields:
+        yield from _walk(path, value)
+
+
+def _walk(path: str, value: Value) -> Iterator[tuple[str, object]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(f"{path}/{_escape(key)}", item)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _walk(f"{path}/{index}", item)
+    elif isinstance(value, Join):
+        yield path, value
+        yield from _walk(f"{path}/Std:Join/Values", value.values)
+    elif isinstance(value, JsonGet):
+        yield path, value
+        inner = value.property_file if value.property_file is not None else value.s3_uri
+        key = "PropertyFile" if value.property_file is not None else "S3Uri"
+        yield from _walk(f"{path}/Std:JsonGet/{key}", inner)
+    elif isinstance(value, EXPRESSION_TYPES):
+        yield path, value
+
+
+def _escape(key: str) -> str:
+    """JSON pointer escaping (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")

@@ -1,0 +1,311 @@
+"""The command line: ``pipeglot translate | validate | inspect | formats``.
+
+Exit codes: 0 success, 1 ``--check`` found stale output, 2 invalid input or usage,
+3 unsupported constructs. Bad input never shows a traceback and never leaves an output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeglot.api import dump, load
+from pipeglot.diagnostics import Diagnostics, Fidelity, UnsupportedLevel
+from pipeglot.errors import InputError, PipeglotError, UnsupportedError, UsageError
+from pipeglot.files import read_text_if_exists, write_atomic
+from pipeglot.formats import READERS, WRITERS, infer_reader, reader, writer
+from pipeglot.ir.graph import build_graph, edges, topological_order
+from pipeglot.ir.model import MISSING, Workflow
+
+EXIT_STALE = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One input to translate, and where its output goes (None: standard output)."""
+
+    source: str  # a path, '-', or a reference the frontend resolves itself
+    label: str  # how messages name the input
+    read: str
+    output: Path | None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except UnsupportedError as error:
+        _say("error", str(error))
+        return error.exit_code
+    except PipeglotError as error:
+        _say("error", str(error))
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeglot",
+        description="Translate ML workflow definitions between orchestrators.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    translate = commands.add_parser("translate", help="translate a workflow to another format")
+    translate.add_argument(
+        "input", metavar="INPUT", help="a file, a folder of files, or - for stdin"
+    )
+    translate.add_argument("--to", required=True, metavar="FORMAT", help=_names(WRITERS))
+    _add_from(translate)
+    translate.add_argument(
+        "-o", "--output", type=Path, help="output file (a folder when INPUT is a folder)"
+    )
+    translate.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and name the outputs that differ from the translation",
+    )
+    translate.add_argument(
+        "--unsupported",
+        default="error",
+        choices=[level.value for level in UnsupportedLevel],
+        help="an inexpressible construct fails the run (error, exit 3) or becomes a visible "
+        "placeholder (warn: reported on stderr; ignore: not reported). Default: error",
+    )
+    translate.add_argument("--name", help="pipeline name (default: the input file's name)")
+    translate.set_defaults(handler=_translate)
+
+    validate = commands.add_parser("validate", help="check that a workflow definition is valid")
+    validate.add_argument("input", metavar="INPUT")
+    _add_from(validate)
+    validate.set_defaults(handler=_validate)
+
+    inspect = commands.add_parser("inspect", help="list a workflow's parameters, steps and edges")
+    inspect.add_argument("input", metavar="INPUT")
+    _add_from(inspect)
+    inspect.add_argument("--format", choices=["text", "json"], default="text")
+    inspect.set_defaults(handler=_inspect)
+
+    formats = commands.add_parser("formats", help="list the input and output formats")
+    formats.set_defaults(handler=_formats)
+    return parser
+
+
+def _add_from(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from",
+        dest="read",
+        metavar="FORMAT",
+        help=f"input format (default: inferred from INPUT). {_names(READERS)}",
+    )
+
+
+def _names(table: dict[str, Any]) -> str:
+    return "One of: " + ", ".join(table)
+
+
+# --- translate ------------------------------------------------------------------------------
+
+
+def _translate(args: argparse.Namespace) -> int:
+    writer(args.to)  # an unknown format is a usage error before any input is read
+    level = UnsupportedLevel.parse(args.unsupported)
+    jobs = _jobs(args)
+    outputs: list[tuple[_Job, str]] = []
+    for job in jobs:
+        workflow = _load(job, name=args.name if len(jobs) == 1 else None)
+        outputs.append((job, _dump(workflow, job, args.to, level)))
+    if args.check:
+        return _check(outputs)
+    for job, text in outputs:  # only now, when every input translated, is anything written
+        if job.output is None:
+            sys.stdout.write(text)
+        else:
+            write_atomic(job.output, text)
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> list[_Job]:
+    source = Path(args.input)
+    if args.input != "-" and source.is_dir():
+        return _folder_jobs(args, source)
+    if args.check and args.output is None:
+        raise UsageError("--check compares against an output file; pass -o OUTPUT")
+    if args.output is not None and args.output.is_dir():
+        raise UsageError(f"-o {args.output} is a folder; name the output file")
+    read = args.read or infer_reader(args.input)
+    label = "<stdin>" if args.input == "-" else args.input
+    return [_Job(args.input, label, read, args.output)]
+
+
+def _folder_jobs(args: argparse.Namespace, folder: Path) -> list[_Job]:
+    """Each definition in ``folder`` (not recursive) becomes ``OUTPUT/<stem><extension>``."""
+    if args.output is None:
+        raise UsageError("INPUT is a folder: pass -o with the folder to write the outputs to")
+    if args.output.exists() and not args.output.is_dir():
+        raise UsageError(f"INPUT is a folder, so -o must be a folder too; {args.output} is a file")
+    read = args.read or "sagemaker"
+    suffixes = READERS[read].suffixes if read in READERS else ()
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(suffixes))
+    if not files:
+        raise UsageError(f"{folder} holds no {read} files ({', '.join(suffixes) or 'none'})")
+    extension = getattr(writer(args.to), "EXTENSION", "")
+    return [
+        _Job(
+            str(path),
+            str(path),
+            read,
+            args.output / (path.name.removesuffix(path.suffix) + extension),
+        )
+        for path in files
+    ]
+
+
+def _load(job: _Job, name: str | None = None) -> Workflow:
+    frontend = reader(job.read)
+    if getattr(frontend, "READS_TEXT", False):
+        source: Any = _read_bytes(job)
+        name = name or (None if job.source == "-" else Path(job.source).stem)
+    else:
+        source = job.source
+    try:
+        return load(source, read=job.read, name=name)
+    except InputError as error:
+        raise error.with_source(job.label) from None
+
+
+def _read_bytes(job: _Job) -> bytes:
+    if job.source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(job.source).read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file; check the path", source=job.label) from None
+    except IsADirectoryError:
+        raise InputError(
+            "this is a folder; only translate reads folders", source=job.label
+        ) from None
+    except OSError as error:
+        raise InputError(f"cannot read the file: {error.strerror}", source=job.label) from None
+
+
+def _dump(workflow: Workflow, job: _Job, write: str, level: UnsupportedLevel) -> str:
+    ledger = Diagnostics()
+    try:
+        return dump(workflow, write=write, unsupported=level, diagnostics=ledger)
+    finally:
+        # At level ERROR an UnsupportedError is raised whose message lists those entries.
+        _report(ledger, level, job.label, skip_unsupported=level is UnsupportedLevel.ERROR)
+
+
+def _report(
+    ledger: Diagnostics, level: UnsupportedLevel, label: str, skip_unsupported: bool = False
+) -> None:
+    for entry in ledger.reportable(level):
+        if not (skip_unsupported and entry.fidelity is Fidelity.UNSUPPORTED):
+            _say(entry.severity.value, f"{label}: {entry.format()}")
+
+
+def _check(outputs: list[tuple[_Job, str]]) -> int:
+    stale = [job for job, text in outputs if read_text_if_exists(job.output) != text]  # type: ignore[arg-type]
+    for job in stale:
+        _say("stale", f"{job.output} is out of date with {job.label}; run without --check")
+    return EXIT_STALE if stale else 0
+
+
+# --- validate, inspect, formats -------------------------------------------------------------
+
+
+def _single_job(args: argparse.Namespace) -> _Job:
+    read = args.read or infer_reader(args.input)
+    label = "<stdin>" if args.input == "-" else args.input
+    return _Job(args.input, label, read, None)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    job = _single_job(args)
+    workflow = _load(job)
+    print(
+        f"{job.label}: valid {job.read} workflow: {len(workflow.steps)} steps, "
+        f"{len(edges(workflow))} edges, {len(workflow.parameter_list)} parameters"
+    )
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    workflow = _load(_single_job(args))
+    summary = inspect_summary(workflow)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(_inspect_text(summary))
+    return 0
+
+
+def inspect_summary(workflow: Workflow) -> dict[str, Any]:
+    """What ``inspect`` shows: parameters, steps in run order, and every edge with its origin."""
+    owners = workflow.branch_owner()
+    graph = build_graph(workflow)
+    steps = []
+    for name in topological_order(workflow, graph):
+        step = workflow.step(name)
+        entry: dict[str, Any] = {"name": name, "type": step.type_name, "kind": step.kind.value}
+        if name in owners:
+            entry["branch_of"] = owners[name]
+        steps.append(entry)
+    parameters = []
+    for parameter in workflow.parameter_list:
+        item: dict[str, Any] = {"name": parameter.name, "type": parameter.type.value}
+        item["required"] = parameter.required
+        if parameter.default is not MISSING:
+            item["default"] = parameter.default
+        if parameter.enum_values is not None:
+            item["enum_values"] = list(parameter.enum_values)
+        parameters.append(item)
+    return {
+        "name": workflow.name,
+        "parameters": parameters,
+        "steps": steps,
+        "edges": [
+            {"source": e.source, "target": e.target, "origin": e.origin.value}
+            for e in edges(workflow)
+        ],
+    }
+
+
+def _inspect_text(summary: dict[str, Any]) -> str:
+    lines = [
+        f"pipeline {summary['name'] or '(unnamed)'}: {len(summary['steps'])} steps, "
+        f"{len(summary['edges'])} edges, {len(summary['parameters'])} parameters",
+        "parameters:",
+    ]
+    for p in summary["parameters"]:
+        default = "required" if p["required"] else f"default {json.dumps(p['default'])}"
+        lines.append(f"  {p['name']}: {p['type']}, {default}")
+    lines.append("steps (in run order):")
+    for s in summary["steps"]:
+        branch = f"  [branch of {s['branch_of']}]" if "branch_of" in s else ""
+        lines.append(f"  {s['name']}: {s['type']} ({s['kind']}){branch}")
+    lines.append("edges:")
+    for e in summary["edges"]:
+        lines.append(f"  {e['source']} -> {e['target']} ({e['origin']})")
+    return "\n".join(lines) + "\n"
+
+
+def _formats(args: argparse.Namespace) -> int:
+    print("input formats (--from):")
+    for fmt in READERS.values():
+        print(f"  {fmt.name:20} {fmt.description}")
+    print("output formats (--to):")
+    for fmt in WRITERS.values():
+        print(f"  {fmt.name:20} {fmt.description}")
+    return 0
+
+
+def _say(kind: str, message: str) -> None:
+    print(f"pipeglot: {kind}: {message}", file=sys.stderr)
