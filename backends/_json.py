@@ -1,8 +1,9 @@
 """Pretty, deterministic JSON text for the JSON backends.
 
-orjson writes exactly what ``json.dumps(data, indent=2, ensure_ascii=False)`` writes, about
-twenty times faster (the stdlib's pretty printer is pure Python). The stdlib is the fallback
-for the values orjson refuses, such as integers wider than 64 bits.
+orjson writes the layout of ``json.dumps(data, indent=2, ensure_ascii=False)`` about twenty
+times faster (the stdlib's pretty printer is pure Python); only some floats are spelled
+differently (0.00001 for 1e-05), and always the same way. The stdlib is the fallback for the
+values orjson refuses, such as integers wider than 64 bits.
 """
 
 from __future__ import annotations

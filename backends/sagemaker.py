@@ -13,6 +13,7 @@ from pipeglot.backends import _json
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.expressions import EXPRESSION_TYPES, Value, condition_to_json, expression_to_json
 from pipeglot.ir.model import (
+    CHECK_KEYS,
     MISSING,
     CacheConfig,
     ExperimentConfig,
@@ -99,7 +100,7 @@ def _step(step: Step, workflow: Workflow) -> dict[str, Value]:
     _put(out, "FunctionArn", step.function_arn)
     _put(out, "SqsQueueUrl", step.sqs_queue_url)
     _put_list(out, "OutputParameters", step.output_parameters, _output_parameter)
-    out.update(step.check)
+    out.update((key, step.check[key]) for key in CHECK_KEYS if key in step.check)
     out.update(step.extra)
     return out
 

@@ -286,12 +286,14 @@ def _parse_step_reference(rest: str, reference: str) -> StepProperty | PropertyF
     match = re.match(r"[^.\[']+", rest)
     if match is None or match.end() == len(rest):
         raise ExpressionError(f"{reference!r} names no property; write Steps.<step>.<property>")
-    step = match.group()
-    path = parse_path(rest[match.end() :])
-    if len(path) >= 1 and path[0] == Attribute("PropertyFiles"):
-        if len(path) != 2 or not isinstance(path[1], Attribute):
+    step, tail = match.group(), rest[match.end() :]
+    if tail.startswith(".PropertyFiles"):
+        # Property file names are free-form (dashes included), so they are not path members.
+        name = tail.removeprefix(".PropertyFiles.")
+        if name == tail or not name or any(c in name for c in ".['"):
             raise ExpressionError(f"{reference!r}: write Steps.<step>.PropertyFiles.<name>")
-        return PropertyFileRef(step, path[1].name)
+        return PropertyFileRef(step, name)
+    path = parse_path(tail)
     return StepProperty(step, path)
 
 

@@ -1,0 +1,45 @@
+"""Golden files: each example translated to each format, compared byte for byte.
+
+Regenerate after an intended change with ``pytest tests/test_golden.py --update-goldens``,
+then review the diff like any other change.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, PIPEGLOT, ROOT
+
+from pipeglot.formats import WRITERS, writer
+
+GOLDEN = ROOT / "tests" / "golden"
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
+
+
+def _cases() -> list[object]:
+    return [
+        pytest.param(example, name, id=f"{example.stem}-{name}")
+        for example in EXAMPLE_FILES
+        for name in WRITERS
+    ]
+
+
+@pytest.mark.parametrize(("example", "fmt"), _cases())
+def test_example_matches_its_golden_file(
+    example: Path, fmt: str, request: pytest.FixtureRequest
+) -> None:
+    golden = GOLDEN / example.stem / f"{fmt}{writer(fmt).EXTENSION}"
+    result = subprocess.run(
+        [*PIPEGLOT, "translate", str(example), "--to", fmt, "--unsupported", "warn"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    if request.config.getoption("--update-goldens"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(result.stdout, encoding="utf-8")
+    assert golden.exists(), f"no golden file {golden}; run pytest with --update-goldens"
+    assert result.stdout == golden.read_text(encoding="utf-8")
