@@ -11,7 +11,7 @@ document is parsed once more, plainly, to point at it: errors may be slow, succe
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from pipeglot.errors import InputError, ValidationError
@@ -62,8 +62,7 @@ def load(source: str | bytes, *, name: str | None = None) -> Workflow:
         InputError: the text is not a valid definition; the message names the JSON pointer.
     """
     document = _parse_json(_decode(source))
-    workflow = _Reader().workflow(document, name)
-    return workflow
+    return _Reader().workflow(document, name)
 
 
 def _decode(source: str | bytes) -> str:
@@ -271,9 +270,7 @@ class _Reader:
 
     def _build_step(self, fields: dict[str, Any], name: str, type_name: str, pointer: str) -> Step:
         kind = _step_kind(type_name, fields.get("Arguments"))
-        known = set(_STEP_KEYS)
-        if type_name in _CHECK_TYPES:
-            known.update(CHECK_KEYS)
+        known = _CHECK_STEP_KEYS if type_name in _CHECK_TYPES else _STEP_KEYS
         options: dict[str, Any] = {"arguments": fields.get("Arguments", MISSING)}
         if kind is StepKind.CONDITION:
             options = self._condition(fields.get("Arguments", MISSING), f"{pointer}/Arguments")
@@ -293,7 +290,7 @@ class _Reader:
             check={key: fields[key] for key in CHECK_KEYS if key in fields}
             if type_name in _CHECK_TYPES
             else NO_EXTRA,
-            extra=_extra(fields, tuple(known)),
+            extra=_extra(fields, known),
             **options,
         )
 
@@ -316,20 +313,23 @@ class _Reader:
         }
 
 
-_STEP_KEYS = (
-    "Name",
-    "Type",
-    "Arguments",
-    "DependsOn",
-    "DisplayName",
-    "Description",
-    "CacheConfig",
-    "RetryPolicies",
-    "PropertyFiles",
-    "FunctionArn",
-    "SqsQueueUrl",
-    "OutputParameters",
+_STEP_KEYS = frozenset(
+    {
+        "Name",
+        "Type",
+        "Arguments",
+        "DependsOn",
+        "DisplayName",
+        "Description",
+        "CacheConfig",
+        "RetryPolicies",
+        "PropertyFiles",
+        "FunctionArn",
+        "SqsQueueUrl",
+        "OutputParameters",
+    }
 )
+_CHECK_STEP_KEYS = _STEP_KEYS | frozenset(CHECK_KEYS)
 
 
 def _step_kind(type_name: str, arguments: Any) -> StepKind:
@@ -449,7 +449,7 @@ def _expect_string(fields: dict[str, Any], key: str, pointer: str, what: str) ->
     return value
 
 
-def _extra(fields: Mapping[str, Value], known: tuple[str, ...]) -> Mapping[str, Value]:
+def _extra(fields: Mapping[str, Value], known: Collection[str]) -> Mapping[str, Value]:
     """The keys of ``fields`` pipeglot does not model, kept verbatim."""
     extra = {key: value for key, value in fields.items() if key not in known}
     return extra or NO_EXTRA

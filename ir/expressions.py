@@ -12,6 +12,7 @@ to one of four roots, each with its own node type here.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -251,6 +252,13 @@ def parse_get(reference: object) -> Get:
     """Parse the string of a ``{"Get": ...}`` object."""
     if not isinstance(reference, str):
         raise ExpressionError(f'"Get" takes a string, not {_json_type(reference)}')
+    return _parse_get_string(reference)
+
+
+# Definitions repeat the same references many times (every step reads the same parameters and
+# execution id), and nodes are immutable, so one parse serves every occurrence.
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_get_string(reference: str) -> Get:
     root, dot, rest = reference.partition(".")
     if not dot or not rest:
         raise ExpressionError(f"cannot read the reference {reference!r}; {_GET_HELP}")
@@ -435,6 +443,31 @@ def iter_expressions(value: Value) -> Iterator[Expression]:
             stack.extend(reversed(_CHILDREN[kind](item)))
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def collect_expressions(value: Value, found: list[Expression]) -> list[Expression]:
+    """Append every expression node in ``value`` to ``found`` (outermost first); return it.
+
+    The recursive twin of :func:`iter_expressions`, about twice as fast, for the hot paths
+    that walk every step of large pipelines.
+    """
+    kind = type(value)
+    if kind is dict:
+        for item in value.values():
+            if type(item) not in _LEAVES:
+                collect_expressions(item, found)
+    elif kind is list or kind is tuple:
+        for item in value:
+            if type(item) not in _LEAVES:
+                collect_expressions(item, found)
+    elif kind in _CHILDREN:
+        found.append(value)
+        for child in _CHILDREN[kind](value):
+            collect_expressions(child, found)
+    return found
+
+
 def iter_condition_values(condition: Condition) -> Iterator[Value]:
     """The operand values of ``condition`` and of the conditions nested in it."""
     if isinstance(condition, Comparison):
@@ -475,6 +508,6 @@ _CHILDREN = {
 
 def referenced_steps(value: Value) -> Iterator[str]:
     """Names of the steps that ``value`` reads from, in order of appearance (with repeats)."""
-    for expression in iter_expressions(value):
+    for expression in collect_expressions(value, []):
         if type(expression) in (StepProperty, PropertyFileRef):
             yield expression.step

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from pipeglot.ir.expressions import Value, iter_condition_values, referenced_steps
+from pipeglot.ir.expressions import (
+    Expression,
+    PropertyFileRef,
+    StepProperty,
+    Value,
+    collect_expressions,
+    iter_condition_values,
+)
 from pipeglot.ir.model import Step, Workflow
 
 
@@ -50,20 +57,25 @@ def step_values(step: Step) -> Iterator[Value]:
         yield from iter_condition_values(condition)
 
 
-def data_sources(step: Step) -> list[str]:
-    """The steps ``step`` reads from, each once, in order of first reference."""
-    seen: dict[str, None] = {}
+def step_expressions(step: Step) -> list[Expression]:
+    """Every expression node of ``step`` (see :func:`step_values`), outermost first."""
+    found: list[Expression] = []
     for value in step_values(step):
-        for name in referenced_steps(value):
-            seen[name] = None
-    return list(seen)
+        collect_expressions(value, found)
+    return found
 
 
-def step_edges(step: Step) -> Iterator[Edge]:
+def data_sources(step: Step, expressions: list[Expression] | None = None) -> list[str]:
+    """The steps ``step`` reads from, each once, in order of first reference."""
+    nodes = step_expressions(step) if expressions is None else expressions
+    return list(dict.fromkeys(n.step for n in nodes if type(n) in (StepProperty, PropertyFileRef)))
+
+
+def step_edges(step: Step, expressions: list[Expression] | None = None) -> Iterator[Edge]:
     """The edges into ``step`` (DependsOn, then data) and out of it to its branch steps."""
     for source in dict.fromkeys(step.explicit_dependencies):
         yield Edge(source, step.name, EdgeOrigin.DEPENDS_ON)
-    for source in data_sources(step):
+    for source in data_sources(step, expressions):
         yield Edge(source, step.name, EdgeOrigin.DATA)
     for child in step.if_steps:
         yield Edge(step.name, child, EdgeOrigin.IF_BRANCH)
@@ -81,16 +93,17 @@ def build_graph(workflow: Workflow, all_edges: tuple[Edge, ...] | None = None) -
 
     Edges to steps that do not exist are left out (validation reports them).
     """
+    origins: dict[tuple[str, str], tuple[EdgeOrigin, ...]] = {}
+    for edge in edges(workflow) if all_edges is None else all_edges:
+        pair = (edge.source, edge.target)
+        origins[pair] = (*origins.get(pair, ()), edge.origin)
     graph = nx.DiGraph()
     graph.add_nodes_from(step.name for step in workflow.steps)
-    for edge in edges(workflow) if all_edges is None else all_edges:
-        if edge.source not in graph or edge.target not in graph:
-            continue
-        if graph.has_edge(edge.source, edge.target):
-            data = graph.edges[edge.source, edge.target]
-            data["origins"] = (*data["origins"], edge.origin)
-        else:
-            graph.add_edge(edge.source, edge.target, origins=(edge.origin,))
+    graph.add_edges_from(
+        (source, target, {"origins": found})
+        for (source, target), found in origins.items()
+        if source in graph and target in graph
+    )
     return graph
 
 

@@ -15,6 +15,7 @@ import networkx as nx
 from pipeglot.errors import ValidationError
 from pipeglot.ir.expressions import (
     EXPRESSION_TYPES,
+    Expression,
     Join,
     JsonGet,
     ParameterRef,
@@ -23,9 +24,15 @@ from pipeglot.ir.expressions import (
     Value,
     condition_to_json,
     format_get,
-    iter_expressions,
 )
-from pipeglot.ir.graph import Edge, EdgeOrigin, build_graph, edges, find_cycle, step_values
+from pipeglot.ir.graph import (
+    Edge,
+    EdgeOrigin,
+    build_graph,
+    find_cycle,
+    step_edges,
+    step_expressions,
+)
 from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step, StepKind, Workflow
 
 _DEFAULT_TYPES: dict[ParameterType, tuple[type, ...]] = {
@@ -42,11 +49,14 @@ def validate(workflow: Workflow) -> tuple[Edge, ...]:
     _check_unique_steps(workflow)
     _check_branches(workflow)
     parameters = {parameter.name for parameter in workflow.parameter_list}
+    all_edges: list[Edge] = []
     for step in workflow.steps:
-        _check_references(workflow, step, parameters)
-    all_edges = edges(workflow)
-    _check_cycles(workflow, all_edges)
-    return all_edges
+        # One walk per step serves both the reference checks and the step's edges.
+        expressions = step_expressions(step)
+        _check_references(workflow, step, expressions, parameters)
+        all_edges.extend(step_edges(step, expressions))
+    _check_cycles(workflow, tuple(all_edges))
+    return tuple(all_edges)
 
 
 def _check_parameters(parameters: tuple[Parameter, ...]) -> None:
@@ -110,7 +120,9 @@ def _check_branches(workflow: Workflow) -> None:
             owner[child] = step.name
 
 
-def _check_references(workflow: Workflow, step: Step, parameters: set[str]) -> None:
+def _check_references(
+    workflow: Workflow, step: Step, expressions: list[Expression], parameters: set[str]
+) -> None:
     for name in step.explicit_dependencies:
         if not workflow.has_step(name):
             raise ValidationError(
@@ -119,13 +131,11 @@ def _check_references(workflow: Workflow, step: Step, parameters: set[str]) -> N
                 step=step.name,
                 path="DependsOn",
             )
-    # Fast pass over the step's expressions; only a failing step pays for locating the path.
-    for value in step_values(step):
-        for node in iter_expressions(value):
-            problem = _reference_problem(workflow, node, parameters)
-            if problem:
-                path = next(p for p, n in iter_located_expressions(step) if n == node)
-                raise ValidationError(problem, step=step.name, path=path)
+    for node in expressions:
+        problem = _reference_problem(workflow, node, parameters)
+        if problem:  # only a failing step pays for locating the path
+            path = next(p for p, n in iter_located_expressions(step) if n == node)
+            raise ValidationError(problem, step=step.name, path=path)
 
 
 def _reference_problem(workflow: Workflow, node: object, parameters: set[str]) -> str | None:

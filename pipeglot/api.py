@@ -7,6 +7,7 @@ from typing import Any
 from pipeglot.diagnostics import Diagnostics, UnsupportedLevel
 from pipeglot.formats import reader, writer
 from pipeglot.ir.model import Workflow
+from pipeglot.performance import paused_garbage_collection
 
 
 def load(
@@ -24,7 +25,9 @@ def load(
         InputError: the definition is invalid; the message says where and what to do.
         UsageError: ``read`` is not a known format.
     """
-    return reader(read).load(source, name=name, **options)
+    frontend = reader(read)
+    with paused_garbage_collection():
+        return frontend.load(source, name=name, **options)
 
 
 def dump(
@@ -44,7 +47,9 @@ def dump(
     """
     level = UnsupportedLevel.parse(unsupported)
     ledger = Diagnostics() if diagnostics is None else diagnostics
-    text: str = writer(write).export(workflow, diagnostics=ledger, **options)
+    backend = writer(write)
+    with paused_garbage_collection():
+        text: str = backend.export(workflow, diagnostics=ledger, **options)
     ledger.check(level)
     return text
 

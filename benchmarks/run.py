@@ -1,0 +1,86 @@
+"""Translation time as a ratio to a plain JSON round trip, and how it scales with size.
+
+For each size, the same generated definition is (a) round-tripped with
+``json.dumps(json.loads(text))`` and (b) translated with ``pipeglot.translate``; both are
+timed in this process, best of several runs, so the ratio holds on a busy machine. The
+scaling exponent is the slope of log(time) against log(steps): 1.0 is linear.
+
+    python benchmarks/run.py [--to FORMAT ...] [--sizes 500,1000,...] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from generate import pipeline
+
+import pipeglot
+
+DEFAULT_SIZES = (500, 1000, 2000, 4000, 8000)
+
+
+def best_time(action: Callable[[], object], repeat: int) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of log(ys) against log(xs)."""
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly, strict=True)) / sum(
+        (a - mx) ** 2 for a in lx
+    )
+
+
+def measure(fmt: str, sizes: list[int], repeat: int) -> tuple[list[float], list[float]]:
+    print(f"\n--to {fmt}")
+    print(f"{'steps':>7} {'MB':>6} {'json rt (s)':>12} {'translate (s)':>14} {'ratio':>6}")
+    times, baselines, ratios = [], [], []
+    for size in sizes:
+        text = json.dumps(pipeline(size), indent=2)
+        baseline = best_time(lambda t=text: json.dumps(json.loads(t)), repeat)
+        translate = best_time(
+            lambda t=text: pipeglot.translate(t, write=fmt, unsupported="ignore"), repeat
+        )
+        times.append(translate)
+        baselines.append(baseline)
+        ratios.append(translate / baseline)
+        megabytes = len(text) / 1e6
+        print(
+            f"{size:>7} {megabytes:>6.1f} {baseline:>12.3f} {translate:>14.3f} {ratios[-1]:>6.2f}"
+        )
+    print(
+        f"scaling exponent: translate {slope(sizes, times):.2f} "
+        f"(the JSON round trip itself: {slope(sizes, baselines):.2f})"
+    )
+    return times, ratios
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--to", action="append", help="output format (repeatable; default sagemaker)"
+    )
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for fmt in args.to or ["sagemaker"]:
+        measure(fmt, sizes, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
