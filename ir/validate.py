@@ -136,6 +136,26 @@ def _check_references(
         if problem:  # only a failing step pays for locating the path
             path = next(p for p, n in iter_located_expressions(step) if n == node)
             raise ValidationError(problem, step=step.name, path=path)
+    _check_property_file_use(step, expressions)
+
+
+def _check_property_file_use(step: Step, expressions: list[Expression]) -> None:
+    """A property file is read only through Std:JsonGet; on its own it has no value."""
+    files = sum(type(node) is PropertyFileRef for node in expressions)
+    read = sum(type(node) is JsonGet and node.property_file is not None for node in expressions)
+    if files == read:
+        return
+    path, node = next(
+        (p, n)
+        for p, n in iter_located_expressions(step)
+        if type(n) is PropertyFileRef and not p.endswith("/Std:JsonGet/PropertyFile")
+    )
+    raise ValidationError(
+        f"{format_get(node)!r} names a property file, which has a value only inside "
+        '"Std:JsonGet"; write {"Std:JsonGet": {"PropertyFile": ..., "Path": "..."}}',
+        step=step.name,
+        path=path,
+    )
 
 
 def _reference_problem(workflow: Workflow, node: object, parameters: set[str]) -> str | None:

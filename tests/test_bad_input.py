@@ -156,6 +156,17 @@ CASES = [
         ).encode(),
         ["/Steps/1/Arguments/Conditions/0/LeftValue", "does not declare"],
     ),
+    (
+        "property-file-outside-json-get",
+        _pipeline(
+            _processing(
+                "Eval",
+                PropertyFiles=[{"PropertyFileName": "R", "OutputName": "o", "FilePath": "r.json"}],
+            ),
+            _processing("Use", Arguments={"Report": {"Get": "Steps.Eval.PropertyFiles.R"}}),
+        ).encode(),
+        ["/Steps/1/Arguments/Report (step 'Use')", 'only inside "Std:JsonGet"'],
+    ),
     ("deep-nesting", b"[" * 200_000 + b"]" * 200_000, ["nested too deeply"]),
 ]
 
