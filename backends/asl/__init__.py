@@ -1,0 +1,35 @@
+"""Backend for Amazon States Language: a STANDARD Step Functions state machine (JSONPath).
+
+Each SageMaker step ``X`` becomes the state ``X`` (jobs as optimized ``.sync`` SageMaker
+integrations, Conditions as Choice states, Fail steps as Fail states...); helper states start
+with ``pipeglot.``. The DAG becomes nested Parallel states (``structure``), parameters come from
+the execution input merged with their defaults (``machine``), and every difference from
+SageMaker Pipelines is recorded in the diagnostics ledger.
+
+JSONPath rather than JSONata: it is what moto's Step Functions engine executes, so the tests
+run the generated machines, and statelint and asl-validator both check it fully.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeglot.backends import _json
+from pipeglot.backends.asl.machine import build_definition
+from pipeglot.diagnostics import Diagnostics
+from pipeglot.ir.model import Workflow
+
+EXTENSION = ".json"
+
+
+def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None, **options: Any) -> str:
+    """The state machine definition of ``workflow``, as pretty-printed JSON text."""
+    ledger = Diagnostics() if diagnostics is None else diagnostics
+    return _json.dumps(definition(workflow, ledger, **options))
+
+
+def definition(workflow: Workflow, diagnostics: Diagnostics, **options: Any) -> dict[str, Any]:
+    """The state machine definition as a dict."""
+    if options:
+        raise TypeError(f"the asl backend takes no options; got {', '.join(sorted(options))}")
+    return build_definition(workflow, diagnostics)

@@ -1,0 +1,629 @@
+"""Assemble the state machine: start-up states, the series-parallel structure, skip guards.
+
+Execution document (see ``names``): ``{"Parameters", "Run", "Scratch", <step keys>...}``.
+
+Skip semantics: a step in a Condition branch runs only when its Condition chose that branch,
+and a step runs only when every step it depends on ran. Both are static properties of the DAG,
+so only steps that *may* be skipped get a guard: a Choice state in front of them that checks the
+Outcome recorded by the Condition and that the results of their maybe-skipped upstream steps
+are present. A skipped step leaves no result, so everything after it is skipped in turn.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pipeglot.backends.asl import intrinsics as fn
+from pipeglot.backends.asl import structure
+from pipeglot.backends.asl.conditions import ChoiceBuilder
+from pipeglot.backends.asl.intrinsics import NotExpressible, Ref
+from pipeglot.backends.asl.names import (
+    PARAMETERS_KEY,
+    RUN_KEY,
+    SCRATCH_KEY,
+    StateNames,
+    data_keys,
+)
+from pipeglot.backends.asl.steps import BUILDERS, CONTINUE, SDK_ARN, Build, State
+from pipeglot.backends.asl.values import Values
+from pipeglot.diagnostics import Diagnostics
+from pipeglot.ir.expressions import JsonGet, PropertyFileRef, StepProperty, iter_expressions
+from pipeglot.ir.graph import EdgeOrigin, edges, step_values
+from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step, StepKind, Workflow
+
+# Step Functions allows at most 10 nested intrinsic calls in one field: merging n branch
+# results takes n ArrayGetItem and n-1 JsonMerge calls, merging n paths n-1 JsonMerge calls.
+MERGE_ITEMS = 5
+MERGE_PATHS = 10
+DEFINITION_LIMIT = 1024 * 1024
+HISTORY_LIMIT = 25_000
+PAYLOAD_LIMIT = 256 * 1024
+_GUESSED_FIELD_SIZE = 256  # bytes of a kept result field the request does not show
+_TYPE_TEST = {
+    ParameterType.STRING: "IsString",
+    ParameterType.INTEGER: "IsNumeric",
+    ParameterType.FLOAT: "IsNumeric",
+    ParameterType.BOOLEAN: "IsBoolean",
+}
+# History events one run through a state adds (entered/scheduled/started/.../exited).
+_EVENTS = {"Task": 5, "Parallel": 4, "Fail": 1}
+
+Exit = Callable[[str | None], None]
+
+
+def build_definition(workflow: Workflow, diagnostics: Diagnostics) -> dict[str, Any]:
+    return _Assembler(workflow, diagnostics).definition()
+
+
+class _Scope:
+    """The states of the whole machine or of one Parallel branch."""
+
+    def __init__(self, names: StateNames) -> None:
+        self.names = names
+        self.states: dict[str, State] = {}
+        self._end: str | None = None
+
+    def add(self, name: str, state: State) -> None:
+        self.states[name] = state
+
+    def end(self) -> str:
+        """A Succeed state ending this scope, for Choice states that skip to the end."""
+        if self._end is None:
+            self._end = self.names.helper("End")
+            self.states[self._end] = {"Type": "Succeed"}
+        return self._end
+
+
+class _Assembler:
+    def __init__(self, workflow: Workflow, diagnostics: Diagnostics) -> None:
+        self.workflow = workflow
+        self.diagnostics = diagnostics
+        self.keys = data_keys(workflow.steps)
+        self.values = Values(workflow, self.keys, diagnostics)
+        self.names = StateNames()
+        self.state_name: dict[str, str] = {}
+        for step in workflow.steps:  # step names first: helpers never take them
+            state_name = self.state_name[step.name] = self.names.step(step.name)
+            if state_name != step.name:
+                diagnostics.approximated(
+                    "asl.limit.state-name",
+                    f"state names are limited to 80 characters; the state is {state_name!r}",
+                    step.name,
+                )
+        self._graph()
+        self.in_parallel = False
+
+    # --- graph ------------------------------------------------------------------------------
+
+    def _graph(self) -> None:
+        names = {step.name for step in self.workflow.steps}
+        self.predecessors: dict[str, list[str]] = {name: [] for name in names}
+        self.successors: dict[str, list[str]] = {name: [] for name in names}
+        self.branch_of: dict[str, list[tuple[str, str]]] = {name: [] for name in names}
+        for edge in edges(self.workflow):
+            if edge.source not in names or edge.target not in names:
+                continue
+            if edge.origin in (EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH):
+                outcome = "True" if edge.origin is EdgeOrigin.IF_BRANCH else "False"
+                self.branch_of[edge.target].append((edge.source, outcome))
+            if edge.source not in self.predecessors[edge.target]:
+                self.predecessors[edge.target].append(edge.source)
+                self.successors[edge.source].append(edge.target)
+        self.order = self._topological_order()
+        self.maybe_skipped: set[str] = set()
+        for name in self.order:
+            if self.branch_of[name] or any(
+                p in self.maybe_skipped for p in self.predecessors[name]
+            ):
+                self.maybe_skipped.add(name)
+
+    def _topological_order(self) -> list[str]:
+        position = {step.name: i for i, step in enumerate(self.workflow.steps)}
+        waiting = {name: len(preds) for name, preds in self.predecessors.items()}
+        ready = [(position[name], name) for name, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            _, name = heapq.heappop(ready)
+            order.append(name)
+            for successor in self.successors[name]:
+                waiting[successor] -= 1
+                if waiting[successor] == 0:
+                    heapq.heappush(ready, (position[successor], successor))
+        return order
+
+    # --- the whole machine ------------------------------------------------------------------
+
+    def definition(self) -> dict[str, Any]:
+        self._collect_references()
+        self._report_workflow()
+        block, extra_waits = structure.structure(
+            self.order,
+            self.predecessors,
+            self.successors,
+            keep_last=lambda name: self.workflow.step(name).kind is StepKind.FAIL,
+        )
+        for wait in extra_waits:
+            more = wait.count - len(wait.waits_for)
+            listed = _names(wait.waits_for) + (f" and {more} more" if more else "")
+            self.diagnostics.approximated(
+                "asl.structure.extra-wait",
+                "Step Functions runs steps in nested parallel blocks, and this DAG is not "
+                f"series-parallel: the step now also waits for {listed}, which it does not "
+                "depend on",
+                wait.step,
+            )
+        top = _Scope(self.names)
+        start, exits = self._start(top)
+        if block is not None:
+            entry, body_exits = self._emit(block, top)
+            _close(exits, entry)
+            exits = body_exits
+        _close(exits, None)
+        name = self.workflow.name or "pipeline"
+        document = {
+            "Comment": f"Translated by pipeglot from the SageMaker pipeline {name!r}. "
+            f"Regenerate with: pipeglot translate {name}.json --to asl",
+            "StartAt": start,
+            "States": top.states,
+        }
+        self._check_limits(document)
+        return document
+
+    def _collect_references(self) -> None:
+        """Find which result fields of each step later states read (``Values.kept``)."""
+        for step in self.workflow.steps:
+            self.values.current = step
+            for value in step_values(step):
+                for node in iter_expressions(value):
+                    try:
+                        if isinstance(node, StepProperty):
+                            self.values.step_property(node.step, node.path)
+                        elif isinstance(node, JsonGet):
+                            self.values.json_get_location(node)
+                    except NotExpressible:
+                        pass  # reported when the step is built
+        self.values.current = None
+        self.values.take_problems()
+
+    def _report_workflow(self) -> None:
+        config = self.workflow.experiment_config
+        if config is not None and config.enabled:
+            self.diagnostics.dropped(
+                "asl.experiment-config",
+                "Step Functions does not create the pipeline's experiment and trial, nor "
+                "associate jobs with them",
+            )
+        for step in self.workflow.steps:
+            cache = step.cache_config
+            if cache is not None and cache.enabled is not False:
+                self.diagnostics.dropped(
+                    "asl.cache",
+                    "Step Functions has no step cache: the step runs on every execution",
+                    step.name,
+                )
+
+    # --- start-up: parameters and run token -------------------------------------------------
+
+    def _start(self, scope: _Scope) -> tuple[str, list[Exit]]:
+        parameters = self.workflow.parameter_list
+        defaults = {p.name: p.default for p in parameters if p.default is not MISSING}
+        first = merge_name = self.names.helper("Start")
+        merged = "$"
+        if defaults:
+            first = self.names.helper("Defaults")
+            scope.add(
+                first,
+                {
+                    "Type": "Pass",
+                    "Comment": "Parameter defaults; the execution input overrides them.",
+                    "Parameters": {"Defaults": defaults, "Input.$": "$"},
+                    "Next": merge_name,
+                },
+            )
+            merged = "States.JsonMerge($.Defaults, $.Input, false)"
+        token = fn.call("ArrayGetItem", fn.call("StringSplit", fn.call("UUID"), "-"), 4)
+        start: State = {
+            "Type": "Pass",
+            "Comment": "The parameters, and a token that makes generated job names unique.",
+            "Parameters": {
+                f"{PARAMETERS_KEY}.$": merged,
+                RUN_KEY: {"Token.$": token.text},
+                SCRATCH_KEY: {},
+            },
+        }
+        scope.add(merge_name, start)
+        exits: list[Exit] = [_next_exit(start, scope)]
+        rules = self._parameter_rules(scope)
+        if rules:
+            check_name = self.names.helper("CheckParameters")
+            check: State = {"Type": "Choice", "Choices": rules, "Default": CONTINUE}
+            scope.add(check_name, check)
+            _close(exits, check_name)
+            exits = [_field_exit(check, "Default", scope)]
+        return first, exits
+
+    def _parameter_rules(self, scope: _Scope) -> list[State]:
+        """Choice rules that fail the execution on a missing or mistyped parameter."""
+        rules = []
+        for parameter in self.workflow.parameter_list:
+            variable = fn.path("$", PARAMETERS_KEY, parameter.name).text
+            if parameter.required:
+                fail = self._parameter_fail(
+                    scope,
+                    "MissingParameter",
+                    parameter,
+                    f"The pipeline parameter {parameter.name!r} has no default value: start the "
+                    f"execution with an input object that sets it, for example "
+                    f"{{{json.dumps(parameter.name)}: ...}}.",
+                )
+                rules.append({"Not": {"Variable": variable, "IsPresent": True}, "Next": fail})
+            expected = _describe_type(parameter)
+            fail = self._parameter_fail(
+                scope,
+                "InvalidParameter",
+                parameter,
+                f"The pipeline parameter {parameter.name!r} must be {expected}.",
+            )
+            valid: State = {"Variable": variable, _TYPE_TEST[parameter.type]: True}
+            if parameter.enum_values and parameter.type is ParameterType.STRING:
+                options = [{"Variable": variable, "StringEquals": v} for v in parameter.enum_values]
+                valid = {"And": [valid, options[0] if len(options) == 1 else {"Or": options}]}
+            present = {"Variable": variable, "IsPresent": True}
+            rules.append({"And": [present, {"Not": valid}], "Next": fail})
+        return rules
+
+    def _parameter_fail(self, scope: _Scope, error: str, parameter: Parameter, cause: str) -> str:
+        name = self.names.helper(error, parameter.name)
+        scope.add(name, {"Type": "Fail", "Error": f"Pipeline.{error}", "Cause": cause})
+        return name
+
+    # --- structure --------------------------------------------------------------------------
+
+    def _emit(self, block: structure.Block, scope: _Scope) -> tuple[str, list[Exit]]:
+        if isinstance(block, structure.Leaf):
+            return self._emit_step(self.workflow.step(block.step), scope)
+        if isinstance(block, structure.Series):
+            entry, exits = self._emit(block.parts[0], scope)
+            for part in block.parts[1:]:
+                next_entry, next_exits = self._emit(part, scope)
+                _close(exits, next_entry)
+                exits = next_exits
+            return entry, exits
+        return self._emit_parallel(list(block.branches), scope)
+
+    def _emit_parallel(
+        self, branches: list[structure.Block], scope: _Scope
+    ) -> tuple[str, list[Exit]]:
+        outer = self.in_parallel
+        self.in_parallel = True
+        bodies = []
+        for branch in branches:
+            inner = _Scope(self.names)
+            entry, exits = self._emit(branch, inner)
+            _close(exits, None)
+            bodies.append({"StartAt": entry, "States": inner.states})
+        self.in_parallel = outer
+        # Each branch ends with the whole execution document; results of different steps sit
+        # under different top-level keys, so shallow merges join them. One field may nest at
+        # most 10 intrinsic calls, so wide Parallel states merge in groups, then in Pass states.
+        items = [fn.call("ArrayGetItem", Ref("$", True), i) for i in range(len(bodies))]
+        fields = [_merge(group) for group in _groups(items, MERGE_ITEMS)]
+        name = self.names.helper("Parallel")
+        state: State = {"Type": "Parallel", "Branches": bodies}
+        scope.add(name, state)
+        target = "ResultSelector"
+        while len(fields) > 1:
+            state[target] = {f"M{i}.$": field.text for i, field in enumerate(fields)}
+            paths = [Ref(f"$.M{i}", True) for i in range(len(fields))]
+            fields = [_merge(group) for group in _groups(paths, MERGE_PATHS)]
+            merge_name = self.names.helper("Merge")
+            state["Next"] = merge_name
+            state = {"Type": "Pass", "Comment": "Join the results of the branches."}
+            scope.add(merge_name, state)
+            target = "Parameters"
+        state[target] = {"Merged.$": fields[0].text}
+        state["OutputPath"] = "$.Merged"
+        return name, [_next_exit(state, scope)]
+
+    # --- one step ---------------------------------------------------------------------------
+
+    def _emit_step(self, step: Step, scope: _Scope) -> tuple[str, list[Exit]]:
+        self.values.current = step
+        sequence: list[tuple[str, State]] = []
+        for name, state in self._json_get_states(step):
+            sequence.append((name, state))
+        if step.kind is StepKind.CONDITION:
+            sequence += self._condition_states(step)
+            build = None
+        else:
+            build = Build(
+                step=step,
+                name=self.state_name[step.name],
+                key=self.keys[step.name],
+                values=self.values,
+                names=self.names,
+                diagnostics=self.diagnostics,
+                kept=list(self.values.kept[step.name].fields),
+            )
+            BUILDERS[step.kind](build)
+            self._store_result(build)
+            sequence += build.out.states
+        self.values.current = None
+        self.values.scratch = {}
+        if step.kind is StepKind.FAIL and self.in_parallel:
+            self.diagnostics.approximated(
+                "asl.fail.stops-branches",
+                "reaching this Fail state stops the steps running in parallel branches at "
+                "once; SageMaker lets running steps finish before the execution fails",
+                step.name,
+            )
+        if step.name in self.maybe_skipped:
+            sequence.insert(0, self._guard(step, first=sequence[0][0]))
+        return self._wire(sequence, scope)
+
+    def _store_result(self, build: Build) -> None:
+        state, selector = build.out.result_state, build.out.selector
+        if state is None or selector is None:
+            return
+        kept = list(self.values.kept[build.step.name].fields)
+        fields = selector(kept) if kept else {}
+        if (
+            not fields
+            and build.step.name in self.maybe_skipped
+            and self.successors[build.step.name]
+        ):
+            fields = {"Ran": True}  # a mark that the guards of later steps look for
+        if fields:
+            state["ResultSelector"] = fields
+            state["ResultPath"] = f"$.{build.key}"
+        elif "ResultPath" not in state:
+            state["ResultPath"] = None
+
+    def _guard(self, step: Step, first: str) -> tuple[str, State]:
+        """A Choice that runs ``step`` only if its Condition chose its branch and every step
+        it depends on ran."""
+        tests: list[State] = []
+        for condition, outcome in self.workflow_branches(step):
+            outcome_path = f"$.{self.keys[condition]}.Outcome"
+            test = {"Variable": outcome_path, "StringEquals": outcome}
+            if condition in self.maybe_skipped:
+                test = {"And": [{"Variable": outcome_path, "IsPresent": True}, test]}
+            tests.append(test)
+        branch_sources = {condition for condition, _ in self.branch_of[step.name]}
+        for predecessor in self.predecessors[step.name]:
+            if predecessor in self.maybe_skipped and predecessor not in branch_sources:
+                tests.append({"Variable": f"$.{self.keys[predecessor]}", "IsPresent": True})
+        rule = tests[0] if len(tests) == 1 else {"And": tests}
+        state = {
+            "Type": "Choice",
+            "Comment": f"Run {step.name} only if every step it depends on ran.",
+            "Choices": [{**rule, "Next": first}],
+            "Default": CONTINUE,
+        }
+        return self.names.helper("Guard", step.name), state
+
+    def workflow_branches(self, step: Step) -> list[tuple[str, str]]:
+        return self.branch_of[step.name]
+
+    def _json_get_states(self, step: Step) -> Iterable[tuple[str, State]]:
+        """One S3 read per Std:JsonGet in the step, before it; sets ``Values.scratch``."""
+        nodes = self.values.collect_json_gets(step_values(step))
+        for number, node in enumerate(nodes, start=1):
+            slot = f"JsonGet{number}"
+            try:
+                location = self.values.json_get_location(node)
+                self.values.scratch[id(node)] = self.values.json_get_path(slot, node.path)
+            except NotExpressible as error:
+                self.diagnostics.unsupported("asl.json-get", str(error), step.name)
+                continue
+            parameters: dict[str, Any] = {}
+            for field, value in (("Bucket", location.bucket), ("Key", location.key)):
+                if isinstance(value, Ref):
+                    parameters[f"{field}.$"] = value.text
+                else:
+                    parameters[field] = value
+            self.values.take_problems()
+            file_ref = node.property_file
+            yield (
+                self.names.helper("JsonGet", step.name),
+                {
+                    "Type": "Task",
+                    "Comment": _json_get_comment(file_ref),
+                    "Resource": f"{SDK_ARN}s3:getObject",
+                    "Parameters": parameters,
+                    "ResultSelector": {"Body.$": "States.StringToJson($.Body)"},
+                    "ResultPath": f"$.{SCRATCH_KEY}.{slot}",
+                },
+            )
+
+    def _condition_states(self, step: Step) -> list[tuple[str, State]]:
+        operands: dict[str, str] = {}
+
+        def operand(value: Any) -> Any:
+            rendered = self.values.render(value)
+            if isinstance(rendered, Ref) and not rendered.is_path:
+                slot = f"o{len(operands) + 1}"
+                operands[f"{slot}.$"] = rendered.text
+                return Ref(f"$.{SCRATCH_KEY}.Operands.{slot}", True)
+            return rendered
+
+        try:
+            rule = ChoiceBuilder(self.workflow, operand).rule(step.conditions)
+        except NotExpressible as error:
+            self.values.problems.append(str(error))
+            rule = {"Not": {"Variable": f"$.{RUN_KEY}", "IsPresent": True}}
+        for problem in self.values.take_problems():
+            self.diagnostics.unsupported("asl.condition", problem, step.name)
+        key = self.keys[step.name]
+        true_name = self.names.helper("Outcome.True", step.name)
+        false_name = self.names.helper("Outcome.False", step.name)
+        states: list[tuple[str, State]] = []
+        if operands:
+            states.append(
+                (
+                    self.names.helper("Operands", step.name),
+                    {
+                        "Type": "Pass",
+                        "Comment": "Computed operands of the condition (Choice rules read paths).",
+                        "Parameters": operands,
+                        "ResultPath": f"$.{SCRATCH_KEY}.Operands",
+                    },
+                )
+            )
+        choice: State = {"Type": "Choice"}
+        parts = [v for v in (step.display_name, step.description) if isinstance(v, str)]
+        if parts:
+            choice["Comment"] = " | ".join(parts)
+        choice["Choices"] = [{**rule, "Next": true_name}]
+        choice["Default"] = false_name
+        states.append((self.state_name[step.name], choice))
+        for name, outcome in ((true_name, "True"), (false_name, "False")):
+            states.append(
+                (
+                    name,
+                    {
+                        "Type": "Pass",
+                        "Result": {"Outcome": outcome},
+                        "ResultPath": f"$.{key}",
+                        "Next": CONTINUE,
+                    },
+                )
+            )
+        return states
+
+    def _wire(self, sequence: list[tuple[str, State]], scope: _Scope) -> tuple[str, list[Exit]]:
+        """Add the states to ``scope``, chaining those without a transition in list order;
+        every transition to CONTINUE (and the last state's) leaves the step."""
+        exits: list[Exit] = []
+        for index, (name, state) in enumerate(sequence):
+            scope.add(name, state)
+            following = sequence[index + 1][0] if index + 1 < len(sequence) else None
+            kind = state["Type"]
+            if kind == "Choice":
+                for rule in state["Choices"]:
+                    if rule["Next"] == CONTINUE:
+                        exits.append(_field_exit(rule, "Next", scope))
+                if state.get("Default") == CONTINUE:
+                    exits.append(_field_exit(state, "Default", scope))
+            elif kind in ("Fail", "Succeed"):
+                continue
+            elif state.get("Next") == CONTINUE:
+                del state["Next"]
+                exits.append(_next_exit(state, scope))
+            elif "Next" not in state and "End" not in state:
+                if following is None:
+                    exits.append(_next_exit(state, scope))
+                else:
+                    state["Next"] = following
+        return sequence[0][0], exits
+
+    # --- limits -----------------------------------------------------------------------------
+
+    def _estimated_payload(self) -> int:
+        defaults = [p.default for p in self.workflow.parameter_list if p.default is not MISSING]
+        total = len(json.dumps(defaults, default=str))
+        for step in self.workflow.steps:
+            for field in self.values.kept[step.name].fields:
+                total += _estimated_size(step, field)
+        return total
+
+    def _check_limits(self, document: dict[str, Any]) -> None:
+        size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > DEFINITION_LIMIT:
+            self.diagnostics.unsupported(
+                "asl.limit.definition-size",
+                f"the state machine definition is {size:,} bytes; Step Functions accepts at "
+                f"most {DEFINITION_LIMIT:,}. Split the pipeline into several state machines",
+            )
+        payload = self._estimated_payload()
+        if payload > PAYLOAD_LIMIT:
+            self.diagnostics.approximated(
+                "asl.limit.payload",
+                f"the step results later states read add up to about {payload:,} bytes; Step "
+                f"Functions fails a state whose input or output exceeds {PAYLOAD_LIMIT:,}. "
+                "Split the pipeline, or read fewer step properties",
+            )
+        events = 2 + _count_events(document["States"])
+        if events > HISTORY_LIMIT:
+            self.diagnostics.approximated(
+                "asl.limit.history-events",
+                f"an execution that runs every state once records about {events:,} history "
+                f"events; Step Functions fails a standard execution at {HISTORY_LIMIT:,}",
+            )
+
+
+def _groups(items: list[Ref], size: int) -> list[list[Ref]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _merge(items: list[Ref]) -> Ref:
+    merged = items[0]
+    for item in items[1:]:
+        merged = fn.call("JsonMerge", merged, item, False)
+    return merged
+
+
+def _estimated_size(step: Step, field: str) -> int:
+    """The size of one kept result field, guessed from the request when it echoes it."""
+    arguments = step.arguments if isinstance(step.arguments, dict) else {}
+    if field in arguments:
+        return len(json.dumps(arguments[field], default=str))
+    return _GUESSED_FIELD_SIZE
+
+
+def _count_events(states: dict[str, State]) -> int:
+    total = 0
+    for state in states.values():
+        total += _EVENTS.get(state["Type"], 2)
+        for branch in state.get("Branches", ()):
+            total += _count_events(branch["States"])
+    return total
+
+
+def _next_exit(state: State, scope: _Scope) -> Exit:
+    def leave(target: str | None) -> None:
+        if target is None:
+            state["End"] = True
+        else:
+            state["Next"] = target
+
+    return leave
+
+
+def _field_exit(holder: State, field: str, scope: _Scope) -> Exit:
+    def leave(target: str | None) -> None:
+        holder[field] = target if target is not None else scope.end()
+
+    return leave
+
+
+def _close(exits: list[Exit], target: str | None) -> None:
+    for leave in exits:
+        leave(target)
+
+
+def _names(steps: Iterable[str]) -> str:
+    return ", ".join(map(repr, steps))
+
+
+def _describe_type(parameter: Parameter) -> str:
+    words = {
+        ParameterType.STRING: "a string",
+        ParameterType.INTEGER: "a number (Integer)",
+        ParameterType.FLOAT: "a number (Float)",
+        ParameterType.BOOLEAN: "true or false (Boolean)",
+    }
+    text = words[parameter.type]
+    if parameter.enum_values and parameter.type is ParameterType.STRING:
+        text += " and one of " + ", ".join(json.dumps(v) for v in parameter.enum_values)
+    return text
+
+
+def _json_get_comment(reference: PropertyFileRef | None) -> str:
+    if reference is None:
+        return "Std:JsonGet: read the JSON file."
+    return f"Std:JsonGet: read the property file {reference.name} of {reference.step}."

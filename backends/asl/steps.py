@@ -1,0 +1,536 @@
+"""One builder per step kind: the states a SageMaker step becomes.
+
+Every builder fills a :class:`StepStates`: states in run order (the state named after the step
+among them), which one stores the step's result, and how. ``BUILDERS`` has an entry for every
+``StepKind``; ``UNSUPPORTED`` lists the kinds that become a visible placeholder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeglot.backends.asl import intrinsics as fn
+from pipeglot.backends.asl import retry
+from pipeglot.backends.asl.intrinsics import Ref
+from pipeglot.backends.asl.names import SCRATCH_KEY, StateNames, resource_prefix
+from pipeglot.backends.asl.values import (
+    CREATE_RESULT_FIELDS,
+    NAME_FIELDS,
+    TUNING_LIST_FIELD,
+    Values,
+)
+from pipeglot.diagnostics import Diagnostics
+from pipeglot.ir.model import MISSING, Step, StepKind
+
+# Marks a transition to whatever follows the step; the assembler replaces it.
+CONTINUE = "\x00continue"
+SAGEMAKER_ARN = "arn:aws:states:::sagemaker:"
+SDK_ARN = "arn:aws:states:::aws-sdk:"
+AUTOML_POLL_SECONDS = 60
+
+State = dict[str, Any]
+
+
+@dataclass
+class StepStates:
+    """The states of one step. States without Next/End run in list order."""
+
+    states: list[tuple[str, State]] = field(default_factory=list)
+    result_state: State | None = None  # the state that stores the step's result
+    selector: Callable[[list[str]], dict[str, Any]] | None = None  # kept fields -> ResultSelector
+
+    def add(self, name: str, state: State) -> State:
+        self.states.append((name, state))
+        return state
+
+
+@dataclass
+class Build:
+    """What a builder works with."""
+
+    step: Step
+    name: str  # the state's name: the step's name (shortened only beyond 80 characters)
+    key: str  # the step's key in the execution document
+    values: Values
+    names: StateNames
+    diagnostics: Diagnostics
+    kept: list[str]  # fields of the result that later states read
+    out: StepStates = field(default_factory=StepStates)
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return self.step.arguments if isinstance(self.step.arguments, dict) else {}
+
+    def template(self, value: Any) -> Any:
+        rendered = (
+            self.values.template(value) if isinstance(value, dict) else self.values.render(value)
+        )
+        self.report_problems()
+        return rendered
+
+    def report_problems(self) -> None:
+        for problem in self.values.take_problems():
+            self.diagnostics.unsupported("asl.value", problem, self.step.name)
+
+    def put(self, target: State, key: str, value: Any) -> None:
+        """Set ``key`` of a payload template to a rendered pipeline value."""
+        rendered = self.values.render(value)
+        self.report_problems()
+        if isinstance(rendered, Ref):
+            target[f"{key}.$"] = rendered.text
+        else:
+            target[key] = rendered
+
+    def comment(self) -> dict[str, str]:
+        parts = [v for v in (self.step.display_name, self.step.description) if isinstance(v, str)]
+        return {"Comment": " | ".join(parts)} if parts else {}
+
+
+def _task(build: Build, resource: str, parameters: dict[str, Any]) -> State:
+    return {"Type": "Task", **build.comment(), "Resource": resource, "Parameters": parameters}
+
+
+def _named_request(build: Build) -> dict[str, Any]:
+    """The step's request with the generated (or given) resource name first."""
+    spec = NAME_FIELDS[build.step.kind]
+    parameters: dict[str, Any] = {}
+    name = build.values.resource_name(build.step)
+    build.report_problems()
+    if isinstance(name, Ref):
+        parameters[f"{spec.field}.$"] = name.text
+    else:
+        parameters[spec.field] = name
+    rest = {k: v for k, v in build.arguments.items() if k != spec.field}
+    parameters.update(build.template(rest))
+    return parameters
+
+
+def _select(fields: list[str]) -> dict[str, Any]:
+    return {f"{name}.$": f"$.{name}" for name in fields}
+
+
+def _store(build: Build, state: State, selector: Callable[[list[str]], dict[str, Any]]) -> None:
+    build.out.result_state = state
+    build.out.selector = selector
+
+
+def _retry(build: Build, state: State, service: retry.Service) -> None:
+    retriers = retry.retriers(build.step, service, build.diagnostics)
+    if retriers:
+        state["Retry"] = retriers
+
+
+# --- SageMaker jobs --------------------------------------------------------------------------
+
+
+def _sync_job(api: str) -> Callable[[Build], None]:
+    def build_job(build: Build) -> None:
+        state = build.out.add(
+            build.step.name, _task(build, f"{SAGEMAKER_ARN}{api}.sync", _named_request(build))
+        )
+        _retry(build, state, retry.SAGEMAKER)
+        fields = [f for f in build.kept if f != TUNING_LIST_FIELD]
+        if build.step.kind is StepKind.TUNING and TUNING_LIST_FIELD in build.kept:
+            fields = list(dict.fromkeys([*fields, "HyperParameterTuningJobName"]))
+            _store(build, state, lambda _: _select(fields))
+            _tuning_list(build)
+        else:
+            _store(build, state, lambda kept: _select(kept))
+
+    return build_job
+
+
+def _tuning_list(build: Build) -> None:
+    """TrainingJobSummaries come from ListTrainingJobsForHyperParameterTuningJob, best first."""
+    config = build.arguments.get("HyperParameterTuningJobConfig")
+    objective = config.get("HyperParameterTuningJobObjective") if isinstance(config, dict) else None
+    kind = objective.get("Type") if isinstance(objective, dict) else None
+    order = "Ascending" if kind == "Minimize" else "Descending"
+    build.diagnostics.approximated(
+        "asl.tuning.summaries",
+        f"TrainingJobSummaries is read with ListTrainingJobsForHyperParameterTuningJob sorted "
+        f"by FinalObjectiveMetricValue ({order}, first 50), assumed to match the order SageMaker "
+        "Pipelines uses",
+        build.step.name,
+    )
+    name_path = f"$.{build.key}.HyperParameterTuningJobName"
+    state = _task(
+        build,
+        f"{SDK_ARN}sagemaker:listTrainingJobsForHyperParameterTuningJob",
+        {
+            "HyperParameterTuningJobName.$": name_path,
+            "SortBy": "FinalObjectiveMetricValue",
+            "SortOrder": order,
+            "MaxResults": 50,
+        },
+    )
+    state["ResultSelector"] = {f"{TUNING_LIST_FIELD}.$": f"$.{TUNING_LIST_FIELD}"}
+    state["ResultPath"] = f"$.{build.key}.Listed"
+    _retry(build, state, retry.SAGEMAKER)
+    build.out.add(build.names.helper("ListTrainingJobs", build.step.name), state)
+
+
+def _check_job(build: Build) -> None:
+    """Quality and Clarify checks run their processing job; the baseline logic that SageMaker
+    Pipelines adds around it (skip, fail on violation, register a new baseline) does not."""
+    check = build.step.check
+    lost = [
+        f"{key}={check[key]!r}"
+        for key in ("SkipCheck", "FailOnViolation", "RegisterNewBaseline")
+        if key in check and check[key] not in (None, False, MISSING)
+    ]
+    build.diagnostics.approximated(
+        "asl.check.baseline",
+        "the check's processing job runs as a Processing step; SageMaker Pipelines' own "
+        "handling of SkipCheck, FailOnViolation and RegisterNewBaseline is not reproduced"
+        + (f" (set here: {', '.join(lost)})" if lost else "")
+        + "; baseline properties are read from the job's first output",
+        build.step.name,
+    )
+    _sync_job("createProcessingJob")(build)
+
+
+def _function_job(build: Build) -> None:
+    build.diagnostics.approximated(
+        "asl.function.runtime",
+        "the @step function runs as its training job; its job driver receives the Step "
+        "Functions execution name as the pipeline execution id",
+        build.step.name,
+    )
+    _sync_job("createTrainingJob")(build)
+
+
+# --- SageMaker resources (request/response) --------------------------------------------------
+
+_DESCRIBE = {
+    StepKind.MODEL: ("describeModel", "ModelName", None),
+    StepKind.REGISTER_MODEL: ("describeModelPackage", "ModelPackageName", "ModelPackageArn"),
+    StepKind.ENDPOINT_CONFIG: ("describeEndpointConfig", "EndpointConfigName", None),
+    StepKind.ENDPOINT: ("describeEndpoint", "EndpointName", None),
+    StepKind.INFERENCE_COMPONENT: ("describeInferenceComponent", "InferenceComponentName", None),
+}
+
+
+def _resource(resource: str, named: bool) -> Callable[[Build], None]:
+    def build_resource(build: Build) -> None:
+        parameters = _named_request(build) if named else build.template(build.arguments)
+        state = build.out.add(build.name, _task(build, resource, parameters))
+        _retry(build, state, retry.SAGEMAKER)
+        create_fields = CREATE_RESULT_FIELDS[build.step.kind]
+        if all(name in create_fields for name in build.kept):
+            _store(build, state, _select)
+            return
+        api, argument, from_result = _DESCRIBE[build.step.kind]
+        if from_result is not None:  # the describe call needs what the create call returned
+            state["ResultSelector"] = _select([from_result])
+            state["ResultPath"] = f"$.{build.key}"
+            value: Any = Ref(f"$.{build.key}.{from_result}", True)
+        else:
+            state["ResultPath"] = None
+            value = build.values.resource_name(build.step)
+        describe = _task(build, f"{SDK_ARN}sagemaker:{api}", {})
+        describe["Parameters"] = (
+            {f"{argument}.$": value.text} if isinstance(value, Ref) else {argument: value}
+        )
+        _retry(build, describe, retry.SAGEMAKER)
+        build.out.add(build.names.helper("Describe", build.step.name), describe)
+        _store(build, describe, _select)
+
+    return build_resource
+
+
+def _endpoint(build: Build) -> None:
+    build.diagnostics.approximated(
+        "asl.endpoint.no-wait",
+        "CreateEndpoint returns before the endpoint is InService, and fails if the endpoint "
+        "exists; SageMaker Pipelines creates or updates it",
+        build.step.name,
+    )
+    _resource(f"{SAGEMAKER_ARN}createEndpoint", True)(build)
+
+
+def _inference_component(build: Build) -> None:
+    build.diagnostics.approximated(
+        "asl.inference-component.no-wait",
+        "CreateInferenceComponent returns before the component is InService",
+        build.step.name,
+    )
+    _resource(f"{SDK_ARN}sagemaker:createInferenceComponent", True)(build)
+
+
+def _automl(build: Build) -> None:
+    """CreateAutoMLJob has no .sync integration: create, then poll DescribeAutoMLJob."""
+    step = build.step.name
+    create = build.out.add(
+        build.name, _task(build, f"{SDK_ARN}sagemaker:createAutoMLJob", _named_request(build))
+    )
+    create["ResultSelector"] = {"AutoMLJobArn.$": "$.AutoMLJobArn"}
+    create["ResultPath"] = f"$.{SCRATCH_KEY}.{build.key}"
+    _retry(build, create, retry.SAGEMAKER)
+    wait_name = build.names.helper("Wait", step)
+    describe_name = build.names.helper("Describe", step)
+    poll_name = build.names.helper("Poll", step)
+    failed_name = build.names.helper("Failed", step)
+    build.out.add(wait_name, {"Type": "Wait", "Seconds": AUTOML_POLL_SECONDS})
+    # Generated names are lower case, so the ARN ends with the job name exactly.
+    arn = f"$.{SCRATCH_KEY}.{build.key}.AutoMLJobArn"
+    describe = build.out.add(
+        describe_name,
+        _task(
+            build,
+            f"{SDK_ARN}sagemaker:describeAutoMLJob",
+            {
+                "AutoMLJobName.$": fn.call(
+                    "ArrayGetItem", fn.call("StringSplit", Ref(arn, True), "/"), 1
+                ).text
+            },
+        ),
+    )
+    _retry(build, describe, retry.SAGEMAKER)
+    status = f"$.{build.key}.AutoMLJobStatus"
+    build.out.add(
+        poll_name,
+        {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": status, "StringEquals": "Completed", "Next": CONTINUE},
+                {
+                    "Or": [
+                        {"Variable": status, "StringEquals": "Failed"},
+                        {"Variable": status, "StringEquals": "Stopped"},
+                    ],
+                    "Next": failed_name,
+                },
+            ],
+            "Default": wait_name,
+        },
+    )
+    build.out.add(
+        failed_name,
+        {
+            "Type": "Fail",
+            "Error": "SageMaker.AutoMLJobFailed",
+            "CausePath": f"$.{build.key}.FailureReason",
+        },
+    )
+    _store(build, describe, lambda kept: _select(["AutoMLJobStatus", "FailureReason", *kept]))
+    build.diagnostics.approximated(
+        "asl.automl.polling",
+        f"AutoML has no .sync integration: the job is polled every {AUTOML_POLL_SECONDS} s "
+        "(each poll adds about 10 history events)",
+        step,
+    )
+
+
+# --- other services --------------------------------------------------------------------------
+
+
+def _lambda(build: Build) -> None:
+    parameters: dict[str, Any] = {}
+    build.put(parameters, "FunctionName", build.step.function_arn)
+    parameters["Payload"] = build.template(build.arguments)
+    state = build.out.add(build.name, _task(build, "arn:aws:states:::lambda:invoke", parameters))
+    _retry(build, state, retry.LAMBDA)
+    _store(build, state, lambda kept: {"OutputParameters.$": "$.Payload"} if kept else {})
+    if build.step.output_parameters:
+        build.diagnostics.approximated(
+            "asl.lambda.outputs",
+            "output parameters are read from the JSON object the function returns, without "
+            "converting them to their declared OutputType",
+            build.step.name,
+        )
+
+
+def _callback(build: Build) -> None:
+    parameters: dict[str, Any] = {}
+    build.put(parameters, "QueueUrl", build.step.sqs_queue_url)
+    parameters["MessageBody"] = {
+        "token.$": "$$.Task.Token",
+        "pipelineExecutionArn.$": "$$.Execution.Id",
+        "arguments": build.template(build.arguments),
+        "status": "Executing",
+    }
+    state = build.out.add(
+        build.name,
+        _task(build, "arn:aws:states:::sqs:sendMessage.waitForTaskToken", parameters),
+    )
+    _retry(build, state, retry.SQS)
+    _store(build, state, lambda kept: {"OutputParameters.$": "$"} if kept else {})
+    build.diagnostics.approximated(
+        "asl.callback.protocol",
+        "the worker that reads the SQS message must call states:SendTaskSuccess with the "
+        "token and a JSON object of output parameters (or SendTaskFailure), instead of "
+        "SageMaker's SendPipelineExecutionStepSuccess/Failure",
+        build.step.name,
+    )
+
+
+def _emr(build: Build) -> None:
+    arguments = build.arguments
+    step_config = (
+        arguments.get("StepConfig") if isinstance(arguments.get("StepConfig"), dict) else {}
+    )
+    add_step: dict[str, Any] = {}
+    if "ClusterConfig" in arguments:
+        add_step["ClusterId.$"] = f"$.{SCRATCH_KEY}.{build.key}.ClusterId"
+        _emr_create_cluster(build, arguments["ClusterConfig"])
+    else:
+        build.put(add_step, "ClusterId", arguments.get("ClusterId"))
+    emr_step = {"Name": build.step.name, "ActionOnFailure": "CONTINUE"}
+    emr_step["HadoopJarStep"] = build.template(step_config.get("HadoopJarStep", {}))
+    add_step["Step"] = emr_step
+    if "ExecutionRoleArn" in arguments:
+        build.put(add_step, "ExecutionRoleArn", arguments["ExecutionRoleArn"])
+    state = build.out.add(
+        build.name,
+        _task(build, "arn:aws:states:::elasticmapreduce:addStep.sync", add_step),
+    )
+    _retry(build, state, retry.EMR)
+    _store(build, state, lambda kept: {"Step.$": "$.Step"} if kept else {})
+    if "ClusterConfig" in arguments:
+        _emr_terminate(build, state)
+
+
+def _emr_create_cluster(build: Build, config: Any) -> None:
+    """A cluster for this step only: created before it, terminated after it, even on failure."""
+    request = dict(config) if isinstance(config, dict) else {}
+    instances = dict(request.get("Instances") or {})
+    instances["KeepJobFlowAliveWhenNoSteps"] = True  # the step is added after the cluster is up
+    request["Instances"] = instances
+    parameters = {"Name": resource_prefix(build.step.name, 200), **build.template(request)}
+    state = _task(build, "arn:aws:states:::elasticmapreduce:createCluster.sync", parameters)
+    state["ResultSelector"] = {"ClusterId.$": "$.ClusterId"}
+    state["ResultPath"] = f"$.{SCRATCH_KEY}.{build.key}"
+    _retry(build, state, retry.EMR)
+    build.out.add(build.names.helper("CreateCluster", build.step.name), state)
+    build.diagnostics.approximated(
+        "asl.emr.cluster",
+        "the step's cluster is created with createCluster.sync before the step and terminated "
+        "after it (also when the step fails)",
+        build.step.name,
+    )
+
+
+def _emr_terminate(build: Build, add_step: State) -> None:
+    step = build.step.name
+    terminate_name = build.names.helper("TerminateCluster", step)
+    cleanup_name = build.names.helper("TerminateClusterAfterFailure", step)
+    failed_name = build.names.helper("Failed", step)
+    cluster = {"ClusterId.$": f"$.{SCRATCH_KEY}.{build.key}.ClusterId"}
+    resource = "arn:aws:states:::elasticmapreduce:terminateCluster.sync"
+    add_step["Catch"] = [
+        {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": f"$.{SCRATCH_KEY}.Error",
+            "Next": cleanup_name,
+        }
+    ]
+    build.out.add(
+        terminate_name,
+        {
+            "Type": "Task",
+            "Resource": resource,
+            "Parameters": cluster,
+            "ResultPath": None,
+            "Next": CONTINUE,
+        },
+    )
+    build.out.add(
+        cleanup_name,
+        {
+            "Type": "Task",
+            "Resource": resource,
+            "Parameters": cluster,
+            "ResultPath": None,
+            "Next": failed_name,
+        },
+    )
+    build.out.add(
+        failed_name,
+        {"Type": "Fail", "Error": "EMR.StepFailed", "CausePath": f"$.{SCRATCH_KEY}.Error.Cause"},
+    )
+
+
+def _fail(build: Build) -> None:
+    state: State = {"Type": "Fail", **build.comment(), "Error": "FailStep"}
+    message = build.step.error_message
+    if message is not None:
+        rendered = build.values.render(message)
+        build.report_problems()
+        if isinstance(rendered, Ref):
+            state["CausePath"] = rendered.text
+        else:
+            state["Cause"] = rendered if isinstance(rendered, str) else fn.scalar_text(rendered)
+    build.out.add(build.name, state)
+
+
+def placeholder(build: Build, why: str) -> None:
+    """A visible stand-in for a step that cannot be translated: a Pass state that says so."""
+    build.diagnostics.unsupported("asl.step-type", why, build.step.name)
+    build.out.add(
+        build.name,
+        {
+            "Type": "Pass",
+            "Comment": f"UNSUPPORTED by pipeglot: {why}",
+            "Result": {"Unsupported": build.step.type_name},
+            "ResultPath": f"$.{build.key}",
+        },
+    )
+
+
+def _emr_serverless(build: Build) -> None:
+    placeholder(
+        build,
+        "EMRServerless steps are not translated: their JobConfig uses EMR Serverless' "
+        "camelCase request, which the emr-serverless:startJobRun.sync integration takes in "
+        "PascalCase, and user map keys inside it must not be renamed; run the job from a "
+        "Lambda or rewrite the step by hand",
+    )
+
+
+def _lineage(build: Build) -> None:
+    placeholder(
+        build,
+        "Lineage steps are not translated: their entities and associations need one "
+        "create/add call each with get-or-create semantics that SageMaker Pipelines "
+        "implements itself",
+    )
+
+
+def _unknown(build: Build) -> None:
+    placeholder(build, f"the step type {build.step.type_name!r} has no Step Functions mapping")
+
+
+def _condition(build: Build) -> None:  # pragma: no cover - the assembler builds Choice states
+    raise AssertionError("Condition steps are built by the machine assembler")
+
+
+BUILDERS: dict[StepKind, Callable[[Build], None]] = {
+    StepKind.PROCESSING: _sync_job("createProcessingJob"),
+    StepKind.TRAINING: _sync_job("createTrainingJob"),
+    StepKind.FUNCTION: _function_job,
+    StepKind.NOTEBOOK_JOB: _sync_job("createTrainingJob"),
+    StepKind.TRANSFORM: _sync_job("createTransformJob"),
+    StepKind.TUNING: _sync_job("createHyperParameterTuningJob"),
+    StepKind.QUALITY_CHECK: _check_job,
+    StepKind.CLARIFY_CHECK: _check_job,
+    StepKind.MODEL: _resource(f"{SAGEMAKER_ARN}createModel", True),
+    StepKind.REGISTER_MODEL: _resource(f"{SDK_ARN}sagemaker:createModelPackage", False),
+    StepKind.ENDPOINT_CONFIG: _resource(f"{SAGEMAKER_ARN}createEndpointConfig", True),
+    StepKind.ENDPOINT: _endpoint,
+    StepKind.INFERENCE_COMPONENT: _inference_component,
+    StepKind.AUTOML: _automl,
+    StepKind.LAMBDA: _lambda,
+    StepKind.CALLBACK: _callback,
+    StepKind.EMR: _emr,
+    StepKind.FAIL: _fail,
+    StepKind.CONDITION: _condition,
+    StepKind.EMR_SERVERLESS: _emr_serverless,
+    StepKind.LINEAGE: _lineage,
+    StepKind.UNKNOWN: _unknown,
+}
+UNSUPPORTED: frozenset[StepKind] = frozenset(
+    {StepKind.EMR_SERVERLESS, StepKind.LINEAGE, StepKind.UNKNOWN}
+)

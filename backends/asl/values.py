@@ -1,0 +1,565 @@
+"""Pipeline values as ASL: parameters, execution variables, step properties, Join and JsonGet.
+
+A :class:`Values` knows where every piece of data lives in the execution's JSON document (see
+``names``) and renders IR values into JSONPath payload templates (``"Key.$": "<path>"``) or into
+arguments of intrinsic functions. It also records which fields of each step's result later
+states read, so that each state keeps only those (payloads stay far below 256 KB).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeglot.backends.asl import intrinsics as fn
+from pipeglot.backends.asl.intrinsics import NotExpressible, Ref
+from pipeglot.backends.asl.names import (
+    PARAMETERS_KEY,
+    RETRY_DIGITS,
+    RUN_KEY,
+    RUN_TOKEN_LENGTH,
+    SCRATCH_KEY,
+    resource_prefix,
+)
+from pipeglot.diagnostics import Diagnostics
+from pipeglot.ir.expressions import (
+    Attribute,
+    ExecutionVariable,
+    ExperimentConfigRef,
+    Index,
+    Join,
+    JsonGet,
+    ParameterRef,
+    PathPart,
+    PropertyFileRef,
+    StepProperty,
+    Value,
+    format_path,
+    name_field,
+)
+from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
+
+# Where Step Functions keeps what SageMaker calls an execution variable.
+_CONTEXT = {
+    "PipelineExecutionId": "$$.Execution.Name",
+    "PipelineExecutionArn": "$$.Execution.Id",
+    "PipelineName": "$$.StateMachine.Name",
+    "PipelineArn": "$$.StateMachine.Id",
+    "StartDateTime": "$$.Execution.StartTime",
+    "CurrentDateTime": "$$.State.EnteredTime",
+}
+_EXPERIMENT_DEFAULTS = {"ExperimentName": "PipelineName", "TrialName": "PipelineExecutionId"}
+
+
+@dataclass(frozen=True, slots=True)
+class NameField:
+    """The request field that names what a step creates, and SageMaker's length limit for it."""
+
+    field: str
+    limit: int
+    per_attempt: bool  # jobs need a new name on every retry; a created model keeps its name
+
+
+NAME_FIELDS: dict[StepKind, NameField] = {
+    StepKind.PROCESSING: NameField("ProcessingJobName", 63, True),
+    StepKind.TRAINING: NameField("TrainingJobName", 63, True),
+    StepKind.FUNCTION: NameField("TrainingJobName", 63, True),
+    StepKind.NOTEBOOK_JOB: NameField("TrainingJobName", 63, True),
+    StepKind.QUALITY_CHECK: NameField("ProcessingJobName", 63, True),
+    StepKind.CLARIFY_CHECK: NameField("ProcessingJobName", 63, True),
+    StepKind.TRANSFORM: NameField("TransformJobName", 63, True),
+    StepKind.TUNING: NameField("HyperParameterTuningJobName", 32, True),
+    StepKind.AUTOML: NameField("AutoMLJobName", 32, True),
+    StepKind.MODEL: NameField("ModelName", 63, False),
+    StepKind.ENDPOINT_CONFIG: NameField("EndpointConfigName", 63, False),
+    StepKind.ENDPOINT: NameField("EndpointName", 63, False),
+    StepKind.INFERENCE_COMPONENT: NameField("InferenceComponentName", 63, False),
+}
+
+# Baseline files the Model Monitor and Clarify containers write into their first output.
+_CHECK_FILES = {
+    (StepKind.QUALITY_CHECK, "CalculatedBaselineStatistics"): "statistics.json",
+    (StepKind.QUALITY_CHECK, "CalculatedBaselineConstraints"): "constraints.json",
+    (StepKind.CLARIFY_CHECK, "CalculatedBaselineConstraints"): "analysis.json",
+}
+_SUPPLIED_BASELINE = {
+    "BaselineUsedForDriftCheckStatistics": ("SuppliedBaselineStatistics", "Statistics"),
+    "BaselineUsedForDriftCheckConstraints": ("SuppliedBaselineConstraints", "Constraints"),
+}
+# AutoML's Pipelines-only property names and where DescribeAutoMLJob keeps them.
+_AUTOML_PROPERTIES = {
+    "ModelInsightsJsonReportPath": "ModelInsights",
+    "ExplainabilityJsonReportPath": "Explainability",
+}
+# Keys that only a read of another API returns (see steps.describe_helper).
+CREATE_RESULT_FIELDS: dict[StepKind, frozenset[str]] = {
+    StepKind.MODEL: frozenset({"ModelArn"}),
+    StepKind.REGISTER_MODEL: frozenset({"ModelPackageArn"}),
+    StepKind.ENDPOINT_CONFIG: frozenset({"EndpointConfigArn"}),
+    StepKind.ENDPOINT: frozenset({"EndpointArn"}),
+    StepKind.INFERENCE_COMPONENT: frozenset({"InferenceComponentArn"}),
+}
+TUNING_LIST_FIELD = "TrainingJobSummaries"
+
+
+@dataclass(frozen=True, slots=True)
+class S3Location:
+    bucket: str | Ref
+    key: str | Ref
+    # The literal start of the key, for a least-privilege s3:GetObject resource.
+    key_prefix: str
+
+
+@dataclass(slots=True)
+class Kept:
+    """What later states read from one step's result."""
+
+    fields: dict[str, None] = field(default_factory=dict)  # top-level fields, in first-use order
+
+    def add(self, name: str) -> None:
+        self.fields.setdefault(name, None)
+
+
+class Values:
+    """Renders IR values of one workflow into ASL payload templates and intrinsic arguments."""
+
+    def __init__(self, workflow: Workflow, keys: dict[str, str], diagnostics: Diagnostics) -> None:
+        self.workflow = workflow
+        self.keys = keys
+        self.diagnostics = diagnostics
+        self.kept: dict[str, Kept] = {step.name: Kept() for step in workflow.steps}
+        self.current: Step | None = None  # the step whose values are being rendered
+        self.scratch: dict[int, Ref] = {}  # id(JsonGet node) -> where its helper put the value
+        self.problems: list[str] = []  # what could not be expressed in the current value
+
+    # --- templates --------------------------------------------------------------------------
+
+    def template(self, value: Value) -> Value:
+        """A payload template (Parameters / ResultSelector body) for ``value``, a dict."""
+        out: dict[str, Value] = {}
+        for key, item in value.items():
+            self._put(out, key, item)
+        return out
+
+    def _put(self, out: dict[str, Value], key: str, item: Value) -> None:
+        if key.endswith(".$"):
+            # A literal key ending in ".$" would make Step Functions read its value as a path.
+            self.problems.append(f"the key {key!r} ends with '.$', which ASL reserves for paths")
+            return
+        rendered = self.render(item)
+        if isinstance(rendered, Ref):
+            out[f"{key}.$"] = rendered.text
+        else:
+            out[key] = rendered
+
+    def render(self, value: Value) -> Value:
+        """``value`` as a literal (possibly a template with dynamic keys inside) or a Ref."""
+        kind = type(value)
+        if kind is dict:
+            return self.template(value)
+        if kind is list or kind is tuple:
+            return self._render_list(list(value))
+        if kind in _EXPRESSION_KINDS:
+            return self.expression(value)
+        return value
+
+    def _render_list(self, items: list[Value]) -> Value:
+        rendered = [self.render(item) for item in items]
+        if not any(isinstance(item, Ref) for item in rendered):
+            return rendered
+        # JSONPath templates cannot hold a dynamic value directly in a list: build the list
+        # with States.Array, which takes only scalars and dynamic values.
+        if any(isinstance(item, dict | list) for item in rendered):
+            self.problems.append(
+                "a list mixes computed values with objects or lists, which a JSONPath "
+                "payload template cannot build"
+            )
+            return [item for item in rendered if not isinstance(item, Ref)]
+        return fn.call("Array", *rendered)
+
+    def argument(self, value: Value) -> Ref | str | int | float | bool | None:
+        """``value`` as one intrinsic-function argument: a Ref or a JSON scalar."""
+        rendered = self.render(value)
+        if isinstance(rendered, dict | list):
+            self.problems.append("an object or list cannot be an intrinsic-function argument")
+            return None
+        return rendered
+
+    def string_piece(self, value: Value) -> str | Ref:
+        """``value`` as a piece of a Std:Join result."""
+        rendered = self.argument(value)
+        if isinstance(rendered, Ref):
+            return rendered
+        return rendered if isinstance(rendered, str) else fn.scalar_text(rendered)
+
+    # --- expressions ------------------------------------------------------------------------
+
+    def expression(self, node: Any) -> Ref | Value:
+        try:
+            return self._expression(node)
+        except NotExpressible as error:
+            self.problems.append(str(error))
+            return None
+
+    def _expression(self, node: Any) -> Ref | Value:
+        if isinstance(node, ParameterRef):
+            return fn.path("$", PARAMETERS_KEY, node.name)
+        if isinstance(node, ExecutionVariable):
+            return self._execution_variable(node.name)
+        if isinstance(node, ExperimentConfigRef):
+            return self._experiment_config(node.name)
+        if isinstance(node, StepProperty):
+            return self.step_property(node.step, node.path)
+        if isinstance(node, Join):
+            pieces: list[str | Ref] = []
+            for position, item in enumerate(node.values):
+                if position:
+                    pieces.append(node.on)
+                pieces.append(self.string_piece(item))
+            return fn.format_string(pieces)
+        if isinstance(node, JsonGet):
+            try:
+                return self.scratch[id(node)]
+            except KeyError:
+                raise NotExpressible("a Std:JsonGet here has no state to read it") from None
+        raise NotExpressible(f"{type(node).__name__} cannot stand on its own here")
+
+    def _execution_variable(self, name: str) -> Ref:
+        if name in _CONTEXT:
+            return Ref(_CONTEXT[name], True)
+        step = self.current
+        expected = "TrainingJobName" if name == "TrainingJobName" else "ProcessingJobName"
+        spec = NAME_FIELDS.get(step.kind) if step is not None else None
+        if step is None or spec is None or spec.field != expected:
+            raise NotExpressible(f"Execution.{name} is only defined inside the step of that job")
+        name_value = self.resource_name(step)
+        if not isinstance(name_value, Ref):
+            return fn.call("Format", name_value)
+        return name_value
+
+    def _experiment_config(self, name: str) -> Ref | Value:
+        config = self.workflow.experiment_config
+        attribute = "experiment_name" if name == "ExperimentName" else "trial_name"
+        value = getattr(config, attribute) if config is not None and config.enabled else MISSING
+        if value is MISSING:
+            return self._execution_variable(_EXPERIMENT_DEFAULTS[name])
+        return self.render(value)
+
+    # --- step properties --------------------------------------------------------------------
+
+    def step_property(self, producer_name: str, path: tuple[PathPart, ...]) -> Ref | Value:
+        producer = self.workflow.step(producer_name)
+        key = self.keys[producer_name]
+        if not path or not isinstance(path[0], Attribute):
+            raise NotExpressible(f"Steps.{producer_name}{format_path(path)} names no property")
+        head = path[0].name
+        kind = producer.kind
+        spec = NAME_FIELDS.get(kind)
+        if spec is not None and not spec.per_attempt and head == spec.field and len(path) == 1:
+            return self.resource_name(producer)
+        if kind is StepKind.CONDITION:
+            return fn.path("$", key, "Outcome")
+        if kind in (StepKind.LAMBDA, StepKind.CALLBACK) and head == "OutputParameters":
+            self.kept[producer_name].add("OutputParameters")
+            return self._walk(fn.path("$", key, "OutputParameters"), path[1:], None)
+        if kind in (StepKind.QUALITY_CHECK, StepKind.CLARIFY_CHECK):
+            check = self._check_property(producer, head)
+            if check is not None:
+                return check
+        if kind is StepKind.AUTOML and head == "BestCandidateProperties" and len(path) == 2:
+            report = path[1].name if isinstance(path[1], Attribute) else ""
+            if report in _AUTOML_PROPERTIES:
+                self.kept[producer_name].add("BestCandidate")
+                locations = ("BestCandidate", "CandidateProperties", "CandidateArtifactLocations")
+                return fn.path("$", key, *locations, _AUTOML_PROPERTIES[report])
+        if kind is StepKind.TUNING and head == TUNING_LIST_FIELD:
+            self.kept[producer_name].add(TUNING_LIST_FIELD)
+            return self._walk(fn.path("$", key, "Listed"), path, None)
+        if kind is StepKind.EMR:
+            if head == "ClusterId" and isinstance(producer.arguments, dict):
+                return self.render(producer.arguments.get("ClusterId"))
+            self.kept[producer_name].add("Step")
+            return self._walk(fn.path("$", key, "Step"), path, None)
+        self.kept[producer_name].add(head)
+        arguments = producer.arguments if isinstance(producer.arguments, dict) else None
+        return self._walk(fn.path("$", key), path, arguments)
+
+    def _walk(self, ref: Ref, path: tuple[PathPart, ...], request: Value) -> Ref:
+        """Follow ``path`` from ``ref``; ``request`` is the same place in the step's request,
+        used to turn a select-by-name (``Outputs['train']``) into a position."""
+        container: str | None = None
+        filtered = False
+        for part in path:
+            if isinstance(part, Attribute):
+                ref = fn.extend(ref, fn.member_suffix(part.name))
+                request = request.get(part.name) if isinstance(request, dict) else None
+                container = part.name
+            elif isinstance(part, Index):
+                ref = fn.extend(ref, fn.index_suffix(part.position))
+                request = _item(request, part.position)
+                container = None
+            else:
+                by_name = name_field(container) if container is not None else None
+                if by_name is None:
+                    ref = fn.extend(ref, fn.member_suffix(part.key))
+                    request = request.get(part.key) if isinstance(request, dict) else None
+                else:
+                    position = _position_by_name(request, by_name, part.key)
+                    if position is None:
+                        if "'" in part.key or "\\" in part.key:
+                            raise NotExpressible(f"the name {part.key!r} cannot be matched")
+                        ref = fn.extend(ref, f"[?(@.{by_name} == '{part.key}')]")
+                        filtered = True
+                    else:
+                        ref = fn.extend(ref, fn.index_suffix(position))
+                    request = _item(request, position) if position is not None else None
+                container = None
+        if filtered:
+            # A filter selects a list (of the one matching item); take the item.
+            return fn.call("ArrayGetItem", ref, 0)
+        return ref
+
+    def _check_property(self, producer: Step, head: str) -> Ref | Value | None:
+        if head in _SUPPLIED_BASELINE:
+            supplied_key, kind_word = _SUPPLIED_BASELINE[head]
+            supplied = producer.check.get(supplied_key)
+            if supplied is not None and supplied is not MISSING:
+                return self.render(supplied)
+            head = f"CalculatedBaseline{kind_word}"
+        file_name = _CHECK_FILES.get((producer.kind, head))
+        if file_name is None:
+            return None
+        self.kept[producer.name].add("ProcessingOutputConfig")
+        output = (
+            fn.path("$", self.keys[producer.name], "ProcessingOutputConfig", "Outputs").text
+            + "[0].S3Output.S3Uri"
+        )
+        return fn.format_string([Ref(output, True), f"/{file_name}"])
+
+    # --- generated names --------------------------------------------------------------------
+
+    def resource_name(self, step: Step) -> Ref | str:
+        """The name of the job or resource ``step`` creates, unique per execution (and per
+        retry attempt for jobs), valid for SageMaker."""
+        spec = NAME_FIELDS[step.kind]
+        arguments = step.arguments if isinstance(step.arguments, dict) else {}
+        given = arguments.get(spec.field, MISSING)
+        if not spec.per_attempt and isinstance(given, str):
+            return given  # a name the pipeline sets itself (EndpointConfig, Endpoint...)
+        budget = spec.limit - RUN_TOKEN_LENGTH - 1 - (RETRY_DIGITS + 1 if spec.per_attempt else 0)
+        pieces: list[str | Ref] = []
+        if given is MISSING or isinstance(given, str):
+            pieces.append(resource_prefix(given if isinstance(given, str) else step.name, budget))
+        else:
+            pieces.append(self.string_piece(given))  # a custom prefix computed at run time
+        pieces += ["-", fn.path("$", RUN_KEY, "Token")]
+        if spec.per_attempt:
+            pieces += ["-", Ref("$$.State.RetryCount", True)]
+        return fn.format_string(pieces)
+
+    # --- Std:JsonGet ------------------------------------------------------------------------
+
+    def json_get_location(self, node: JsonGet) -> S3Location:
+        """Where the JSON file that ``node`` reads is, as S3 bucket and key."""
+        if node.property_file is not None:
+            pieces = self._property_file_uri(node.property_file)
+        else:
+            pieces = self._uri_pieces(node.s3_uri)
+        return _split_s3_uri(pieces)
+
+    def _property_file_uri(self, reference: PropertyFileRef) -> list[str | Ref]:
+        producer = self.workflow.step(reference.step)
+        files = {f.name: f for f in producer.property_files or ()}
+        if reference.name not in files:
+            raise NotExpressible(
+                f"step {reference.step!r} declares no property file {reference.name!r}"
+            )
+        declared = files[reference.name]
+        outputs = _outputs(producer)
+        position = next(
+            (i for i, out in enumerate(outputs) if out.get("OutputName") == declared.output_name),
+            None,
+        )
+        if position is None:
+            raise NotExpressible(
+                f"step {reference.step!r} has no output {declared.output_name!r} for its "
+                f"property file {reference.name!r}"
+            )
+        uri = outputs[position].get("S3Output", {}).get("S3Uri")
+        pieces = self._uri_pieces(uri) if _is_stable(uri) else None
+        if pieces is None:
+            # Read what the job reports, after it ran.
+            self.kept[reference.step].add("ProcessingOutputConfig")
+            runtime = fn.path("$", self.keys[reference.step], "ProcessingOutputConfig", "Outputs")
+            pieces = [Ref(f"{runtime.text}[{position}].S3Output.S3Uri", True)]
+        return [*pieces, "/", declared.file_path]
+
+    def _uri_pieces(self, value: Value) -> list[str | Ref]:
+        """An S3 URI as literal and dynamic pieces (a Join is flattened, its literals kept)."""
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, Join):
+            pieces: list[str | Ref] = []
+            for position, item in enumerate(value.values):
+                if position:
+                    pieces.append(value.on)
+                if isinstance(item, Join | str | StepProperty):
+                    pieces.extend(self._uri_pieces(item))
+                else:
+                    pieces.append(self.string_piece(item))
+            return pieces
+        if isinstance(value, StepProperty):
+            echoed = self._request_echo(value)
+            if echoed is not None and _is_stable(echoed):
+                # The Describe response repeats this request field (an output S3 URI), so
+                # its literal parts, and with them the bucket, are known before the run.
+                return self._uri_pieces(echoed)
+        rendered = self.render(value)
+        if isinstance(rendered, Ref):
+            return [rendered]
+        raise NotExpressible("the S3 URI of a Std:JsonGet is not a string")
+
+    def _request_echo(self, node: StepProperty) -> Value:
+        """The request value at ``node``'s path, for paths whose Describe value repeats it."""
+        if format_path(node.path) not in _ECHOED_PATHS and not _is_output_uri(node.path):
+            return None
+        request: Value = self.workflow.step(node.step).arguments
+        container: str | None = None
+        for part in node.path:
+            if isinstance(part, Attribute):
+                request = request.get(part.name) if isinstance(request, dict) else None
+                container = part.name
+            elif isinstance(part, Index):
+                request = _item(request, part.position)
+            else:
+                by_name = name_field(container) if container is not None else None
+                position = _position_by_name(request, by_name, part.key) if by_name else None
+                request = _item(request, position)
+        return request
+
+    # --- helpers for the step builders ------------------------------------------------------
+
+    def collect_json_gets(self, values: Iterator[Value]) -> list[JsonGet]:
+        from pipeglot.ir.expressions import iter_expressions
+
+        found: dict[int, JsonGet] = {}
+        for value in values:
+            for node in iter_expressions(value):
+                if isinstance(node, JsonGet):
+                    found.setdefault(id(node), node)
+        return list(found.values())
+
+    def json_get_path(self, slot: str, path: str) -> Ref:
+        """Where the value at ``path`` (JsonGet's own path syntax) of a file read into ``slot``
+        is."""
+        ref = fn.path("$", SCRATCH_KEY, slot, "Body")
+        for token in _JSON_GET_TOKEN.finditer(path):
+            name, position, quoted = token.groups()
+            if position is not None:
+                ref = fn.extend(ref, fn.index_suffix(int(position)))
+            else:
+                ref = fn.extend(ref, fn.member_suffix(name if name is not None else quoted))
+        if "".join(t.group() for t in _JSON_GET_TOKEN.finditer(path)) != path:
+            raise NotExpressible(f"cannot read the Std:JsonGet path {path!r}")
+        return ref
+
+    def take_problems(self) -> list[str]:
+        problems, self.problems = self.problems, []
+        return problems
+
+
+_EXPRESSION_KINDS = frozenset(
+    {
+        ParameterRef,
+        ExecutionVariable,
+        ExperimentConfigRef,
+        StepProperty,
+        PropertyFileRef,
+        Join,
+        JsonGet,
+    }
+)
+_JSON_GET_TOKEN = re.compile(r"\.?([A-Za-z0-9_\-:]+)|\[(\d+)\]|\['([^'\\]*)'\]")
+# Describe* fields that repeat what the create request said.
+_ECHOED_PATHS = frozenset({".OutputDataConfig.S3OutputPath", ".TransformOutput.S3OutputPath"})
+
+
+def _is_output_uri(path: tuple[PathPart, ...]) -> bool:
+    """``.ProcessingOutputConfig.Outputs[...].S3Output.S3Uri``."""
+    text = format_path(path)
+    return text.startswith(".ProcessingOutputConfig.Outputs[") and text.endswith("].S3Output.S3Uri")
+
+
+def _is_stable(value: Value) -> bool:
+    """Does ``value`` evaluate the same in every state of one execution (so that a consumer may
+    recompute it instead of reading what the producer reported)?"""
+    from pipeglot.ir.expressions import iter_expressions
+
+    for node in iter_expressions(value):
+        if isinstance(node, StepProperty | PropertyFileRef | JsonGet):
+            return False
+        if isinstance(node, ExecutionVariable) and node.name not in _CONTEXT:
+            return False
+        if isinstance(node, ExecutionVariable) and node.name == "CurrentDateTime":
+            return False
+    return value is not None
+
+
+def _outputs(step: Step) -> list[dict[str, Value]]:
+    arguments = step.arguments if isinstance(step.arguments, dict) else {}
+    config = arguments.get("ProcessingOutputConfig")
+    outputs = config.get("Outputs") if isinstance(config, dict) else None
+    return [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
+
+
+def _item(request: Value, position: int | None) -> Value:
+    if isinstance(request, list) and position is not None and 0 <= position < len(request):
+        return request[position]
+    return None
+
+
+def _position_by_name(request: Value, by_name: str, wanted: str) -> int | None:
+    if not isinstance(request, list):
+        return None
+    names = [item.get(by_name) if isinstance(item, dict) else None for item in request]
+    if any(not isinstance(name, str) for name in names) or names.count(wanted) != 1:
+        return None  # computed names, or no single match: select at run time instead
+    return names.index(wanted)
+
+
+def _split_s3_uri(pieces: list[str | Ref]) -> S3Location:
+    """Bucket and key of an ``s3://bucket/key`` URI given as literal and dynamic pieces."""
+    flat: list[str | Ref] = []
+    for piece in pieces:
+        if isinstance(piece, str) and flat and isinstance(flat[-1], str):
+            flat[-1] += piece
+        elif piece != "":
+            flat.append(piece)
+    if not flat or not isinstance(flat[0], str) or not flat[0].startswith("s3://"):
+        raise NotExpressible(
+            "the S3 URI of the JSON file is only known at run time, and Step Functions cannot "
+            "split a URI into bucket and key"
+        )
+    head = flat[0][len("s3://") :]
+    if "/" in head:
+        bucket, rest = head.split("/", 1)
+        key_pieces: list[str | Ref] = [rest, *flat[1:]]
+        bucket_value: str | Ref = bucket
+    elif (
+        len(flat) >= 3
+        and isinstance(flat[1], Ref)
+        and isinstance(flat[2], str)
+        and (head == "" and flat[2].startswith("/"))
+    ):
+        bucket_value = flat[1]  # s3://{bucket parameter}/key
+        key_pieces = [flat[2][1:], *flat[3:]]
+    else:
+        raise NotExpressible("cannot tell the bucket of the JSON file's S3 URI")
+    literal_prefix = key_pieces[0] if isinstance(key_pieces[0], str) else ""
+    # S3 keys never start with the slash that separates them from the bucket.
+    key = fn.format_string(
+        [p.lstrip("/") if i == 0 and isinstance(p, str) else p for i, p in enumerate(key_pieces)]
+    )
+    return S3Location(bucket_value, key, literal_prefix.lstrip("/"))

@@ -1,0 +1,446 @@
+"""The asl backend: every definition translates to ASL that statelint and asl-validator accept,
+the naming contract holds, and the lowering rules (structure, skips, names, retries, limits)
+do what they promise."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, ROOT, all_definitions, require, require_module
+
+import pipeglot
+from pipeglot.backends import asl
+from pipeglot.backends.asl import structure
+from pipeglot.backends.asl.names import HELPER_PREFIX, RUN_TOKEN_LENGTH, STATE_NAME_LIMIT
+from pipeglot.backends.asl.steps import BUILDERS, UNSUPPORTED
+from pipeglot.diagnostics import Diagnostics, Fidelity
+from pipeglot.errors import UnsupportedError
+from pipeglot.ir.model import Step, StepKind, Workflow
+
+ASL_FIXTURES = sorted((FIXTURES / "asl").glob("*.json"))
+DEFINITIONS = all_definitions() + [pytest.param(p, id=f"asl/{p.name}") for p in ASL_FIXTURES]
+
+
+def translate(path: Path) -> tuple[dict[str, Any], Diagnostics]:
+    ledger = Diagnostics()
+    text = pipeglot.translate(
+        path.read_bytes(), write="asl", unsupported="warn", diagnostics=ledger, name=path.stem
+    )
+    return json.loads(text), ledger
+
+
+def all_states(states: dict[str, Any]) -> dict[str, Any]:
+    """Every state, Parallel branches included (names are unique machine-wide)."""
+    found = {}
+    for name, state in states.items():
+        assert name not in found, f"state name {name!r} is used twice"
+        found[name] = state
+        for branch in state.get("Branches", ()):
+            found.update(all_states(branch["States"]))
+    return found
+
+
+# --- every definition ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", DEFINITIONS)
+def test_translates_and_passes_statelint(path: Path) -> None:
+    linter = require_module("statelint.linter").Linter  # type: ignore[attr-defined]
+    definition, _ = translate(path)
+    assert linter.validate(definition) == []
+
+
+@pytest.mark.parametrize("path", DEFINITIONS)
+def test_naming_contract(path: Path) -> None:
+    workflow = pipeglot.load(path.read_bytes())
+    definition, _ = translate(path)
+    states = all_states(definition["States"])
+    for step in workflow.steps:
+        assert step.name in states, f"step {step.name!r} has no state of the same name"
+    for name in states:
+        assert len(name) <= STATE_NAME_LIMIT
+        assert workflow.has_step(name) or name.startswith(HELPER_PREFIX), name
+
+
+def test_every_definition_passes_asl_validator(tmp_path: Path) -> None:
+    validator = _asl_validator()
+    paths = []
+    for param in DEFINITIONS:
+        (source,) = param.values
+        out = tmp_path / f"{len(paths):03d}-{source.name}"
+        out.write_text(json.dumps(translate(source)[0]))
+        paths.append(out)
+    command = [validator]
+    for path in paths:
+        command += ["--json-path", str(path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("is valid") == len(paths)
+
+
+def _asl_validator() -> str:
+    """asl-validator from PIPEGLOT_ASL_VALIDATOR (set by the Makefile) or node_modules."""
+    candidates = [
+        os.environ.get("PIPEGLOT_ASL_VALIDATOR"),
+        ROOT / "node_modules/.bin/asl-validator",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
+    require(False, "the npm tool asl-validator (make asl-validator)")
+    raise AssertionError  # unreachable
+
+
+def test_output_is_deterministic() -> None:
+    source = (FIXTURES / "every-step-type.json").read_bytes()
+    first = pipeglot.translate(source, write="asl", unsupported="ignore")
+    second = pipeglot.translate(source, write="asl", unsupported="ignore")
+    assert first == second
+
+
+# --- step kinds ---------------------------------------------------------------------------
+
+
+def test_dispatch_table_covers_every_step_kind() -> None:
+    assert set(BUILDERS) == set(StepKind)
+    assert set(BUILDERS) >= UNSUPPORTED
+
+
+def test_unsupported_kinds_are_reported_and_the_rest_are_not() -> None:
+    path = FIXTURES / "every-step-type.json"
+    workflow = pipeglot.load(path.read_bytes())
+    definition, ledger = translate(path)
+    reported = {d.step for d in ledger.of(Fidelity.UNSUPPORTED) if d.code == "asl.step-type"}
+    for step in workflow.steps:
+        assert (step.name in reported) == (step.kind in UNSUPPORTED), step.name
+    states = all_states(definition["States"])
+    for name in reported:  # a visible placeholder stands in for each
+        assert states[name]["Type"] == "Pass"
+        assert states[name]["Comment"].startswith("UNSUPPORTED")
+    with pytest.raises(UnsupportedError):
+        pipeglot.translate(path.read_bytes(), write="asl")
+
+
+def test_step_kinds_map_to_their_integrations() -> None:
+    definition, _ = translate(FIXTURES / "every-step-type.json")
+    states = all_states(definition["States"])
+    expected = {
+        "Preprocess": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        "Train": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+        "Tune": "arn:aws:states:::sagemaker:createHyperParameterTuningJob.sync",
+        "BatchTransform": "arn:aws:states:::sagemaker:createTransformJob.sync",
+        "CreateModel-CreateModel": "arn:aws:states:::sagemaker:createModel",
+        "Register-RegisterModel": "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
+        "NotifyLambda": "arn:aws:states:::lambda:invoke",
+        "ManualApproval": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "EMRSparkJob": "arn:aws:states:::elasticmapreduce:addStep.sync",
+        "EndpointConfig": "arn:aws:states:::sagemaker:createEndpointConfig",
+        "Endpoint": "arn:aws:states:::sagemaker:createEndpoint",
+        "AutoML": "arn:aws:states:::aws-sdk:sagemaker:createAutoMLJob",
+    }
+    for name, resource in expected.items():
+        assert states[name]["Resource"] == resource, name
+    assert states["CheckMetrics"]["Type"] == "Choice"
+    assert states["Fail"]["Type"] == "Fail"
+    assert states["ManualApproval"]["Parameters"]["MessageBody"]["token.$"] == "$$.Task.Token"
+
+
+# --- structure ----------------------------------------------------------------------------
+
+
+def _structure(edges: list[tuple[str, str]], nodes: list[str] | None = None):
+    nodes = nodes or sorted({n for edge in edges for n in edge})
+    predecessors: dict[str, list[str]] = {n: [] for n in nodes}
+    successors: dict[str, list[str]] = {n: [] for n in nodes}
+    for source, target in edges:
+        predecessors[target].append(source)
+        successors[source].append(target)
+    order = _topological(nodes, predecessors, successors)
+    return structure.structure(order, predecessors, successors)
+
+
+def _topological(nodes, predecessors, successors) -> list[str]:
+    waiting = {n: len(predecessors[n]) for n in nodes}
+    ready = [n for n in nodes if waiting[n] == 0]
+    order = []
+    while ready:
+        node = ready.pop(0)
+        order.append(node)
+        for successor in successors[node]:
+            waiting[successor] -= 1
+            if waiting[successor] == 0:
+                ready.append(successor)
+    return order
+
+
+def _finishes_before(block: structure.Block) -> set[tuple[str, str]]:
+    """Pairs (a, b) such that the structure makes b start only after a finished."""
+    if isinstance(block, structure.Leaf):
+        return set()
+    pairs: set[tuple[str, str]] = set()
+    children = block.parts if isinstance(block, structure.Series) else block.branches
+    for child in children:
+        pairs |= _finishes_before(child)
+    if isinstance(block, structure.Series):
+        for index, earlier in enumerate(children):
+            for later in children[index + 1 :]:
+                pairs |= {
+                    (a, b) for a in structure.steps_in(earlier) for b in structure.steps_in(later)
+                }
+    return pairs
+
+
+def test_series_parallel_graph_needs_no_extra_wait() -> None:
+    edges = [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("d", "e"), ("d", "f")]
+    block, extra = _structure(edges)
+    assert extra == []
+    assert block == structure.Series(
+        (
+            structure.Leaf("a"),
+            structure.Parallel((structure.Leaf("b"), structure.Leaf("c"))),
+            structure.Leaf("d"),
+            structure.Parallel((structure.Leaf("e"), structure.Leaf("f"))),
+        )
+    )
+
+
+def test_n_shaped_graph_gets_one_reported_wait() -> None:
+    block, extra = _structure([("a", "c"), ("b", "c"), ("b", "d")])
+    assert extra == [structure.ExtraWait("d", ("a",), 1)]
+    assert {("a", "c"), ("b", "c"), ("b", "d")} <= _finishes_before(block)
+
+
+def test_two_chains_with_one_crossing_edge_get_one_wait() -> None:
+    xs = [f"x{i}" for i in range(20)]
+    ys = [f"y{i}" for i in range(20)]
+    edges = list(itertools.pairwise(xs)) + list(itertools.pairwise(ys))
+    edges.append(("x9", "y10"))
+    _, extra = _structure(edges, xs + ys)
+    assert sum(wait.count for wait in extra) == 1
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_structure_respects_every_edge(seed: int) -> None:
+    rng = random.Random(seed)
+    nodes = [f"n{i}" for i in range(rng.randint(2, 30))]
+    edges = [
+        (nodes[i], nodes[j]) for j in range(len(nodes)) for i in range(j) if rng.random() < 0.15
+    ]
+    block, extra = _structure(edges, nodes)
+    assert block is not None
+    assert sorted(structure.steps_in(block)) == sorted(nodes)
+    implied = _finishes_before(block)
+    assert set(edges) <= implied
+    for wait in extra:  # each reported wait is a real added ordering
+        assert all((source, wait.step) in implied for source in wait.waits_for)
+
+
+@pytest.mark.parametrize("shape", ["chain", "wide", "layered"])
+def test_structuring_8000_steps_is_fast(shape: str) -> None:
+    count = 8000
+    nodes = [f"s{i}" for i in range(count)]
+    rng = random.Random(7)
+    if shape == "chain":
+        edges = list(itertools.pairwise(nodes))
+    elif shape == "wide":
+        edges = [(nodes[0], n) for n in nodes[1:-1]] + [(n, nodes[-1]) for n in nodes[1:-1]]
+    else:  # 80 layers of 100, each step reading two steps of the layer before
+        edges = [
+            (nodes[i - 100 + rng.randrange(100) - i % 100], nodes[i])
+            for i in range(100, count)
+            for _ in range(2)
+        ]
+        edges = list(dict.fromkeys(edges))
+    started = time.perf_counter()
+    block, _ = _structure(edges, nodes)
+    elapsed = time.perf_counter() - started
+    assert block is not None
+    assert elapsed < 10, f"{shape}: {elapsed:.1f}s"
+
+
+# --- semantics of the generated states ----------------------------------------------------
+
+
+def _definition(document: dict[str, Any]) -> tuple[dict[str, Any], Diagnostics]:
+    ledger = Diagnostics()
+    text = pipeglot.translate(
+        json.dumps(document), write="asl", unsupported="warn", diagnostics=ledger
+    )
+    return json.loads(text), ledger
+
+
+def _processing(name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "Type": "Processing",
+        "Arguments": {
+            "AppSpecification": {"ImageUri": "img"},
+            "RoleArn": "arn:aws:iam::123456789012:role/r",
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                    "VolumeSizeInGB": 1,
+                }
+            },
+        },
+        **extra,
+    }
+
+
+def test_job_names_are_unique_per_run_and_attempt_and_fit_sagemaker() -> None:
+    long_name = "A_very-long_step_name_" + "x" * 40
+    tuning = {
+        "Name": "T" * 60,
+        "Type": "Tuning",
+        "Arguments": {"HyperParameterTuningJobConfig": {}},
+    }
+    definition, _ = _definition(
+        {"Version": "2020-12-01", "Steps": [_processing(long_name), tuning]}
+    )
+    states = all_states(definition["States"])
+    for name, field, limit in (
+        (long_name, "ProcessingJobName.$", 63),
+        ("T" * 60, "HyperParameterTuningJobName.$", 32),
+    ):
+        expression = states[name]["Parameters"][field]
+        assert "$.Run.Token" in expression and "$$.State.RetryCount" in expression
+        example = _evaluate_format(expression, token="f" * RUN_TOKEN_LENGTH, retry="99")
+        assert len(example) <= limit, example
+        assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", example), example
+
+
+def _evaluate_format(expression: str, token: str, retry: str) -> str:
+    match = re.fullmatch(r"States\.Format\('([^']*)', (.*)\)", expression)
+    assert match, expression
+    template, arguments = match.groups()
+    values = iter(
+        {"$.Run.Token": token, "$$.State.RetryCount": retry}[a] for a in arguments.split(", ")
+    )
+    return re.sub(r"\{\}", lambda _: next(values), template)
+
+
+def test_join_literals_are_escaped_in_states_format() -> None:
+    message = {"Std:Join": {"On": "'", "Values": ["a{b}\\c", {"Get": "Parameters.P"}]}}
+    document = {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "P", "Type": "String", "DefaultValue": "x"}],
+        "Steps": [{"Name": "F", "Type": "Fail", "Arguments": {"ErrorMessage": message}}],
+    }
+    definition, _ = _definition(document)
+    cause = all_states(definition["States"])["F"]["CausePath"]
+    assert cause == "States.Format('a\\{b\\}\\\\c\\'{}', $.Parameters.P)"
+
+
+def test_default_and_policy_retries() -> None:
+    step = _processing(
+        "P",
+        RetryPolicies=[
+            {
+                "ExceptionType": ["SageMaker.CAPACITY_ERROR"],
+                "IntervalSeconds": 60,
+                "BackoffRate": 2.0,
+                "MaxAttempts": 3,
+            },
+            {
+                "ExceptionType": ["Step.THROTTLING"],
+                "IntervalSeconds": 2,
+                "BackoffRate": 1.5,
+                "ExpireAfterMin": 1,
+            },
+        ],
+    )
+    definition, ledger = _definition({"Version": "2020-12-01", "Steps": [step]})
+    retry = all_states(definition["States"])["P"]["Retry"]
+    assert retry[-1] == {
+        "ErrorEquals": ["States.TaskFailed"],
+        "IntervalSeconds": 60,
+        "MaxAttempts": 3,
+        "BackoffRate": 2.0,
+    }
+    throttling = retry[0]
+    assert "SageMaker.ThrottlingException" in throttling["ErrorEquals"]
+    # waits of 2, 3, 4.5, 6.75, 10.1 and 15.2 s fit in a minute, the next (22.8 s) does not
+    assert throttling["MaxAttempts"] == 6
+    default = retry[1]  # service faults keep SageMaker's default retry
+    assert "SageMaker.InternalFailure" in default["ErrorEquals"]
+    names = [name for retrier in retry for name in retrier["ErrorEquals"]]
+    assert len(names) == len(set(names))
+    codes = {d.code for d in ledger}
+    assert {"asl.retry.over-broad", "asl.retry.expire-after"} <= codes
+
+
+def test_cache_config_is_reported_as_dropped() -> None:
+    step = _processing("P", CacheConfig={"Enabled": True, "ExpireAfter": "P30D"})
+    _, ledger = _definition({"Version": "2020-12-01", "Steps": [step]})
+    assert [d.code for d in ledger.of(Fidelity.DROPPED)] == ["asl.cache"]
+
+
+def test_results_keep_only_referenced_fields() -> None:
+    train = {
+        "Name": "Train",
+        "Type": "Training",
+        "Arguments": {"OutputDataConfig": {"S3OutputPath": "s3://b/o"}},
+    }
+    model = {
+        "Name": "M",
+        "Type": "Model",
+        "Arguments": {
+            "PrimaryContainer": {
+                "ModelDataUrl": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+            }
+        },
+    }
+    definition, _ = _definition(
+        {"Version": "2020-12-01", "Steps": [_processing("P"), train, model]}
+    )
+    states = all_states(definition["States"])
+    assert states["Train"]["ResultSelector"] == {"ModelArtifacts.$": "$.ModelArtifacts"}
+    assert states["Train"]["ResultPath"] == "$.Train"
+    assert states["P"]["ResultPath"] is None
+    container = states["M"]["Parameters"]["PrimaryContainer"]
+    assert container["ModelDataUrl.$"] == "$.Train.ModelArtifacts.S3ModelArtifacts"
+
+
+def test_select_by_name_becomes_the_matching_position() -> None:
+    producer = _processing("P")
+    producer["Arguments"]["ProcessingOutputConfig"] = {
+        "Outputs": [
+            {"OutputName": "test", "S3Output": {"S3Uri": "s3://b/test"}},
+            {"OutputName": "train", "S3Output": {"S3Uri": "s3://b/train"}},
+        ]
+    }
+    consumer = _processing("Q")
+    consumer["Arguments"]["Environment"] = {
+        "TRAIN": {"Get": "Steps.P.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+    }
+    definition, _ = _definition({"Version": "2020-12-01", "Steps": [producer, consumer]})
+    environment = all_states(definition["States"])["Q"]["Parameters"]["Environment"]
+    assert environment == {"TRAIN.$": "$.P.ProcessingOutputConfig.Outputs[1].S3Output.S3Uri"}
+
+
+def test_definition_size_limit_is_reported() -> None:
+    big = "x" * 4000
+    steps = [_processing(f"P{i}", Description=big) for i in range(300)]
+    _, ledger = _definition({"Version": "2020-12-01", "Steps": steps})
+    assert "asl.limit.definition-size" in {d.code for d in ledger.of(Fidelity.UNSUPPORTED)}
+
+
+def test_long_step_names_are_reported_when_cut() -> None:
+    workflow = Workflow(
+        steps=(Step(name="S" * 90, kind=StepKind.FAIL, type_name="Fail", arguments={}),)
+    )
+    ledger = Diagnostics()
+    definition = json.loads(asl.export(workflow, diagnostics=ledger))
+    (name,) = [name for name in definition["States"] if not name.startswith(HELPER_PREFIX)]
+    assert name.startswith("S" * 60) and len(name) <= STATE_NAME_LIMIT
+    assert [d.code for d in ledger] == ["asl.limit.state-name"]

@@ -1,0 +1,249 @@
+"""Generated state machines executed on moto's Step Functions engine.
+
+moto runs JSONPath state machines (``execute_state_machine``) and forwards service
+integrations to its own SageMaker and S3. Two things it cannot do are adapted HERE, IN TEST
+CODE ONLY, never in the backend:
+
+- ``.sync`` SageMaker integrations: each ``createXJob.sync`` Task is rewritten into the
+  request/response ``createXJob`` followed by an ``aws-sdk:sagemaker:describeXJob`` Task that
+  keeps the original ResultSelector/ResultPath (``for_moto`` below). moto's jobs complete at once.
+- responses of ``aws-sdk`` calls: moto hands back S3's ``Body`` as a stream and timestamps as
+  datetime objects; ``_plain_sdk_results`` turns them into the string and ISO text that Step
+  Functions itself returns.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, require_module
+
+import pipeglot
+
+moto = require_module("moto")
+boto3 = require_module("boto3")
+
+REGION = "us-east-1"
+BUCKET = "pipeglot-e2e"
+SFN_ROLE = "arn:aws:iam::123456789012:role/StepFunctions"
+
+
+def for_moto(definition: dict[str, Any]) -> dict[str, Any]:
+    """TEST-ONLY: stand in for each ``.sync`` SageMaker job with create + describe."""
+    definition = copy.deepcopy(definition)
+
+    def rewrite(states: dict[str, Any]) -> None:
+        for name, state in list(states.items()):
+            for branch in state.get("Branches", ()):
+                rewrite(branch["States"])
+            resource = state.get("Resource", "")
+            if not (
+                resource.startswith("arn:aws:states:::sagemaker:create")
+                and resource.endswith(".sync")
+            ):
+                continue
+            noun = resource.split(":")[-1].removesuffix(".sync").removeprefix("create")
+            describe_name = f"test.Describe.{name}"
+            describe: dict[str, Any] = {
+                "Type": "Task",
+                "Resource": f"arn:aws:states:::aws-sdk:sagemaker:describe{noun}",
+                "Parameters": {
+                    key: value
+                    for key, value in state["Parameters"].items()
+                    if key.removesuffix(".$") == f"{noun}Name"
+                },
+            }
+            for key in ("ResultSelector", "ResultPath", "Next", "End"):
+                if key in state:
+                    describe[key] = state.pop(key)
+            state.update(
+                Resource=resource.removesuffix(".sync"), ResultPath=None, Next=describe_name
+            )
+            states[describe_name] = describe
+
+    rewrite(definition["States"])
+    return definition
+
+
+def _plain(value: Any) -> Any:
+    from botocore.response import StreamingBody
+
+    if isinstance(value, StreamingBody):
+        return value.read().decode()
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto with Step Functions execution enabled; TEST-ONLY plain aws-sdk results."""
+    service = require_module(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
+        "state_task_service_aws_sdk"
+    )
+    sdk_task = service.StateTaskServiceAwsSdk  # type: ignore[attr-defined]
+    original = sdk_task._eval_service_task
+
+    def plain_results(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, env, *args, **kwargs)
+        env.stack.append(_plain(env.stack.pop()))
+
+    monkeypatch.setattr(sdk_task, "_eval_service_task", plain_results)
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(variable, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    with moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        yield boto3
+
+
+class Machine:
+    def __init__(self, aws: Any, fixture: Path) -> None:
+        text = pipeglot.translate(fixture.read_bytes(), write="asl", name=fixture.stem)
+        self.sfn = aws.client("stepfunctions", region_name=REGION)
+        self.arn = self.sfn.create_state_machine(
+            name=fixture.stem, definition=json.dumps(for_moto(json.loads(text))), roleArn=SFN_ROLE
+        )["stateMachineArn"]
+
+    def run(
+        self, name: str, parameters: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        execution = self.sfn.start_execution(
+            stateMachineArn=self.arn, name=name, input=json.dumps(parameters)
+        )["executionArn"]
+        for _ in range(400):
+            result = self.sfn.describe_execution(executionArn=execution)
+            if result["status"] != "RUNNING":
+                break
+            time.sleep(0.05)
+        events = self.sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+        return result, events
+
+
+def entered(events: list[dict[str, Any]]) -> list[str]:
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
+    ]
+
+
+def scheduled(events: list[dict[str, Any]], resource_type: str) -> list[dict[str, Any]]:
+    return [
+        json.loads(e["taskScheduledEventDetails"]["parameters"])
+        for e in events
+        if e.get("taskScheduledEventDetails", {}).get("resource") == resource_type
+    ]
+
+
+def put_report(aws: Any, execution: str, accuracy: float) -> None:
+    body = json.dumps({"metrics": {"accuracy": {"value": accuracy}}})
+    key = f"{execution}/evaluation/evaluation.json"
+    aws.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+JSONGET = FIXTURES / "asl" / "jsonget-condition.json"
+SKIPS = FIXTURES / "asl" / "skip-semantics.json"
+
+
+def test_jsonget_condition_true_runs_the_if_branch(aws: Any) -> None:
+    machine = Machine(aws, JSONGET)
+    put_report(aws, "good-run", 0.9)
+    result, events = machine.run("good-run", {"InputUri": "s3://in/data"})
+    assert result["status"] == "SUCCEEDED", result
+    states = entered(events)
+    assert "CreateModel" in states and "AccuracyTooLow" not in states
+    assert json.loads(result["output"])["CheckAccuracy"] == {"Outcome": "True"}
+    models = aws.client("sagemaker", region_name=REGION).list_models()["Models"]
+    assert [m["ModelName"].startswith("createmodel-") for m in models] == [True]
+
+
+def test_jsonget_condition_false_reaches_fail_with_its_message(aws: Any) -> None:
+    machine = Machine(aws, JSONGET)
+    put_report(aws, "bad-run", 0.5)
+    result, events = machine.run("bad-run", {"InputUri": "s3://in/data"})
+    assert result["status"] == "FAILED"
+    assert result["error"] == "FailStep"
+    assert result["cause"] == "Accuracy below 0.8 in run bad-run"
+    assert "CreateModel" not in entered(events)
+    assert aws.client("sagemaker", region_name=REGION).list_models()["Models"] == []
+
+
+def test_parameter_defaults_and_overrides(aws: Any) -> None:
+    machine = Machine(aws, JSONGET)
+    put_report(aws, "defaults", 0.9)
+    put_report(aws, "overrides", 0.9)
+    _, events = machine.run("defaults", {"InputUri": "s3://in/data"})
+    (job,) = scheduled(events, "createProcessingJob")
+    assert job["ProcessingResources"]["ClusterConfig"]["InstanceType"] == "ml.m5.large"
+    assert job["ProcessingInputs"][0]["S3Input"]["S3Uri"] == "s3://in/data"
+    assert job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == (
+        f"s3://{BUCKET}/defaults/evaluation"
+    )
+    override = {
+        "InputUri": "s3://in/other",
+        "InstanceType": "ml.c5.xlarge",
+        "AccuracyThreshold": 0.95,
+    }
+    result, events = machine.run("overrides", override)
+    (job,) = scheduled(events, "createProcessingJob")
+    assert job["ProcessingResources"]["ClusterConfig"]["InstanceType"] == "ml.c5.xlarge"
+    # 0.9 passed the default threshold; it fails the overridden one.
+    assert result["status"] == "FAILED"
+    assert result["cause"] == "Accuracy below 0.95 in run overrides"
+
+
+def test_job_names_differ_per_execution(aws: Any) -> None:
+    machine = Machine(aws, JSONGET)
+    names = []
+    for run in ("first", "second"):
+        put_report(aws, run, 0.9)
+        _, events = machine.run(run, {"InputUri": "s3://in/data"})
+        (job,) = scheduled(events, "createProcessingJob")
+        names.append(job["ProcessingJobName"])
+    assert names[0] != names[1]
+    assert all(name.startswith("evaluate-") and len(name) <= 63 for name in names)
+
+
+def test_missing_required_parameter_fails_clearly(aws: Any) -> None:
+    machine = Machine(aws, JSONGET)
+    result, events = machine.run("no-input", {})
+    assert result["status"] == "FAILED"
+    assert result["error"] == "Pipeline.MissingParameter"
+    assert "'InputUri' has no default value" in result["cause"]
+    assert scheduled(events, "createProcessingJob") == []
+
+
+def test_mistyped_parameter_fails_clearly(aws: Any) -> None:
+    machine = Machine(aws, JSONGET)
+    result, _ = machine.run("bad-type", {"InputUri": "s3://in/data", "AccuracyThreshold": "high"})
+    assert result["status"] == "FAILED"
+    assert result["error"] == "Pipeline.InvalidParameter"
+
+
+@pytest.mark.parametrize("deploy", [False, True])
+def test_skipped_branch_skips_its_dependents_but_not_the_rest(aws: Any, deploy: bool) -> None:
+    machine = Machine(aws, SKIPS)
+    result, events = machine.run(f"deploy-{str(deploy).lower()}", {"Deploy": deploy})
+    assert result["status"] == "SUCCEEDED", result
+    states = set(entered(events))
+    assert ("ServeModel" in states) is deploy
+    assert ("ServeConfig" in states) is deploy  # reads ServeModel: skipped with it
+    assert "AuditModel" in states  # depends only on the Condition: always runs
+    sagemaker = aws.client("sagemaker", region_name=REGION)
+    models = sorted(m["ModelName"].split("-")[0] for m in sagemaker.list_models()["Models"])
+    assert models == (["auditmodel", "servemodel"] if deploy else ["auditmodel"])
+    configs = sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    assert [c["EndpointConfigName"] for c in configs] == (["pipeglot-e2e-config"] if deploy else [])
