@@ -1,0 +1,157 @@
+"""Where each task goes in the pipeline body: which ``dsl.If``/``dsl.Else`` blocks enclose it.
+
+SageMaker skips the steps of the branch not taken, and every step that depends on them. KFP
+skips the tasks inside a ``dsl.If`` whose condition is false, and a task may only read from (or
+run ``.after()``) tasks in its own block or in blocks that enclose it. So each step gets a
+*guard*, the chain of (condition step, branch) pairs that must hold for it to run: a branch
+step's guard is its Condition's guard plus that branch, and every step inherits the guards of
+the steps it depends on. Steps with equal guards share one block; blocks nest by guard prefix.
+
+A step whose upstream guards do not form one chain (it reads from two different branches that
+are not nested in each other) cannot be placed; it is reported and placed by its longest guard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from pipeglot.ir.graph import EdgeOrigin
+from pipeglot.ir.model import Workflow
+
+# (condition step name, True for IfSteps / False for ElseSteps)
+Literal = tuple[str, bool]
+Guard = tuple[Literal, ...]
+
+
+@dataclass(slots=True)
+class Block:
+    """The body of the pipeline (``guard == ()``) or of one dsl.If/dsl.Else block.
+
+    ``items`` are step names and ``Branches`` in the order they are written.
+    """
+
+    guard: Guard
+    items: list[str | Branches] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Branches:
+    """The blocks one Condition's outcome opens at one place: ``when_true`` is the dsl.If,
+    ``when_false`` the dsl.Else (or a dsl.If on False when there is no true block)."""
+
+    condition: str
+    when_true: Block | None = None
+    when_false: Block | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    body: Block
+    guards: dict[str, Guard]
+    conflicts: dict[str, tuple[Guard, ...]]  # step -> the guards that could not be combined
+
+
+def layout(workflow: Workflow, graph: nx.DiGraph, order: list[str]) -> Layout:
+    guards, conflicts = _guards(workflow, graph, order)
+    position = {name: index for index, name in enumerate(order)}
+    body = Block(())
+    blocks: dict[Guard, Block] = {(): body}
+    for name in order:
+        _block(guards[name], blocks).items.append(name)
+    for block in blocks.values():
+        block.items = _ordered(block, graph, guards, position)
+    return Layout(body, guards, conflicts)
+
+
+def _guards(
+    workflow: Workflow, graph: nx.DiGraph, order: list[str]
+) -> tuple[dict[str, Guard], dict[str, tuple[Guard, ...]]]:
+    owners = workflow.branch_owner()
+    guards: dict[str, Guard] = {}
+    conflicts: dict[str, tuple[Guard, ...]] = {}
+    for name in order:
+        candidates: list[Guard] = []
+        if name in owners:
+            owner = owners[name]
+            candidates.append((*guards[owner], (owner, name in workflow.step(owner).if_steps)))
+        for source, _, data in graph.in_edges(name, data=True):
+            if set(data["origins"]) <= {EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH}:
+                continue
+            candidates.append(guards[source])
+        longest = max(candidates, key=len, default=())
+        if any(longest[: len(guard)] != guard for guard in candidates):
+            conflicts[name] = tuple(dict.fromkeys(candidates))
+        guards[name] = longest
+    return guards, conflicts
+
+
+def _block(guard: Guard, blocks: dict[Guard, Block]) -> Block:
+    """The block for ``guard``, created (with its enclosing blocks) on first use."""
+    if guard in blocks:
+        return blocks[guard]
+    parent = _block(guard[:-1], blocks)
+    condition, outcome = guard[-1]
+    branches = next(
+        (
+            item
+            for item in parent.items
+            if isinstance(item, Branches) and item.condition == condition
+        ),
+        None,
+    )
+    if branches is None:
+        branches = Branches(condition)
+        parent.items.append(branches)
+    block = Block(guard)
+    if outcome:
+        branches.when_true = block
+    else:
+        branches.when_false = block
+    blocks[guard] = block
+    return block
+
+
+def _ordered(
+    block: Block, graph: nx.DiGraph, guards: dict[str, Guard], position: dict[str, int]
+) -> list[str | Branches]:
+    """The block's items in an order that respects every edge; ties keep document order.
+
+    A Branches item comes after its Condition and after every step of this block that a step
+    inside it reads from.
+    """
+    depth = len(block.guard)
+    key_of: dict[str, str | Branches] = {}
+    dependency_graph = nx.DiGraph()
+    for item in block.items:
+        key = item if isinstance(item, str) else f"\0{item.condition}"
+        key_of[key] = item
+        dependency_graph.add_node(key)
+    sort_key = {}
+    for key, item in key_of.items():
+        if isinstance(item, str):
+            members = [item]
+            sort_key[key] = (position[item], 0)
+        else:
+            members = _members(item)
+            sort_key[key] = (position[item.condition], 1)
+        for member in members:
+            for source in graph.predecessors(member):
+                if source in key_of and source != key and len(guards[source]) == depth:
+                    dependency_graph.add_edge(source, key)
+        if isinstance(item, Branches) and item.condition in key_of:
+            dependency_graph.add_edge(item.condition, key)
+    ordered = nx.lexicographical_topological_sort(dependency_graph, key=sort_key.__getitem__)
+    return [key_of[key] for key in ordered]
+
+
+def _members(branches: Branches) -> list[str]:
+    """Every step inside ``branches``, at any depth."""
+    out: list[str] = []
+    for block in (branches.when_true, branches.when_false):
+        if block is None:
+            continue
+        for item in block.items:
+            out.extend([item] if isinstance(item, str) else _members(item))
+    return out
