@@ -1,0 +1,225 @@
+"""Python source text for generated DAG files: one literal serialiser, one identifier sanitiser.
+
+A value from the pipeline never becomes code: strings, numbers and containers go through
+:func:`literal`, which writes Python literals (pure ASCII, so that every character of the source
+has width one) laid out the way ``ruff format`` lays them out; expression nodes become calls of
+the run-time helper classes. Names of Python variables come from :class:`Identifiers`, which
+hands out unique, keyword-safe names.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+LINE_LENGTH = 100
+INDENT = "    "
+
+
+# --- Layout ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """Text that is never broken across lines."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Bracketed items: ``open`` item, item ``close``; one line if it fits, else one per line."""
+
+    open: str
+    items: tuple[Doc | Entry, ...]
+    close: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """``key: value`` in a dict, or ``name=value`` in a call (``separator`` says which)."""
+
+    key: str
+    separator: str
+    value: Doc
+
+
+Doc = Atom | Group
+
+
+def flat(doc: Doc | Entry) -> str:
+    if isinstance(doc, Atom):
+        return doc.text
+    if isinstance(doc, Entry):
+        return doc.key + doc.separator + flat(doc.value)
+    return doc.open + ", ".join(flat(item) for item in doc.items) + doc.close
+
+
+def render(doc: Doc | Entry, indent: int = 0, prefix: int = 0, suffix: int = 0) -> str:
+    """``doc`` as it stands after ``prefix`` columns on a line indented ``indent`` levels and
+    followed by ``suffix`` columns. Groups that do not fit explode with a trailing comma,
+    which ``ruff format`` keeps (the magic trailing comma)."""
+    if isinstance(doc, Entry):
+        head = doc.key + doc.separator
+        return head + render(doc.value, indent, prefix + len(head), suffix)
+    text = flat(doc)
+    if isinstance(doc, Atom) or not doc.items:
+        return text
+    if len(INDENT) * indent + prefix + len(text) + suffix <= LINE_LENGTH:
+        return text
+    inner = INDENT * (indent + 1)
+    lines = [doc.open]
+    lines.extend(f"{inner}{render(item, indent + 1, 0, 1)}," for item in doc.items)
+    lines.append(INDENT * indent + doc.close)
+    return "\n".join(lines)
+
+
+def call(name: str, *args: Doc, **kwargs: Doc) -> Group:
+    items: list[Doc | Entry] = list(args)
+    items.extend(Entry(key, "=", value) for key, value in kwargs.items())
+    return Group(f"{name}(", tuple(items), ")")
+
+
+def statement(target: str, doc: Doc, indent: int = 0) -> str:
+    """``target = doc`` (or just ``doc`` when ``target`` is empty) as indented lines."""
+    head = f"{target} = " if target else ""
+    return INDENT * indent + head + render(doc, indent, len(head))
+
+
+def mark_long_lines(text: str) -> str:
+    """Lines that stay too long (a long string cannot be broken) get ``# noqa: E501``, where
+    ruff's E501 would flag them (it lets a single word or a trailing URL run over)."""
+    lines = []
+    for line in text.split("\n"):
+        if _too_long(line):
+            line += "  # noqa: E501"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _too_long(line: str) -> bool:
+    if len(line) <= LINE_LENGTH:
+        return False
+    chunks = line.split()
+    if len(chunks) < 2 or (len(chunks) == 2 and chunks[0] == "#"):
+        return False
+    return not ("://" in chunks[-1] and len(line) - len(chunks[-1]) <= LINE_LENGTH)
+
+
+# --- Literals -------------------------------------------------------------------------------
+
+
+def string_literal(text: str) -> str:
+    """A Python string literal for ``text``, in ASCII, quoted as ``ruff format`` prefers:
+    double quotes unless the text holds more double than single quotes."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    out = [quote]
+    for char in text:
+        if char == quote or char == "\\":
+            out.append("\\" + char)
+        elif " " <= char <= "~":
+            out.append(char)
+        else:
+            # ascii() spells the escape (\n, \t, \x0b, \xe9, \u2028, \U0001f680...).
+            out.append(ascii(char)[1:-1])
+    out.append(quote)
+    return "".join(out)
+
+
+def number_literal(value: int | float) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'
+    return repr(value)
+
+
+def literal(value: object, expression: type | tuple[type, ...] = (), node=None) -> Doc:
+    """The layout of a JSON-like ``value``; instances of ``expression`` are passed to ``node``,
+    which returns their Doc (the caller decides how an expression node is written)."""
+    if value is None or isinstance(value, bool):
+        return Atom(repr(value))
+    if isinstance(value, int | float):
+        return Atom(number_literal(value))
+    if isinstance(value, str):
+        return Atom(string_literal(value))
+    if isinstance(value, dict):
+        return Group(
+            "{",
+            tuple(
+                Entry(string_literal(str(key)), ": ", literal(item, expression, node))
+                for key, item in value.items()
+            ),
+            "}",
+        )
+    if isinstance(value, list | tuple):
+        return Group("[", tuple(literal(item, expression, node) for item in value), "]")
+    if expression and isinstance(value, expression):
+        return node(value)
+    raise TypeError(f"cannot write {type(value).__name__} as a Python literal")
+
+
+# --- Identifiers ----------------------------------------------------------------------------
+
+_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
+MAX_IDENTIFIER = 40
+
+
+class Identifiers:
+    """Hands out Python names for step names: lower-case ASCII snake case, unique, never a
+    keyword, builtin or ``taken`` name. Injective by construction (a table of what was given),
+    deterministic for a given order of requests."""
+
+    def __init__(self, taken: Iterable[str] = ()) -> None:
+        self._given: dict[str, str] = {}
+        self._used = set(_RESERVED) | set(taken)
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self._given:
+            self._given[name] = self._fresh(_snake_case(name))
+        return self._given[name]
+
+    def _fresh(self, base: str) -> str:
+        # A keyword gets PEP 8's trailing underscore (class_); other clashes get _2, _3...
+        candidate, number = (f"{base}_" if keyword.iskeyword(base) else base), 1
+        while candidate in self._used:
+            number += 1
+            candidate = f"{base}_{number}"
+        self._used.add(candidate)
+        return candidate
+
+
+def _snake_case(name: str) -> str:
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+    if not text or text[0].isdigit():
+        text = f"step_{text}".rstrip("_")
+    return text[:MAX_IDENTIFIER].rstrip("_")
+
+
+# --- Imports --------------------------------------------------------------------------------
+
+
+def import_block(modules: set[str], names: dict[str, set[str]]) -> str:
+    """``import x`` lines, then ``from x import a, b`` lines, each group sorted as isort does
+    (constants, then classes, then functions), wrapped like ``ruff format`` wraps them."""
+    lines = [f"import {module}" for module in sorted(modules)]
+    for module in sorted(names):
+        members = sorted(names[module], key=_isort_key)
+        doc = Group(f"from {module} import (", tuple(Atom(m) for m in members), ")")
+        text = render(doc)
+        if "\n" not in text:
+            text = f"from {module} import {', '.join(members)}"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    if name.isupper() and len(name) > 1:
+        return (0, name)
+    if name[:1].isupper():
+        return (1, name)
+    return (2, name)

@@ -1,0 +1,448 @@
+"""Run-time helpers that the Airflow backend copies into every generated DAG file.
+
+A generated DAG must stand alone (it may import only Airflow, its Amazon provider and the
+standard library), so these helpers travel inside it. pipeglot never imports this module: the
+backend reads its text and copies only the sections a pipeline uses (the scheduler compiles a
+DAG file again and again, so every unused line would cost on each parse). A section starts at
+a line ``# section: <name>`` and runs to the next marker; ``_SECTIONS`` in ``__init__.py`` says
+what each section imports and which other sections it needs. The imports at the top are only
+here so that this file can be linted like any other module (the backend writes its own).
+
+Why the helpers exist: Airflow renders every string of a templated field as Jinja, which would
+alter literal text such as ``{{ }}``, a trailing newline or ``\\r\\n``. A callable in a templated
+field is called instead of rendered (Airflow 2.10+ and 3.x), so each value that reaches AWS is
+built by ``resolved(...)`` at run time: literals untouched, SageMaker expressions evaluated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessingOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+# section: expressions
+
+
+class Expression:
+    """A SageMaker expression (Get, Std:Join, Std:JsonGet), evaluated when the task runs."""
+
+
+class Run:
+    """What expressions read while one task runs: its context and, in a job step, the job name."""
+
+    def __init__(self, context, job_name=None):
+        self.context = context
+        self.job_name = job_name
+
+
+def evaluate(value, run):
+    """``value`` with every expression in it evaluated; containers are copied, never shared."""
+    if isinstance(value, dict):
+        return {key: evaluate(item, run) for key, item in value.items()}
+    if isinstance(value, list):
+        return [evaluate(item, run) for item in value]
+    return value.evaluate(run) if isinstance(value, Expression) else value
+
+
+# section: as_text
+
+
+def as_text(value):
+    """A value as Std:Join writes it: JSON spelling for booleans and null."""
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+
+
+# section: get
+
+
+class Get(Expression):
+    """A SageMaker ``{"Get": reference}``, read by READERS[its first part]."""
+
+    def __init__(self, reference):
+        self.reference = reference
+
+    def evaluate(self, run):
+        root, _, rest = self.reference.partition(".")
+        return READERS[root](rest, run)
+
+
+# section: parameters
+
+
+def parameter(name, run):
+    return run.context["params"][name]
+
+
+# section: execution
+
+
+def execution_variable(name, run):
+    """Execution.<name>; Airflow has no pipeline ARNs, so those stand in for SageMaker's."""
+    context = run.context
+    dag_id = context["dag"].dag_id
+    if name == "PipelineExecutionId":
+        return execution_id(context)
+    if name == "PipelineName":
+        return dag_id
+    if name == "PipelineArn":
+        return f"airflow:dag/{dag_id}"
+    if name == "PipelineExecutionArn":
+        return f"airflow:dag/{dag_id}/run/{context['run_id']}"
+    if name == "StartDateTime":
+        return (context["dag_run"].start_date or datetime.now(UTC)).isoformat()
+    if name == "CurrentDateTime":
+        return datetime.now(UTC).isoformat()
+    if run.job_name is None:
+        raise ValueError(f"Execution.{name} is only known inside the step that runs the job")
+    return run.job_name
+
+
+# section: experiment
+
+
+def experiment_value(name, run):
+    """PipelineExperimentConfig.<name>, with SageMaker's defaults (pipeline, execution)."""
+    if name in EXPERIMENT_CONFIG:
+        return evaluate(EXPERIMENT_CONFIG[name], run)
+    if name == "ExperimentName":
+        return run.context["dag"].dag_id
+    return execution_id(run.context)
+
+
+# section: execution_id
+
+
+def execution_id(context):
+    """A stand-in for PipelineExecutionId: 12 characters, fixed for one DAG run."""
+    run = f"{context['dag'].dag_id}\n{context['run_id']}"
+    return hashlib.sha256(run.encode()).hexdigest()[:12]
+
+
+# section: steps
+
+# Step types whose provider operator returns {step type: Describe* response}.
+SAGEMAKER_OPERATOR_RESULTS = (
+    "Processing",
+    "Training",
+    "Transform",
+    "Tuning",
+    "Model",
+    "EndpointConfig",
+    "Endpoint",
+)
+# A ['name'] part on one of these lists selects the item whose name field equals 'name'.
+NAME_FIELDS = {
+    "Outputs": "OutputName",
+    "ProcessingInputs": "InputName",
+    "FinalMetricDataList": "MetricName",
+    "InputDataConfig": "ChannelName",
+    "OutputParameters": "Name",
+    "ActionArns": "ActionName",
+    "ArtifactArns": "ArtifactName",
+    "ContextArns": "ContextName",
+}
+
+
+def step_property(reference, run):
+    """``<step>.<path>``: the value at path in the result of the step's task."""
+    step = re.match(r"[^.\[']+", reference).group()
+    return walk(step_result(step, run), reference[len(step) :])
+
+
+def step_result(step, run):
+    """The step's properties from what its task returned (its XCom): the Describe* response of
+    a job step, the OutputParameters of a Lambda step, the Outcome of a Condition."""
+    task_id, step_type = STEP_RESULTS[step]
+    ti = run.context["ti"]
+    if step_type == "Condition":
+        return {"Outcome": ti.xcom_pull(task_ids=task_id, key="Outcome")}
+    value = ti.xcom_pull(task_ids=task_id)
+    if value is None:
+        raise ValueError(f"step {step!r} (task {task_id!r}) has not returned a result")
+    if step_type == "Lambda":
+        return {"OutputParameters": json.loads(value) if isinstance(value, str) else value}
+    return value[step_type] if step_type in SAGEMAKER_OPERATOR_RESULTS else value
+
+
+def walk(value, path):
+    """The value at a property path such as ``.Outputs['train'].S3Output.S3Uri``."""
+    container = None
+    for attribute, position, key in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]|\['([^']*)'\]", path):
+        if attribute:
+            value, container = value[attribute], attribute
+        elif position:
+            value = value[int(position)]
+        elif isinstance(value, list):
+            value = select_by_name(value, NAME_FIELDS.get(container, "Name"), key)
+        else:
+            value = value[key]
+    return value
+
+
+def select_by_name(items, field, name):
+    for item in items:
+        if item.get(field) == name:
+            return item
+    raise KeyError(f"no item with {field} {name!r}")
+
+
+# section: tuning
+
+
+def tuning_step_property(reference, run):
+    """``step_property``, where a tuning step's TrainingJobSummaries (which its Describe*
+    response lacks) are listed from SageMaker, best first, as SageMaker lists them."""
+    step, _, path = reference.partition(".")
+    first = re.match(r"\w*", path).group()
+    if STEP_RESULTS[step][1] != "Tuning" or first != "TrainingJobSummaries":
+        return step_property(reference, run)
+    from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+
+    description = step_result(step, run)
+    config = description.get("HyperParameterTuningJobConfig", {})
+    objective = config.get("HyperParameterTuningJobObjective", {}).get("Type", "Maximize")
+    response = SageMakerHook().conn.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=description["HyperParameterTuningJobName"],
+        SortBy="FinalObjectiveMetricValue",
+        SortOrder="Ascending" if objective == "Minimize" else "Descending",
+        MaxResults=50,
+    )
+    summaries = json.loads(json.dumps(response["TrainingJobSummaries"], default=str))
+    return walk({"TrainingJobSummaries": summaries}, "." + path)
+
+
+# section: join
+
+
+class Join(Expression):
+    """A SageMaker ``{"Std:Join": {"On": on, "Values": values}}``."""
+
+    def __init__(self, on, values):
+        self.on = on
+        self.values = values
+
+    def evaluate(self, run):
+        return self.on.join(as_text(evaluate(value, run)) for value in self.values)
+
+
+# section: json_get
+
+
+class JsonGet(Expression):
+    """A SageMaker ``{"Std:JsonGet": ...}``: read a JSON file from S3, take the value at path."""
+
+    def __init__(self, source, path):
+        self.source = source
+        self.path = path
+
+    def evaluate(self, run):
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        bucket, key = S3Hook.parse_s3_url(as_text(evaluate(self.source, run)))
+        value = json.loads(S3Hook().read_key(key=key, bucket_name=bucket))
+        path = r"(?:^\$?\.?|\.)([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]"
+        for name, position, key, quoted in re.findall(path, self.path):
+            value = value[int(position)] if position else value[name or key or quoted]
+        return value
+
+
+# section: property_file
+
+
+class PropertyFile(Expression):
+    """The S3 URI of a JSON file that a Processing step writes to one of its outputs."""
+
+    def __init__(self, step, output_name, file_path):
+        self.step = step
+        self.output_name = output_name
+        self.file_path = file_path
+
+    def evaluate(self, run):
+        outputs = step_property(f"{self.step}.ProcessingOutputConfig.Outputs", run)
+        output = select_by_name(outputs, "OutputName", self.output_name)
+        return output["S3Output"]["S3Uri"].rstrip("/") + "/" + self.file_path
+
+
+# section: resolved
+
+
+def resolved(value):
+    """A templated-field value that Airflow calls when the task starts, instead of rendering it."""
+    return lambda context, jinja_env=None: evaluate(value, Run(context))
+
+
+# section: resolved_json
+
+
+def resolved_json(value):
+    """Like ``resolved``, for fields that take JSON text (a Lambda payload)."""
+    return lambda context, jinja_env=None: json.dumps(
+        evaluate(value, Run(context)), ensure_ascii=False
+    )
+
+
+# section: job_name
+
+
+def request_with_job_name(request, name_key, max_length=63):
+    """Like ``resolved``, with a job name unique per DAG run, task and try placed first under
+    ``name_key``: <prefix>-<12 hex digits>. A name in the source request is the prefix, as
+    SageMaker uses it (use_custom_job_prefix); the task id is the default."""
+
+    def render(context, jinja_env=None):
+        ti = context["ti"]
+        prefix = evaluate(request.get(name_key), Run(context)) or ti.task_id
+        attempt = f"{context['dag'].dag_id}\n{context['run_id']}\n{ti.task_id}\n{ti.try_number}"
+        digest = hashlib.sha256(attempt.encode()).hexdigest()[:12]
+        base = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-") or "step"
+        run = Run(context, f"{base[: max_length - 13].rstrip('-')}-{digest}")
+        rest = {key: value for key, value in request.items() if key != name_key}
+        return {name_key: run.job_name, **evaluate(rest, run)}
+
+    return render
+
+
+# section: conditions
+
+
+def branch(conditions, if_steps, else_steps, always=()):
+    """A branch callable: the steps of the branch the AND-ed conditions choose, plus ``always``
+    (downstream tasks that are not branch steps and so must not be skipped)."""
+
+    def choose(**context):
+        run = Run(context)
+        outcome = all(holds(condition, run) for condition in conditions)
+        context["ti"].xcom_push(key="Outcome", value="True" if outcome else "False")
+        return [*(if_steps if outcome else else_steps), *always]
+
+    return choose
+
+
+def holds(condition, run):
+    kind = condition["Type"]
+    if kind == "Not":
+        return not holds(condition["Condition"], run)
+    if kind == "Or":
+        return any(holds(inner, run) for inner in condition["Conditions"])
+    if kind == "In":
+        query = evaluate(condition["QueryValue"], run)
+        return any(equal(query, evaluate(value, run)) for value in condition["Values"])
+    left = evaluate(condition["LeftValue"], run)
+    right = evaluate(condition["RightValue"], run)
+    if kind == "Equals":
+        return equal(left, right)
+    if not (is_number(left) and is_number(right)) and type(left) is not type(right):
+        raise TypeError(f"{kind} cannot compare {left!r} with {right!r}")
+    if kind == "GreaterThan":
+        return left > right
+    if kind == "GreaterThanOrEqualTo":
+        return left >= right
+    return left < right if kind == "LessThan" else left <= right
+
+
+def is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def equal(left, right):
+    if is_number(left) and is_number(right):
+        return left == right
+    return type(left) is type(right) and left == right
+
+
+# section: fail
+
+
+def fail_with(message):
+    """A callable that fails the run with the Fail step's message (evaluated at run time)."""
+
+    def fail(**context):
+        raise AirflowFailException(as_text(evaluate(message, Run(context))))
+
+    return fail
+
+
+# section: unsupported
+
+
+def untranslated(step_type, reason):
+    """Stands in for a step pipeglot could not translate; running it fails with the reason."""
+
+    def fail(**context):
+        raise AirflowFailException(f"pipeglot could not translate this {step_type} step: {reason}")
+
+    return fail
+
+
+# section: request
+
+
+def sagemaker_request(request, action, describe, name_key, status_key):
+    """A callable that sends one SageMaker request as the source step wrote it (``request``
+    turns the context into it), waits until the resource is ready and returns its Describe*
+    response. Used where no provider operator sends every field."""
+
+    def send(**context):
+        import time
+
+        from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+
+        client = SageMakerHook().conn
+        sent = request(context)
+        name = getattr(client, action)(**sent).get("ModelPackageArn") or sent[name_key]
+        while True:
+            description = getattr(client, describe)(**{name_key: name})
+            status = description.get(status_key)
+            if status in ("Failed", "Stopped"):
+                reason = description.get("FailureReason", "")
+                raise AirflowFailException(f"{name} ended {status}: {reason}")
+            if status in (None, "Completed", "InService"):
+                break
+            time.sleep(30)
+        description.pop("ResponseMetadata", None)
+        return json.loads(json.dumps(description, default=str))
+
+    return send
+
+
+# section: check_operator
+
+
+class SageMakerCheckOperator(SageMakerProcessingOperator):
+    """A QualityCheck or ClarifyCheck step: its processing job, plus the baseline properties
+    (CalculatedBaseline*, BaselineUsedForDriftCheck*) that later steps read."""
+
+    template_fields = (*SageMakerProcessingOperator.template_fields, "check")
+
+    def __init__(self, *, check, **kwargs):
+        super().__init__(**kwargs)
+        self.check = check
+
+    def execute(self, context):
+        description = super().execute(context)["Processing"]
+        outputs = description["ProcessingOutputConfig"]["Outputs"]
+        output = outputs[0]["S3Output"]["S3Uri"].rstrip("/")
+        if self.check.get("CheckType") in ("DATA_QUALITY", "MODEL_QUALITY"):
+            files = {"Constraints": "constraints.json", "Statistics": "statistics.json"}
+        else:
+            files = {"Constraints": "analysis.json"}
+        for kind, file_name in files.items():
+            calculated = f"{output}/{file_name}"
+            supplied = self.check.get(f"SuppliedBaseline{kind}")
+            keep_supplied = supplied and not self.check.get("RegisterNewBaseline")
+            description[f"CalculatedBaseline{kind}"] = calculated
+            description[f"BaselineUsedForDriftCheck{kind}"] = (
+                supplied if keep_supplied else calculated
+            )
+        return description
+
+
+# section: end
+# Written by the backend for each DAG, as far as its sections use them:
+READERS: dict[str, object] = {}  # Get's first part -> its reader
+STEP_RESULTS: dict[str, tuple[str, str]] = {}  # step -> (task id, SageMaker step type)
+EXPERIMENT_CONFIG: dict[str, object] = {}

@@ -1,0 +1,638 @@
+"""Airflow 3 DAG translated by pipeglot from the SageMaker pipeline
+
+abalone
+
+Generated code: change the pipeline and regenerate rather than edit this file:
+
+    pipeglot translate abalone.json --to airflow -o abalone.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+
+from airflow.providers.amazon.aws.operators.sagemaker import (
+    SageMakerModelOperator,
+    SageMakerProcessingOperator,
+    SageMakerTrainingOperator,
+    SageMakerTransformOperator,
+)
+from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
+from airflow.sdk import DAG, Param
+from airflow.sdk.exceptions import AirflowFailException
+
+
+class Expression:
+    """A SageMaker expression (Get, Std:Join, Std:JsonGet), evaluated when the task runs."""
+
+
+class Run:
+    """What expressions read while one task runs: its context and, in a job step, the job name."""
+
+    def __init__(self, context, job_name=None):
+        self.context = context
+        self.job_name = job_name
+
+
+def evaluate(value, run):
+    """``value`` with every expression in it evaluated; containers are copied, never shared."""
+    if isinstance(value, dict):
+        return {key: evaluate(item, run) for key, item in value.items()}
+    if isinstance(value, list):
+        return [evaluate(item, run) for item in value]
+    return value.evaluate(run) if isinstance(value, Expression) else value
+
+
+def as_text(value):
+    """A value as Std:Join writes it: JSON spelling for booleans and null."""
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+
+
+class Get(Expression):
+    """A SageMaker ``{"Get": reference}``, read by READERS[its first part]."""
+
+    def __init__(self, reference):
+        self.reference = reference
+
+    def evaluate(self, run):
+        root, _, rest = self.reference.partition(".")
+        return READERS[root](rest, run)
+
+
+def parameter(name, run):
+    return run.context["params"][name]
+
+
+# Step types whose provider operator returns {step type: Describe* response}.
+SAGEMAKER_OPERATOR_RESULTS = (
+    "Processing",
+    "Training",
+    "Transform",
+    "Tuning",
+    "Model",
+    "EndpointConfig",
+    "Endpoint",
+)
+# A ['name'] part on one of these lists selects the item whose name field equals 'name'.
+NAME_FIELDS = {
+    "Outputs": "OutputName",
+    "ProcessingInputs": "InputName",
+    "FinalMetricDataList": "MetricName",
+    "InputDataConfig": "ChannelName",
+    "OutputParameters": "Name",
+    "ActionArns": "ActionName",
+    "ArtifactArns": "ArtifactName",
+    "ContextArns": "ContextName",
+}
+
+
+def step_property(reference, run):
+    """``<step>.<path>``: the value at path in the result of the step's task."""
+    step = re.match(r"[^.\[']+", reference).group()
+    return walk(step_result(step, run), reference[len(step) :])
+
+
+def step_result(step, run):
+    """The step's properties from what its task returned (its XCom): the Describe* response of
+    a job step, the OutputParameters of a Lambda step, the Outcome of a Condition."""
+    task_id, step_type = STEP_RESULTS[step]
+    ti = run.context["ti"]
+    if step_type == "Condition":
+        return {"Outcome": ti.xcom_pull(task_ids=task_id, key="Outcome")}
+    value = ti.xcom_pull(task_ids=task_id)
+    if value is None:
+        raise ValueError(f"step {step!r} (task {task_id!r}) has not returned a result")
+    if step_type == "Lambda":
+        return {"OutputParameters": json.loads(value) if isinstance(value, str) else value}
+    return value[step_type] if step_type in SAGEMAKER_OPERATOR_RESULTS else value
+
+
+def walk(value, path):
+    """The value at a property path such as ``.Outputs['train'].S3Output.S3Uri``."""
+    container = None
+    for attribute, position, key in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]|\['([^']*)'\]", path):
+        if attribute:
+            value, container = value[attribute], attribute
+        elif position:
+            value = value[int(position)]
+        elif isinstance(value, list):
+            value = select_by_name(value, NAME_FIELDS.get(container, "Name"), key)
+        else:
+            value = value[key]
+    return value
+
+
+def select_by_name(items, field, name):
+    for item in items:
+        if item.get(field) == name:
+            return item
+    raise KeyError(f"no item with {field} {name!r}")
+
+
+class Join(Expression):
+    """A SageMaker ``{"Std:Join": {"On": on, "Values": values}}``."""
+
+    def __init__(self, on, values):
+        self.on = on
+        self.values = values
+
+    def evaluate(self, run):
+        return self.on.join(as_text(evaluate(value, run)) for value in self.values)
+
+
+class JsonGet(Expression):
+    """A SageMaker ``{"Std:JsonGet": ...}``: read a JSON file from S3, take the value at path."""
+
+    def __init__(self, source, path):
+        self.source = source
+        self.path = path
+
+    def evaluate(self, run):
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        bucket, key = S3Hook.parse_s3_url(as_text(evaluate(self.source, run)))
+        value = json.loads(S3Hook().read_key(key=key, bucket_name=bucket))
+        path = r"(?:^\$?\.?|\.)([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]"
+        for name, position, key, quoted in re.findall(path, self.path):
+            value = value[int(position)] if position else value[name or key or quoted]
+        return value
+
+
+class PropertyFile(Expression):
+    """The S3 URI of a JSON file that a Processing step writes to one of its outputs."""
+
+    def __init__(self, step, output_name, file_path):
+        self.step = step
+        self.output_name = output_name
+        self.file_path = file_path
+
+    def evaluate(self, run):
+        outputs = step_property(f"{self.step}.ProcessingOutputConfig.Outputs", run)
+        output = select_by_name(outputs, "OutputName", self.output_name)
+        return output["S3Output"]["S3Uri"].rstrip("/") + "/" + self.file_path
+
+
+def resolved(value):
+    """A templated-field value that Airflow calls when the task starts, instead of rendering it."""
+    return lambda context, jinja_env=None: evaluate(value, Run(context))
+
+
+def request_with_job_name(request, name_key, max_length=63):
+    """Like ``resolved``, with a job name unique per DAG run, task and try placed first under
+    ``name_key``: <prefix>-<12 hex digits>. A name in the source request is the prefix, as
+    SageMaker uses it (use_custom_job_prefix); the task id is the default."""
+
+    def render(context, jinja_env=None):
+        ti = context["ti"]
+        prefix = evaluate(request.get(name_key), Run(context)) or ti.task_id
+        attempt = f"{context['dag'].dag_id}\n{context['run_id']}\n{ti.task_id}\n{ti.try_number}"
+        digest = hashlib.sha256(attempt.encode()).hexdigest()[:12]
+        base = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-") or "step"
+        run = Run(context, f"{base[: max_length - 13].rstrip('-')}-{digest}")
+        rest = {key: value for key, value in request.items() if key != name_key}
+        return {name_key: run.job_name, **evaluate(rest, run)}
+
+    return render
+
+
+def branch(conditions, if_steps, else_steps, always=()):
+    """A branch callable: the steps of the branch the AND-ed conditions choose, plus ``always``
+    (downstream tasks that are not branch steps and so must not be skipped)."""
+
+    def choose(**context):
+        run = Run(context)
+        outcome = all(holds(condition, run) for condition in conditions)
+        context["ti"].xcom_push(key="Outcome", value="True" if outcome else "False")
+        return [*(if_steps if outcome else else_steps), *always]
+
+    return choose
+
+
+def holds(condition, run):
+    kind = condition["Type"]
+    if kind == "Not":
+        return not holds(condition["Condition"], run)
+    if kind == "Or":
+        return any(holds(inner, run) for inner in condition["Conditions"])
+    if kind == "In":
+        query = evaluate(condition["QueryValue"], run)
+        return any(equal(query, evaluate(value, run)) for value in condition["Values"])
+    left = evaluate(condition["LeftValue"], run)
+    right = evaluate(condition["RightValue"], run)
+    if kind == "Equals":
+        return equal(left, right)
+    if not (is_number(left) and is_number(right)) and type(left) is not type(right):
+        raise TypeError(f"{kind} cannot compare {left!r} with {right!r}")
+    if kind == "GreaterThan":
+        return left > right
+    if kind == "GreaterThanOrEqualTo":
+        return left >= right
+    return left < right if kind == "LessThan" else left <= right
+
+
+def is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def equal(left, right):
+    if is_number(left) and is_number(right):
+        return left == right
+    return type(left) is type(right) and left == right
+
+
+def fail_with(message):
+    """A callable that fails the run with the Fail step's message (evaluated at run time)."""
+
+    def fail(**context):
+        raise AirflowFailException(as_text(evaluate(message, Run(context))))
+
+    return fail
+
+
+def sagemaker_request(request, action, describe, name_key, status_key):
+    """A callable that sends one SageMaker request as the source step wrote it (``request``
+    turns the context into it), waits until the resource is ready and returns its Describe*
+    response. Used where no provider operator sends every field."""
+
+    def send(**context):
+        import time
+
+        from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+
+        client = SageMakerHook().conn
+        sent = request(context)
+        name = getattr(client, action)(**sent).get("ModelPackageArn") or sent[name_key]
+        while True:
+            description = getattr(client, describe)(**{name_key: name})
+            status = description.get(status_key)
+            if status in ("Failed", "Stopped"):
+                reason = description.get("FailureReason", "")
+                raise AirflowFailException(f"{name} ended {status}: {reason}")
+            if status in (None, "Completed", "InService"):
+                break
+            time.sleep(30)
+        description.pop("ResponseMetadata", None)
+        return json.loads(json.dumps(description, default=str))
+
+    return send
+
+
+# Each step that others read from: its task, and its SageMaker step type.
+STEP_RESULTS = {
+    "AbaloneCreateModel-CreateModel": ("AbaloneCreateModel-CreateModel", "Model"),
+    "AbaloneEval": ("AbaloneEval", "Processing"),
+    "AbaloneProcess": ("AbaloneProcess", "Processing"),
+    "AbaloneTrain": ("AbaloneTrain", "Training"),
+}
+
+
+# How Get reads each kind of reference.
+READERS = {"Parameters": parameter, "Steps": step_property}
+
+
+ABALONE_PROCESS_REQUEST = {
+    "ProcessingResources": {
+        "ClusterConfig": {
+            "InstanceType": "ml.m5.xlarge",
+            "InstanceCount": Get("Parameters.ProcessingInstanceCount"),
+            "VolumeSizeInGB": 30,
+        },
+    },
+    "AppSpecification": {
+        "ImageUri": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3",  # noqa: E501
+        "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/preprocessing.py"],
+    },
+    "RoleArn": "arn:aws:iam::000000000000:role/SageMakerRole",
+    "ProcessingInputs": [
+        {
+            "InputName": "input-1",
+            "AppManaged": False,
+            "S3Input": {
+                "S3Uri": Get("Parameters.InputData"),
+                "LocalPath": "/opt/ml/processing/input",
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+                "S3CompressionType": "None",
+            },
+        },
+        {
+            "InputName": "code",
+            "AppManaged": False,
+            "S3Input": {
+                "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/input/code/preprocessing.py",
+                "LocalPath": "/opt/ml/processing/input/code",
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+                "S3CompressionType": "None",
+            },
+        },
+    ],
+    "ProcessingOutputConfig": {
+        "Outputs": [
+            {
+                "OutputName": "train",
+                "AppManaged": False,
+                "S3Output": {
+                    "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/train",
+                    "LocalPath": "/opt/ml/processing/train",
+                    "S3UploadMode": "EndOfJob",
+                },
+            },
+            {
+                "OutputName": "validation",
+                "AppManaged": False,
+                "S3Output": {
+                    "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/validation",
+                    "LocalPath": "/opt/ml/processing/validation",
+                    "S3UploadMode": "EndOfJob",
+                },
+            },
+            {
+                "OutputName": "test",
+                "AppManaged": False,
+                "S3Output": {
+                    "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/test",
+                    "LocalPath": "/opt/ml/processing/test",
+                    "S3UploadMode": "EndOfJob",
+                },
+            },
+        ],
+    },
+}
+
+
+ABALONE_TRAIN_REQUEST = {
+    "AlgorithmSpecification": {
+        "TrainingInputMode": "File",
+        "TrainingImage": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",  # noqa: E501
+    },
+    "OutputDataConfig": {"S3OutputPath": "s3://sagemaker-us-west-2-000000000000/AbaloneTrain"},
+    "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+    "ResourceConfig": {
+        "VolumeSizeInGB": 30,
+        "InstanceCount": 1,
+        "InstanceType": Get("Parameters.TrainingInstanceType"),
+    },
+    "RoleArn": "arn:aws:iam::000000000000:role/SageMakerRole",
+    "InputDataConfig": [
+        {
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": Get(
+                        "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri",
+                    ),
+                    "S3DataDistributionType": "FullyReplicated",
+                },
+            },
+            "ContentType": "text/csv",
+            "ChannelName": "train",
+        },
+        {
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": Get(
+                        "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri",
+                    ),
+                    "S3DataDistributionType": "FullyReplicated",
+                },
+            },
+            "ContentType": "text/csv",
+            "ChannelName": "validation",
+        },
+    ],
+    "HyperParameters": {
+        "objective": "reg:linear",
+        "num_round": "50",
+        "max_depth": "5",
+        "eta": "0.2",
+        "gamma": "4",
+        "min_child_weight": "6",
+        "subsample": "0.7",
+    },
+    "ProfilerRuleConfigurations": [
+        {
+            "RuleConfigurationName": "ProfilerReport-1657728471",
+            "RuleEvaluatorImage": "895741380848.dkr.ecr.us-west-2.amazonaws.com/sagemaker-debugger-rules:latest",  # noqa: E501
+            "RuleParameters": {"rule_to_invoke": "ProfilerReport"},
+        },
+    ],
+    "ProfilerConfig": {"S3OutputPath": "s3://sagemaker-us-west-2-000000000000/AbaloneTrain"},
+}
+
+
+ABALONE_EVAL_REQUEST = {
+    "ProcessingResources": {
+        "ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+    },
+    "AppSpecification": {
+        "ImageUri": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",
+        "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/evaluation.py"],
+    },
+    "RoleArn": "arn:aws:iam::000000000000:role/SageMakerRole",
+    "ProcessingInputs": [
+        {
+            "InputName": "input-1",
+            "AppManaged": False,
+            "S3Input": {
+                "S3Uri": Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"),
+                "LocalPath": "/opt/ml/processing/model",
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+                "S3CompressionType": "None",
+            },
+        },
+        {
+            "InputName": "input-2",
+            "AppManaged": False,
+            "S3Input": {
+                "S3Uri": Get(
+                    "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri",
+                ),
+                "LocalPath": "/opt/ml/processing/test",
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+                "S3CompressionType": "None",
+            },
+        },
+        {
+            "InputName": "code",
+            "AppManaged": False,
+            "S3Input": {
+                "S3Uri": "s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/input/code/evaluation.py",
+                "LocalPath": "/opt/ml/processing/input/code",
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+                "S3CompressionType": "None",
+            },
+        },
+    ],
+    "ProcessingOutputConfig": {
+        "Outputs": [
+            {
+                "OutputName": "evaluation",
+                "AppManaged": False,
+                "S3Output": {
+                    "S3Uri": "s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/output/evaluation",
+                    "LocalPath": "/opt/ml/processing/evaluation",
+                    "S3UploadMode": "EndOfJob",
+                },
+            },
+        ],
+    },
+}
+
+
+ABALONE_MSE_COND_CONDITIONS = [
+    {
+        "Type": "LessThanOrEqualTo",
+        "LeftValue": JsonGet(
+            PropertyFile("AbaloneEval", "evaluation", "evaluation.json"),
+            "regression_metrics.mse.value",
+        ),
+        "RightValue": Get("Parameters.MseThreshold"),
+    },
+]
+
+
+ABALONE_REGISTER_MODEL_REGISTER_MODEL_REQUEST = {
+    "ModelPackageGroupName": "AbaloneModelPackageGroupName",
+    "ModelMetrics": {
+        "ModelQuality": {
+            "Statistics": {
+                "ContentType": "application/json",
+                "S3Uri": "s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/output/evaluation/evaluation.json",
+            },
+        },
+        "Bias": {},
+        "Explainability": {},
+    },
+    "InferenceSpecification": {
+        "Containers": [
+            {
+                "Image": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",  # noqa: E501
+                "Environment": {},
+                "ModelDataUrl": Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"),
+            },
+        ],
+        "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["text/csv"],
+        "SupportedRealtimeInferenceInstanceTypes": ["ml.t2.medium", "ml.m5.xlarge"],
+        "SupportedTransformInstanceTypes": ["ml.m5.xlarge"],
+    },
+    "ModelApprovalStatus": Get("Parameters.ModelApprovalStatus"),
+}
+
+
+ABALONE_CREATE_MODEL_CREATE_MODEL_REQUEST = {
+    "ExecutionRoleArn": "arn:aws:iam::000000000000:role/SageMakerRole",
+    "PrimaryContainer": {
+        "Image": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",
+        "Environment": {},
+        "ModelDataUrl": Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"),
+    },
+}
+
+
+ABALONE_TRANSFORM_REQUEST = {
+    "ModelName": Get("Steps.AbaloneCreateModel-CreateModel.ModelName"),
+    "TransformInput": {
+        "DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": Get("Parameters.BatchData")},
+        },
+    },
+    "TransformOutput": {"S3OutputPath": "s3://sagemaker-us-west-2-000000000000/AbaloneTransform"},
+    "TransformResources": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge"},
+}
+
+
+with DAG(
+    dag_id="abalone",
+    schedule=None,
+    start_date=datetime(2024, 1, 1, tzinfo=UTC),
+    catchup=False,
+    params={
+        "ProcessingInstanceCount": Param(1, type="integer"),
+        "TrainingInstanceType": Param("ml.m5.xlarge", type="string"),
+        "ModelApprovalStatus": Param("PendingManualApproval", type="string"),
+        "InputData": Param(
+            "s3://sagemaker-us-west-2-000000000000/abalone/abalone-dataset.csv",
+            type="string",
+        ),
+        "BatchData": Param(
+            "s3://sagemaker-us-west-2-000000000000/abalone/abalone-dataset-batch",
+            type="string",
+        ),
+        "MseThreshold": Param(6.0, type="number"),
+    },
+    tags=["pipeglot", "sagemaker"],
+) as dag:
+    abalone_process = SageMakerProcessingOperator(
+        task_id="AbaloneProcess",
+        config=request_with_job_name(ABALONE_PROCESS_REQUEST, "ProcessingJobName"),
+    )
+    abalone_train = SageMakerTrainingOperator(
+        task_id="AbaloneTrain",
+        config=request_with_job_name(ABALONE_TRAIN_REQUEST, "TrainingJobName"),
+    )
+    abalone_eval = SageMakerProcessingOperator(
+        task_id="AbaloneEval",
+        config=request_with_job_name(ABALONE_EVAL_REQUEST, "ProcessingJobName"),
+    )
+    abalone_mse_cond = BranchPythonOperator(
+        task_id="AbaloneMSECond",
+        python_callable=branch(
+            ABALONE_MSE_COND_CONDITIONS,
+            if_steps=[
+                "AbaloneRegisterModel-RegisterModel",
+                "AbaloneCreateModel-CreateModel",
+                "AbaloneTransform",
+            ],
+            else_steps=["AbaloneMSEFail"],
+        ),
+    )
+    abalone_register_model_register_model = PythonOperator(
+        task_id="AbaloneRegisterModel-RegisterModel",
+        python_callable=sagemaker_request(
+            resolved(ABALONE_REGISTER_MODEL_REGISTER_MODEL_REQUEST),
+            "create_model_package",
+            "describe_model_package",
+            "ModelPackageName",
+            "ModelPackageStatus",
+        ),
+    )
+    abalone_create_model_create_model = SageMakerModelOperator(
+        task_id="AbaloneCreateModel-CreateModel",
+        config=request_with_job_name(ABALONE_CREATE_MODEL_CREATE_MODEL_REQUEST, "ModelName"),
+    )
+    abalone_transform = SageMakerTransformOperator(
+        task_id="AbaloneTransform",
+        config=request_with_job_name(ABALONE_TRANSFORM_REQUEST, "TransformJobName"),
+    )
+    abalone_mse_fail = PythonOperator(
+        task_id="AbaloneMSEFail",
+        python_callable=fail_with(
+            Join(" ", ["Execution failed due to MSE >", Get("Parameters.MseThreshold")]),
+        ),
+    )
+
+    abalone_process >> abalone_train
+    abalone_process >> abalone_eval
+    abalone_train >> abalone_eval
+    abalone_train >> abalone_register_model_register_model
+    abalone_train >> abalone_create_model_create_model
+    abalone_eval >> abalone_mse_cond
+    abalone_mse_cond >> abalone_register_model_register_model
+    abalone_mse_cond >> abalone_create_model_create_model
+    abalone_mse_cond >> abalone_transform
+    abalone_mse_cond >> abalone_mse_fail
+    abalone_create_model_create_model >> abalone_transform

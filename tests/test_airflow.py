@@ -1,0 +1,272 @@
+"""The Airflow backend without Airflow: coverage of step kinds, safety of the generated source
+(literals, identifiers, no injection), lint cleanliness, determinism, diagnostics, and the CLI
+folder workflow with --check. Loading and running the DAGs is in test_airflow_dags.py."""
+
+from __future__ import annotations
+
+import ast
+import json
+import keyword
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, all_definitions
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pipeglot
+from pipeglot.backends import airflow
+from pipeglot.backends.airflow import pysource
+from pipeglot.cli import main
+from pipeglot.diagnostics import Diagnostics, Fidelity
+from pipeglot.errors import UnsupportedError, UsageError
+from pipeglot.ir.model import StepKind
+
+AIRFLOW_FIXTURES = FIXTURES / "airflow"
+PROFILES = ("3", "2")
+# What a generated DAG may import: Airflow (and its providers) and the standard library.
+ALLOWED_IMPORTS = {"__future__", "airflow", "datetime", "hashlib", "json", "re", "time"}
+
+
+def definitions() -> list[object]:
+    extra = [pytest.param(p, id=p.name) for p in sorted(AIRFLOW_FIXTURES.glob("*.json"))]
+    return all_definitions() + extra
+
+
+def translate(path: Path, version: str = "3", diagnostics: Diagnostics | None = None) -> str:
+    return pipeglot.translate(
+        path.read_bytes(),
+        write="airflow",
+        name=path.stem,
+        unsupported="warn",
+        diagnostics=diagnostics,
+        airflow_version=version,
+    )
+
+
+def test_every_step_kind_is_handled_or_declared_unsupported() -> None:
+    handled, unsupported = set(airflow.HANDLERS), set(airflow.UNSUPPORTED)
+    assert handled.isdisjoint(unsupported)
+    assert handled | unsupported == set(StepKind)
+
+
+@pytest.mark.parametrize("version", PROFILES)
+@pytest.mark.parametrize("path", definitions())
+def test_dag_file_is_standalone_and_deterministic(path: Path, version: str) -> None:
+    text = translate(path, version)
+    assert text == translate(path, version)
+    tree = ast.parse(text)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= ALLOWED_IMPORTS, imported - ALLOWED_IMPORTS
+    assert "pipeglot" not in imported
+    assert "/work/" not in text and "/tmp/" not in text  # no absolute paths of this machine
+
+
+def test_generated_files_are_ruff_clean(tmp_path: Path) -> None:
+    for version in PROFILES:
+        folder = tmp_path / version
+        folder.mkdir()
+        for param in definitions():
+            path = param.values[0]
+            (folder / f"{path.stem}.py").write_text(translate(path, version))
+    config = str(Path(__file__).resolve().parent.parent / "pyproject.toml")
+    ruff = [sys.executable, "-m", "ruff"]
+    check = subprocess.run([*ruff, "check", "--config", config, str(tmp_path)], **_capture())
+    assert check.returncode == 0, check.stdout + check.stderr
+    fmt = subprocess.run(
+        [*ruff, "format", "--check", "--config", config, str(tmp_path)], **_capture()
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def _capture() -> dict[str, object]:
+    return {"capture_output": True, "text": True, "check": False}
+
+
+# --- Literals and identifiers ---------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_string_literal_round_trips_and_is_ascii(text: str) -> None:
+    source = pysource.string_literal(text)
+    assert source.isascii()
+    assert ast.literal_eval(source) == text
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+def test_literal_layout_round_trips(value: object) -> None:
+    source = pysource.statement("X", pysource.literal(value))
+    tree = ast.parse(source)
+    assert ast.literal_eval(tree.body[0].value) == value
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(min_size=1), unique=True, max_size=30))
+def test_identifiers_are_unique_valid_and_keyword_safe(names: list[str]) -> None:
+    identifiers = pysource.Identifiers(taken={"dag", "resolved"})
+    given_names = [identifiers[name] for name in names]
+    assert len(set(given_names)) == len(given_names)
+    for identifier in given_names:
+        assert identifier.isidentifier() and identifier.isascii()
+        assert not keyword.iskeyword(identifier) and not keyword.issoftkeyword(identifier)
+        assert identifier not in {"dag", "resolved", "print", "list"}
+    assert [identifiers[name] for name in names] == given_names  # stable
+
+
+def test_awkward_step_names_give_readable_identifiers() -> None:
+    identifiers = pysource.Identifiers()
+    names = ["class", "1st-step", "my-step", "my_step", "None", "PreprocessAbaloneData"]
+    assert [identifiers[name] for name in names] == [
+        "class_",
+        "step_1st_step",
+        "my_step",
+        "my_step_2",
+        "none",
+        "preprocess_abalone_data",
+    ]
+
+
+def test_hostile_strings_stay_data() -> None:
+    """Every string of the source is a literal in the DAG file: no call but helper calls."""
+    path = AIRFLOW_FIXTURES / "hostile-strings.json"
+    tree = ast.parse(translate(path))
+    called = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert "__import__" not in called and "system" not in called
+    source = json.loads(path.read_text())
+    hyper = source["Steps"][0]["Arguments"]["HyperParameters"]
+    request = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "CLASS_REQUEST"
+    )
+    literal = {
+        ast.literal_eval(key): value
+        for key, value in zip(request.keys, request.values, strict=True)
+        if ast.literal_eval(key) == "HyperParameters"
+    }["HyperParameters"]
+    for key, value in zip(literal.keys, literal.values, strict=True):
+        if isinstance(value, ast.Constant):
+            assert hyper[ast.literal_eval(key)] == value.value
+
+
+# --- Mapping and diagnostics ----------------------------------------------------------------
+
+
+def test_diagnostics_report_cache_retries_and_unsupported_steps() -> None:
+    ledger = Diagnostics()
+    translate(FIXTURES / "every-step-type.json", diagnostics=ledger)
+    codes = {(entry.fidelity, entry.code) for entry in ledger}
+    assert (Fidelity.DROPPED, "airflow.cache_config") in codes
+    assert (Fidelity.UNSUPPORTED, "airflow.callback") in codes
+    with pytest.raises(UnsupportedError) as raised:
+        pipeglot.translate(
+            (FIXTURES / "every-step-type.json").read_bytes(), write="airflow", name="x"
+        )
+    assert "airflow.callback" in str(raised.value)
+
+
+def test_retry_policy_maps_to_task_retries() -> None:
+    ledger = Diagnostics()
+    text = translate(AIRFLOW_FIXTURES / "condition-pipeline.json", "3", ledger)
+    assert "retries=3," in text
+    assert "retry_delay=timedelta(seconds=10)," in text
+    assert "retry_exponential_backoff=2.0," in text
+    text2 = translate(AIRFLOW_FIXTURES / "condition-pipeline.json", "2")
+    assert "retry_exponential_backoff=True," in text2
+    assert any(entry.code == "airflow.retry_policy" for entry in ledger)
+
+
+def test_profiles_use_their_own_imports() -> None:
+    path = AIRFLOW_FIXTURES / "condition-pipeline.json"
+    assert "from airflow.sdk import DAG" in translate(path, "3")
+    text2 = translate(path, "2")
+    assert "from airflow import DAG" in text2 and "airflow.sdk" not in text2
+    assert "airflow.providers.standard" not in text2
+
+
+def test_parameters_become_typed_params() -> None:
+    text = translate(AIRFLOW_FIXTURES / "condition-pipeline.json")
+    assert '"MseThreshold": Param(6.0, type="number"),' in text
+    assert '"ProcessingInstanceCount": Param(1, type="integer"),' in text
+    assert 'enum=["Approved", "Rejected", "PendingManualApproval"]' in text
+
+
+def test_unknown_airflow_version_is_a_usage_error() -> None:
+    with pytest.raises(UsageError):
+        translate(AIRFLOW_FIXTURES / "lambda-pipeline.json", "1")
+
+
+def test_runtime_name_fields_match_the_ir() -> None:
+    from pipeglot.ir.expressions import NAME_KEYED_LISTS
+
+    source = (Path(airflow.__file__).parent / "runtime.py").read_text()
+    tree = ast.parse(source)
+    (table,) = [
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "NAME_FIELDS"
+    ]
+    assert ast.literal_eval(table) == NAME_KEYED_LISTS
+
+
+# --- CLI: a DAG folder kept in sync in CI ---------------------------------------------------
+
+
+def test_folder_translation_and_check(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    pipelines = tmp_path / "pipelines"
+    pipelines.mkdir()
+    for name in ("condition-pipeline", "lambda-pipeline"):
+        (pipelines / f"{name}.json").write_bytes((AIRFLOW_FIXTURES / f"{name}.json").read_bytes())
+    dags = tmp_path / "dags"
+    args = ["translate", str(pipelines), "--to", "airflow", "-o", str(dags)]
+    assert main([*args, "--unsupported", "warn"]) == 0
+    assert sorted(p.name for p in dags.iterdir()) == ["condition-pipeline.py", "lambda-pipeline.py"]
+    assert main([*args, "--check"]) == 0
+    capsys.readouterr()
+
+    # A pipeline changed, one was added: --check names both stale files and writes nothing.
+    changed = json.loads((pipelines / "lambda-pipeline.json").read_text())
+    changed["Parameters"][0]["DefaultValue"] = 0.75
+    (pipelines / "lambda-pipeline.json").write_text(json.dumps(changed))
+    (pipelines / "added.json").write_bytes((AIRFLOW_FIXTURES / "lambda-pipeline.json").read_bytes())
+    assert main([*args, "--check"]) == 1
+    stderr = capsys.readouterr().err
+    assert "lambda-pipeline.py" in stderr and "added.py" in stderr
+    assert "condition-pipeline.py is out of date" not in stderr
+    assert not (dags / "added.py").exists()
+
+    # A profile change makes every file stale; regenerating makes --check pass again.
+    assert main([*args, "--check", "--airflow-version", "2"]) == 1
+    assert main([*args, "--airflow-version", "2"]) == 0
+    assert main([*args, "--check", "--airflow-version", "2"]) == 0
+    assert "from airflow import DAG" in (dags / "added.py").read_text()
+
+
+def test_airflow_version_needs_the_airflow_backend(capsys: pytest.CaptureFixture) -> None:
+    path = str(AIRFLOW_FIXTURES / "lambda-pipeline.json")
+    assert main(["translate", path, "--to", "sagemaker", "--airflow-version", "2"]) == 2
+    assert "--airflow-version" in capsys.readouterr().err
