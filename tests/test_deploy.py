@@ -1,0 +1,194 @@
+"""pipeglot deploy: create or update a SageMaker pipeline or a Step Functions state machine,
+idempotently, from any input; against moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES, FIXTURES, require_module
+
+import pipeglot
+from pipeglot.cli import main
+from pipeglot.formats import WRITERS
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+OTHER_ROLE = "arn:aws:iam::123456789012:role/OtherRole"
+REGION = "us-east-1"
+EVERY_STEP = FIXTURES / "every-step-type.json"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto, as the default AWS account and region; yields a boto3 Session."""
+    moto = require_module("moto")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with moto.mock_aws():
+        import boto3
+
+        yield boto3.session.Session(region_name=REGION)
+
+
+def _deploy(*args: str) -> int:
+    return main(["deploy", *args])
+
+
+# --- SageMaker --------------------------------------------------------------------------------
+
+
+def test_sagemaker_create_then_nothing_then_update(aws: Any, capsys: Any) -> None:
+    client = aws.client("sagemaker")
+    args = [str(EVERY_STEP), "--to", "sagemaker", "--name", "every-step", "--role-arn", ROLE]
+
+    assert _deploy(*args) == 0
+    assert capsys.readouterr().out.startswith("created SageMaker pipeline 'every-step' (arn:aws:")
+    stored = client.describe_pipeline(PipelineName="every-step")
+    assert pipeglot.load(stored["PipelineDefinition"]) == pipeglot.load(EVERY_STEP.read_text())
+    assert stored["RoleArn"] == ROLE
+
+    assert _deploy(*args) == 0  # idempotent: the second run changes nothing
+    assert "is up to date" in capsys.readouterr().out
+    again = client.describe_pipeline(PipelineName="every-step")
+    assert again["LastModifiedTime"] == stored["LastModifiedTime"]
+
+    args[-1] = OTHER_ROLE
+    assert _deploy(*args) == 0
+    assert capsys.readouterr().out.startswith("updated SageMaker pipeline 'every-step'")
+    assert client.describe_pipeline(PipelineName="every-step")["RoleArn"] == OTHER_ROLE
+
+
+def test_sagemaker_dry_run_sends_nothing(aws: Any, capsys: Any) -> None:
+    args = [str(EVERY_STEP), "--to", "sagemaker", "--name", "dry", "--role-arn", ROLE]
+    assert _deploy(*args, "--dry-run") == 0
+    out = capsys.readouterr().out
+    summary, requests = out.split("\n", 1)
+    assert summary.startswith("dry run: would create SageMaker pipeline 'dry'")
+    [request] = json.loads(requests)
+    assert request["Service"] == "sagemaker" and request["Operation"] == "CreatePipeline"
+    assert request["PipelineName"] == "dry" and request["RoleArn"] == ROLE
+    assert len(request["ClientRequestToken"]) == 64
+    assert request["PipelineDefinition"]["Steps"][0]["Name"] == "Preprocess"
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+def test_sagemaker_copy_from_the_service(aws: Any, capsys: Any) -> None:
+    """Any input: here a pipeline in the account, deployed under another name."""
+    client = aws.client("sagemaker")
+    client.create_pipeline(
+        PipelineName="source", PipelineDefinition=EVERY_STEP.read_text(), RoleArn=ROLE
+    )
+    assert (
+        _deploy("sagemaker://source", "--to", "sagemaker", "--name", "copy", "--role-arn", ROLE)
+        == 0
+    )
+    copied = client.describe_pipeline(PipelineName="copy")["PipelineDefinition"]
+    assert pipeglot.load(copied) == pipeglot.load(EVERY_STEP.read_text())
+
+
+def test_sagemaker_from_an_sdk_script(aws: Any, capsys: Any) -> None:
+    """The project template's script, run offline, then deployed to the (moto) account."""
+    require_module("sagemaker.core")
+    script = EXAMPLES / "abalone-project" / "pipelines" / "abalone" / "pipeline.py"
+    assert _deploy(str(script), "--to", "sagemaker", "--name", "abalone", "--role-arn", ROLE) == 0
+    stored = aws.client("sagemaker").describe_pipeline(PipelineName="abalone")
+    names = [step["Name"] for step in json.loads(stored["PipelineDefinition"])["Steps"]]
+    assert names[:3] == ["PreprocessAbaloneData", "TrainAbaloneModel", "EvaluateAbaloneModel"]
+
+
+def test_access_denied_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    moto = require_module("moto")
+    from moto.core import set_initial_no_auth_action_count
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+    @set_initial_no_auth_action_count(2)  # creating the user and its key is allowed
+    @moto.mock_aws
+    def as_a_user_without_permissions() -> int:
+        import boto3
+
+        iam = boto3.session.Session().client("iam", region_name=REGION)
+        iam.create_user(UserName="deployer")
+        key = iam.create_access_key(UserName="deployer")["AccessKey"]
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+        return _deploy(str(EVERY_STEP), "--to", "sagemaker", "--name", "x", "--role-arn", ROLE)
+
+    assert as_a_user_without_permissions() == 2
+    err = capsys.readouterr().err
+    assert "looking up SageMaker pipeline 'x': access denied" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_target_is_a_usage_error(capsys: Any) -> None:
+    with pytest.raises(SystemExit) as raised:
+        _deploy(str(EVERY_STEP), "--to", "lambda", "--name", "x", "--role-arn", ROLE)
+    assert raised.value.code == 2
+
+
+def test_too_large_a_definition(aws: Any, tmp_path: Path, capsys: Any) -> None:
+    definition = json.loads(EVERY_STEP.read_text())
+    definition["Steps"][0]["Description"] = "x" * (1024 * 1024)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(definition))
+    assert _deploy(str(big), "--to", "sagemaker", "--name", "big", "--role-arn", ROLE) == 2
+    assert "over the 1 MB" in capsys.readouterr().err
+
+
+# --- Step Functions ---------------------------------------------------------------------------
+
+
+def _require_asl() -> None:
+    if "asl" not in WRITERS:
+        pytest.skip("the asl writer (backends/asl) is not registered in pipeglot.formats yet")
+
+
+def test_stepfunctions_create_then_nothing_then_update(aws: Any, capsys: Any) -> None:
+    _require_asl()
+    client = aws.client("stepfunctions")
+    # Step types ASL cannot run become visible placeholders (--unsupported warn).
+    args = [
+        str(EVERY_STEP),
+        "--to",
+        "stepfunctions",
+        "--name",
+        "every-step",
+        "--role-arn",
+        ROLE,
+        "--unsupported",
+        "warn",
+    ]
+
+    assert _deploy(*args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("created Step Functions state machine 'every-step' (arn:aws:states:")
+    [machine] = client.list_state_machines()["stateMachines"]
+    stored = client.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
+    workflow = pipeglot.load(EVERY_STEP.read_bytes(), name="every-step-type")
+    expected = pipeglot.dump(workflow, write="asl", unsupported="ignore")
+    assert json.loads(stored["definition"]) == json.loads(expected)
+    assert stored["roleArn"] == ROLE
+
+    assert _deploy(*args) == 0
+    assert "is up to date" in capsys.readouterr().out
+
+    args[args.index(ROLE)] = OTHER_ROLE
+    assert _deploy(*args) == 0
+    assert capsys.readouterr().out.startswith("updated Step Functions state machine 'every-step'")
+    updated = client.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
+    assert updated["roleArn"] == OTHER_ROLE
+
+
+def test_stepfunctions_dry_run(aws: Any, capsys: Any) -> None:
+    _require_asl()
+    args = [str(EVERY_STEP), "--to", "stepfunctions", "--name", "every-step", "--role-arn", ROLE]
+    assert _deploy(*args, "--unsupported", "ignore", "--dry-run") == 0
+    [request] = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert request["Operation"] == "CreateStateMachine"
+    assert request["name"] == "every-step" and request["type"] == "STANDARD"
+    assert "States" in request["definition"]
+    assert aws.client("stepfunctions").list_state_machines()["stateMachines"] == []
