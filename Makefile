@@ -11,7 +11,21 @@ STAMP := $(VENV)/.pipeglot-installed
 # Extra environments and tools that some tests run generated artifacts in. Each test module
 # that needs one finds it through an environment variable set below; under `make test`
 # (PIPEGLOT_STRICT=1) a missing tool fails the test instead of skipping it.
-TEST_TOOLS := $(STAMP)
+# SageMaker SDK v2 cannot share a venv with Airflow 3 (packaging<25 against >=25), so the
+# tests that run v2 scripts use their own venv. PIPEGLOT_SAGEMAKER2_PYTHON points at it.
+SAGEMAKER2_VENV := .venv-sagemaker2
+SAGEMAKER2_STAMP := $(SAGEMAKER2_VENV)/.pipeglot-installed
+export PIPEGLOT_SAGEMAKER2_PYTHON := $(abspath $(SAGEMAKER2_VENV)/bin/python)
+# Generated Airflow DAGs are also loaded and run on Airflow 2.10 with provider 9.17.0 (the
+# last provider release for 2.10); PIPEGLOT_AIRFLOW2_PYTHON points at that venv.
+AIRFLOW2_VENV := .venv-airflow2
+AIRFLOW2_STAMP := $(AIRFLOW2_VENV)/.pipeglot-installed
+export PIPEGLOT_AIRFLOW2_PYTHON := $(abspath $(AIRFLOW2_VENV)/bin/python)
+# Generated ASL is also checked with the npm asl-validator, pinned in package.json and
+# package-lock.json; PIPEGLOT_ASL_VALIDATOR points at its binary.
+ASL_VALIDATOR := node_modules/.bin/asl-validator
+export PIPEGLOT_ASL_VALIDATOR := $(abspath $(ASL_VALIDATOR))
+TEST_TOOLS := $(STAMP) $(SAGEMAKER2_STAMP) $(AIRFLOW2_STAMP) $(ASL_VALIDATOR)
 
 .PHONY: example test lint bench clean
 
@@ -22,7 +36,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 example: $(STAMP)
-	$(BIN)/python examples/translate_all.py examples/abalone.json build/example
+	$(BIN)/python examples/translate_all.py examples/abalone-project/pipelines/abalone/pipeline.py build/example
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,8 +45,26 @@ lint: $(STAMP)
 test: lint $(TEST_TOOLS)
 	PIPEGLOT_STRICT=1 $(BIN)/python -m pytest
 
+$(SAGEMAKER2_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(SAGEMAKER2_VENV)
+	$(SAGEMAKER2_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAGEMAKER2_VENV)/bin/pip install --quiet -e . "sagemaker>=2.257,<3" \
+		"moto[sagemaker,s3,sts,iam]>=5.2.5"
+	touch $@
+
+$(AIRFLOW2_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(AIRFLOW2_VENV)
+	$(AIRFLOW2_VENV)/bin/pip install --quiet --upgrade pip
+	$(AIRFLOW2_VENV)/bin/pip install --quiet -e . "apache-airflow==2.10.5" \
+		"apache-airflow-providers-amazon==9.17.0" "moto[sagemaker,s3,sts,iam]>=5.2.5"
+	touch $@
+
+$(ASL_VALIDATOR): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SAGEMAKER2_VENV) $(AIRFLOW2_VENV) build .pytest_cache .hypothesis

@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         "placeholder (warn: reported on stderr; ignore: not reported). Default: error",
     )
     translate.add_argument("--name", help="pipeline name (default: the input file's name)")
+    translate.add_argument(
+        "--airflow-version",
+        choices=["2", "3"],
+        help="with --to airflow: the Airflow major version the DAG is for "
+        "(2 means Airflow 2.10/2.11). Default: 3",
+    )
     translate.set_defaults(handler=_translate)
 
     validate = commands.add_parser("validate", help="check that a workflow definition is valid")
@@ -91,6 +97,25 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--format", choices=["text", "json"], default="text")
     inspect.set_defaults(handler=_inspect)
 
+    deploy = commands.add_parser(
+        "deploy", help="translate a workflow and create or update it in AWS (idempotent)"
+    )
+    deploy.add_argument("input", metavar="INPUT", help="a file, sagemaker://NAME, or a script")
+    deploy.add_argument("--to", required=True, choices=["stepfunctions", "sagemaker"])
+    deploy.add_argument("--name", required=True, help="the state machine's or pipeline's name")
+    deploy.add_argument("--role-arn", required=True, help="the IAM role it runs as")
+    deploy.add_argument("--region", help="AWS region (default: from the AWS configuration)")
+    deploy.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="look up what exists, print the create or update request, send nothing",
+    )
+    deploy.add_argument(
+        "--unsupported", default="error", choices=[level.value for level in UnsupportedLevel]
+    )
+    _add_from(deploy)
+    deploy.set_defaults(handler=_deploy)
+
     formats = commands.add_parser("formats", help="list the input and output formats")
     formats.set_defaults(handler=_formats)
     return parser
@@ -103,6 +128,39 @@ def _add_from(parser: argparse.ArgumentParser) -> None:
         metavar="FORMAT",
         help=f"input format (default: inferred from INPUT). {_names(READERS)}",
     )
+    _add_script_options(parser)
+
+
+def _add_script_options(parser: argparse.ArgumentParser) -> None:
+    """Options of inputs that run code (sagemaker-python): passed to the frontend when given."""
+    group = parser.add_argument_group("SageMaker SDK scripts (sagemaker-python)")
+    group.add_argument(
+        "--kwargs",
+        type=_json_object,
+        metavar="JSON",
+        help="keyword arguments (a JSON object) for the function that builds the pipeline",
+    )
+    group.add_argument(
+        "--online",
+        action="store_true",
+        default=None,
+        help="let the script call AWS with your credentials (default: offline, answered by moto)",
+    )
+    group.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the Python that runs the script, e.g. a venv with sagemaker<3 (default: this one)",
+    )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error.msg})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError('give a JSON object, e.g. \'{"region": "us-east-1"}\'')
+    return value
 
 
 def _names(table: dict[str, Any]) -> str:
@@ -118,8 +176,8 @@ def _translate(args: argparse.Namespace) -> int:
     jobs = _jobs(args)
     outputs: list[tuple[_Job, str]] = []
     for job in jobs:
-        workflow = _load(job, name=args.name if len(jobs) == 1 else None)
-        outputs.append((job, _dump(workflow, job, args.to, level)))
+        workflow = _load(job, name=args.name if len(jobs) == 1 else None, args=args)
+        outputs.append((job, _dump(workflow, job, args.to, level, **_backend_options(args))))
     if args.check:
         return _check(outputs)
     for job, text in outputs:  # only now, when every input translated, is anything written
@@ -166,17 +224,32 @@ def _folder_jobs(args: argparse.Namespace, folder: Path) -> list[_Job]:
     ]
 
 
-def _load(job: _Job, name: str | None = None) -> Workflow:
+def _load(job: _Job, name: str | None = None, args: argparse.Namespace | None = None) -> Workflow:
     frontend = reader(job.read)
+    options = _frontend_options(args, frontend, job.read)
     if getattr(frontend, "READS_TEXT", False):
         source: Any = _read_bytes(job)
         name = name or (None if job.source == "-" else Path(job.source).stem)
     else:
         source = job.source
     try:
-        return load(source, read=job.read, name=name)
+        return load(source, read=job.read, name=name, **options)
     except InputError as error:
         raise error.with_source(job.label) from None
+
+
+def _frontend_options(args: argparse.Namespace | None, frontend: Any, read: str) -> dict[str, Any]:
+    """The script options given on the command line; an error if the input format takes none."""
+    given = {
+        key: getattr(args, key)
+        for key in ("kwargs", "online", "python")
+        if getattr(args, key, None) is not None
+    }
+    accepted = getattr(frontend, "OPTIONS", ())
+    for key in given:
+        if key not in accepted:
+            raise UsageError(f"--{key} applies to sagemaker-python inputs only, not {read}")
+    return given
 
 
 def _read_bytes(job: _Job) -> bytes:
@@ -194,10 +267,21 @@ def _read_bytes(job: _Job) -> bytes:
         raise InputError(f"cannot read the file: {error.strerror}", source=job.label) from None
 
 
-def _dump(workflow: Workflow, job: _Job, write: str, level: UnsupportedLevel) -> str:
+def _backend_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Options of the output format that were given on the command line."""
+    if args.airflow_version is None:
+        return {}
+    if args.to != "airflow":
+        raise UsageError("--airflow-version applies only to --to airflow")
+    return {"airflow_version": args.airflow_version}
+
+
+def _dump(
+    workflow: Workflow, job: _Job, write: str, level: UnsupportedLevel, **options: Any
+) -> str:
     ledger = Diagnostics()
     try:
-        return dump(workflow, write=write, unsupported=level, diagnostics=ledger)
+        return dump(workflow, write=write, unsupported=level, diagnostics=ledger, **options)
     finally:
         # At level ERROR an UnsupportedError is raised whose message lists those entries.
         _report(ledger, level, job.label, skip_unsupported=level is UnsupportedLevel.ERROR)
@@ -218,6 +302,32 @@ def _check(outputs: list[tuple[_Job, str]]) -> int:
     return EXIT_STALE if stale else 0
 
 
+# --- deploy ---------------------------------------------------------------------------------
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from pipeglot.deploy import deploy  # boto3 is imported only when deploying
+
+    job = _single_job(args)
+    workflow = _load(job, args=args)
+    level = UnsupportedLevel.parse(args.unsupported)
+    ledger = Diagnostics()
+    try:
+        deploy(
+            workflow,
+            to=args.to,
+            name=args.name,
+            role_arn=args.role_arn,
+            region=args.region,
+            dry_run=args.dry_run,
+            unsupported=level,
+            diagnostics=ledger,
+        )
+    finally:
+        _report(ledger, level, job.label, skip_unsupported=level is UnsupportedLevel.ERROR)
+    return 0
+
+
 # --- validate, inspect, formats -------------------------------------------------------------
 
 
@@ -229,7 +339,7 @@ def _single_job(args: argparse.Namespace) -> _Job:
 
 def _validate(args: argparse.Namespace) -> int:
     job = _single_job(args)
-    workflow = _load(job)
+    workflow = _load(job, args=args)
     print(
         f"{job.label}: valid {job.read} workflow: {len(workflow.steps)} steps, "
         f"{len(edges(workflow))} edges, {len(workflow.parameter_list)} parameters"
@@ -238,7 +348,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    workflow = _load(_single_job(args))
+    workflow = _load(_single_job(args), args=args)
     summary = inspect_summary(workflow)
     if args.format == "json":
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

@@ -20,6 +20,7 @@ class Format:
     module: str
     description: str
     suffixes: tuple[str, ...] = ()  # file name endings this format is inferred from (readers)
+    prefixes: tuple[str, ...] = ()  # reference beginnings it is inferred from (readers)
 
 
 READERS: dict[str, Format] = {
@@ -29,11 +30,47 @@ READERS: dict[str, Format] = {
         "SageMaker pipeline definition JSON (pipeline.definition())",
         suffixes=(".json",),
     ),
+    "sagemaker-python": Format(
+        "sagemaker-python",
+        "pipeglot.frontends.sagemaker_python",
+        "SageMaker Python SDK script, v2 or v3 (path/to/file.py[:NAME] or package.module[:NAME])",
+        suffixes=(".py",),
+    ),
+    "sagemaker-service": Format(
+        "sagemaker-service",
+        "pipeglot.frontends.sagemaker_service",
+        "a pipeline in SageMaker (sagemaker://NAME[@EXECUTION_ARN] or a pipeline ARN)",
+        prefixes=(
+            "sagemaker://",
+            "arn:aws:sagemaker:",
+            "arn:aws-cn:sagemaker:",
+            "arn:aws-us-gov:sagemaker:",
+        ),
+    ),
 }
 
 WRITERS: dict[str, Format] = {
     "sagemaker": Format(
         "sagemaker", "pipeglot.backends.sagemaker", "SageMaker pipeline definition JSON"
+    ),
+    "airflow": Format(
+        "airflow",
+        "pipeglot.backends.airflow",
+        "Airflow DAG file (Airflow 3; --airflow-version 2 for Airflow 2.10/2.11)",
+    ),
+    "kfp": Format("kfp", "pipeglot.backends.kfp", "Kubeflow Pipelines v2 pipeline (kfp Python)"),
+    "kfp-yaml": Format(
+        "kfp-yaml",
+        "pipeglot.backends.kfp.compiled",
+        "Kubeflow Pipelines v2 compiled pipeline spec (YAML; needs kfp installed)",
+    ),
+    "asl": Format(
+        "asl", "pipeglot.backends.asl", "Amazon States Language (Step Functions, STANDARD)"
+    ),
+    "asl-cloudformation": Format(
+        "asl-cloudformation",
+        "pipeglot.backends.asl.cloudformation",
+        "CloudFormation template (JSON): the state machine and a least-privilege IAM role",
     ),
 }
 
@@ -64,9 +101,18 @@ def infer_reader(source: str) -> str:
     if source == "-":
         return "sagemaker"
     for name, fmt in READERS.items():
-        if any(source.endswith(suffix) for suffix in fmt.suffixes):
+        if source.startswith(fmt.prefixes) or source.endswith(fmt.suffixes):
             return name
+    if _is_python_reference(source):
+        return "sagemaker-python"
     raise UsageError(
         f"cannot tell the format of {source!r} from its name; pass --from with one of "
         f"{', '.join(READERS)}"
     )
+
+
+def _is_python_reference(source: str) -> bool:
+    """``file.py:NAME`` or ``package.module[:NAME]`` (read by running it; see sagemaker_python)."""
+    from pipeglot.frontends.sagemaker_python import looks_like_reference
+
+    return looks_like_reference(source)

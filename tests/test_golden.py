@@ -6,6 +6,7 @@ then review the diff like any other change.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -42,4 +43,10 @@ def test_example_matches_its_golden_file(
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(result.stdout, encoding="utf-8")
     assert golden.exists(), f"no golden file {golden}; run pytest with --update-goldens"
-    assert result.stdout == golden.read_text(encoding="utf-8")
+    assert _without_tool_versions(result.stdout) == _without_tool_versions(golden.read_text())
+
+
+def _without_tool_versions(text: str) -> str:
+    """The kfp compiler stamps its own version into the spec (sdkVersion, pip install kfp==);
+    like kfp's own golden tests, ignore it so a kfp patch release does not fail the suite."""
+    return re.sub(r"kfp(==|-)\d+(\.\d+)*", r"kfp\1VERSION", text)
