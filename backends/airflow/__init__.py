@@ -163,6 +163,8 @@ class _DagWriter:
         self.diagnostics = diagnostics
         self.profile = profile
         self.graph = build_graph(workflow)
+        self.order = topological_order(workflow, self.graph)
+        self.position = {name: index for index, name in enumerate(self.order)}
         self.modules: set[str] = set()
         self.names: dict[str, set[str]] = {}
         self.sections: set[str] = set()
@@ -175,10 +177,9 @@ class _DagWriter:
     # Output ----------------------------------------------------------------------------------
 
     def write(self) -> str:
-        order = topological_order(self.workflow, self.graph)
         constants: list[str] = []
         tasks: list[str] = []
-        for name in order:
+        for name in self.order:
             step = self.workflow.step(name)
             self.current = step
             task = self._task(step)
@@ -203,7 +204,7 @@ class _DagWriter:
         # ruff's isort and formatter want); two between top-level blocks.
         after_imports = "\n\n\n" if body[0].startswith(("def ", "class ")) else "\n\n"
         text = self._header() + "\n\n" + self._imports() + after_imports + "\n\n\n".join(body)
-        edges = self._edges(order)
+        edges = self._edges(self.order)
         if edges:
             text += "\n\n" + edges
         return pysource.mark_long_lines(text) + "\n"
@@ -718,11 +719,8 @@ def _condition(writer: _DagWriter, step: Step) -> _Task:
     writer._need("conditions")
     writer._use(f"{writer.profile.python_operators}.BranchPythonOperator")
     branches = {*step.if_steps, *step.else_steps}
-    always = [
-        writer.task_ids[name]
-        for name in topological_order(writer.workflow, writer.graph)
-        if writer.graph.has_edge(step.name, name) and name not in branches
-    ]
+    followers = (name for name in writer.graph.successors(step.name) if name not in branches)
+    always = [writer.task_ids[name] for name in sorted(followers, key=writer.position.__getitem__)]
     constant = writer.constant(step.name, "CONDITIONS")
     conditions = [condition_to_json(condition) for condition in step.conditions]
     arguments: dict[str, Doc] = {

@@ -117,17 +117,20 @@ def string_literal(text: str) -> str:
     """A Python string literal for ``text``, in ASCII, quoted as ``ruff format`` prefers:
     double quotes unless the text holds more double than single quotes."""
     quote = "'" if text.count('"') > text.count("'") else '"'
-    out = [quote]
-    for char in text:
-        if char == quote or char == "\\":
-            out.append("\\" + char)
-        elif " " <= char <= "~":
-            out.append(char)
-        else:
-            # ascii() spells the escape (\n, \t, \x0b, \xe9, \u2028, \U0001f680...).
-            out.append(ascii(char)[1:-1])
-    out.append(quote)
-    return "".join(out)
+    # Escape the quote, backslashes and ASCII control characters, then let the codec spell
+    # everything non-ASCII as ascii() would (\xe9, \u2028, \U0001f680...).
+    escaped = text.translate(_ESCAPES[quote]).encode("ascii", "backslashreplace").decode("ascii")
+    return quote + escaped + quote
+
+
+def _escape_table(quote: str) -> dict[int, str]:
+    table = {code: ascii(chr(code))[1:-1] for code in (*range(0x20), 0x7F)}
+    table[ord("\\")] = "\\\\"
+    table[ord(quote)] = "\\" + quote
+    return table
+
+
+_ESCAPES = {quote: _escape_table(quote) for quote in ("'", '"')}
 
 
 def number_literal(value: int | float) -> str:
