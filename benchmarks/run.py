@@ -11,8 +11,10 @@ scaling exponent is the slope of log(time) against log(steps): 1.0 is linear.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import math
+import pstats
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +38,14 @@ def best_time(action: Callable[[], object], repeat: int) -> float:
     return best
 
 
+def calls_per_step(action: Callable[[], object], size: int) -> float:
+    """Python function calls per step: unlike seconds, the same on a busy or an idle machine,
+    so a constant figure across sizes shows that the work itself is linear."""
+    profile = cProfile.Profile()
+    profile.runcall(action)
+    return pstats.Stats(profile).total_calls / size  # type: ignore[attr-defined]
+
+
 def slope(xs: list[float], ys: list[float]) -> float:
     """Least-squares slope of log(ys) against log(xs)."""
     lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
@@ -47,20 +57,27 @@ def slope(xs: list[float], ys: list[float]) -> float:
 
 def measure(fmt: str, sizes: list[int], repeat: int) -> tuple[list[float], list[float]]:
     print(f"\n--to {fmt}")
-    print(f"{'steps':>7} {'MB':>6} {'json rt (s)':>12} {'translate (s)':>14} {'ratio':>6}")
+    print(
+        f"{'steps':>7} {'MB':>6} {'json rt (s)':>12} {'translate (s)':>14} {'ratio':>6}"
+        f" {'calls/step':>11}"
+    )
     times, baselines, ratios = [], [], []
     for size in sizes:
         text = json.dumps(pipeline(size), indent=2)
         baseline = best_time(lambda t=text: json.dumps(json.loads(t)), repeat)
-        translate = best_time(
-            lambda t=text: pipeglot.translate(t, write=fmt, unsupported="ignore"), repeat
-        )
+
+        def action(t: str = text) -> str:
+            return pipeglot.translate(t, write=fmt, unsupported="ignore")
+
+        translate = best_time(action, repeat)
+        calls = calls_per_step(action, size)
         times.append(translate)
         baselines.append(baseline)
         ratios.append(translate / baseline)
         megabytes = len(text) / 1e6
         print(
             f"{size:>7} {megabytes:>6.1f} {baseline:>12.3f} {translate:>14.3f} {ratios[-1]:>6.2f}"
+            f" {calls:>11.0f}"
         )
     print(
         f"scaling exponent: translate {slope(sizes, times):.2f} "
