@@ -42,7 +42,35 @@ _SAGEMAKER_RESOURCE = {
     "AutoMLJob": "automl-job",
     "ModelPackage": "model-package",
     "TrainingJobsForHyperParameterTuningJob": "hyper-parameter-tuning-job",
+    "Action": "action",
+    "Artifact": "artifact",
+    "Context": "context",
 }
+# Lineage entities an association may join when its ARNs are only known at run time.
+_LINEAGE_TYPES = ("action", "artifact", "context", "experiment-trial-component")
+# EMR Serverless integration calls: IAM actions, resource (on the application or its job runs),
+# and the EventBridge rule a .sync call needs.
+_EMR_SERVERLESS = {
+    "startJobRun": (["StartJobRun"], "", None),
+    "startJobRun.sync": (["StartJobRun"], "", "Job"),
+    "getJobRun": (["GetJobRun"], "/jobruns/*", None),
+    "createApplication.sync": (["CreateApplication"], None, "Application"),
+    "createApplication": (["CreateApplication"], None, None),
+    "startApplication.sync": (
+        ["StartApplication", "GetApplication", "StopApplication"],
+        "",
+        "Application",
+    ),
+    "startApplication": (["StartApplication"], "", None),
+    "stopApplication.sync": (["StopApplication", "GetApplication"], "", "Application"),
+    "stopApplication": (["StopApplication"], "", None),
+    "deleteApplication.sync": (["DeleteApplication", "GetApplication"], "", "Application"),
+    "deleteApplication": (["DeleteApplication"], "", None),
+}
+_EMR_SERVERLESS_SLR = (
+    "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
+    "ops.emr-serverless.amazonaws.com/AWSServiceRoleForAmazonEMRServerless*"
+)
 _EMR_RULES = {
     "addStep": (
         "StepFunctionsGetEventsForEMRAddJobFlowStepsRule",
@@ -160,25 +188,36 @@ def _looks_like_intrinsic(value: Any) -> bool:
 class _Policy:
     """Statements grouped by (actions, condition); resources collected per group."""
 
-    groups: dict[tuple[tuple[str, ...], str | None], dict[str, Any]] = field(default_factory=dict)
+    groups: dict[tuple[tuple[str, ...], str], dict[str, Any]] = field(default_factory=dict)
+    conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
-    passed_to: set[str] = field(default_factory=set)
 
-    def allow(self, actions: list[str], resource: Any, passed_to: str | None = None) -> None:
-        group = self.groups.setdefault((tuple(actions), passed_to), {})
+    def allow(
+        self,
+        actions: list[str],
+        resource: Any,
+        passed_to: str | None = None,
+        condition: dict[str, Any] | None = None,
+    ) -> None:
+        if passed_to is not None:
+            condition = {"StringEquals": {"iam:PassedToService": passed_to}}
+        condition_key = repr(condition) if condition else ""
+        if condition:
+            self.conditions[condition_key] = condition
+        group = self.groups.setdefault((tuple(actions), condition_key), {})
         key = repr(resource)
         group.setdefault(key, resource)
 
     def statements(self) -> list[dict[str, Any]]:
         out = []
-        for (actions, passed_to), resources in self.groups.items():
+        for (actions, condition_key), resources in self.groups.items():
             statement: dict[str, Any] = {
                 "Effect": "Allow",
                 "Action": list(actions) if len(actions) > 1 else actions[0],
                 "Resource": _resources(list(resources.values())),
             }
-            if passed_to is not None:
-                statement["Condition"] = {"StringEquals": {"iam:PassedToService": passed_to}}
+            if condition_key:
+                statement["Condition"] = self.conditions[condition_key]
             out.append(statement)
         return out
 
@@ -221,7 +260,13 @@ class _Policy:
             self._s3_read(parameters)
         elif service == "elasticmapreduce":
             self._emr(api, parameters)
-        self._pass_roles(parameters, "sagemaker.amazonaws.com" if service == "sagemaker" else None)
+        elif service in ("emr-serverless", "emrserverless"):
+            self._emr_serverless(api + (".sync" if sync else ""), parameters)
+        passed_to = {
+            "sagemaker": "sagemaker.amazonaws.com",
+            "emr-serverless": "emr-serverless.amazonaws.com",
+        }.get(service)
+        self._pass_roles(parameters, passed_to)
 
     def _sagemaker(self, api: str, parameters: dict[str, Any], sync: bool) -> None:
         verb = re.match(r"[a-z]+", api)
@@ -240,6 +285,15 @@ class _Policy:
             )
             return
         kind = _SAGEMAKER_RESOURCE.get(noun, "*")
+        if noun == "Association":
+            self._association(action, parameters)
+            return
+        if noun == "Artifact":  # an artifact's ARN is a hash, not its name
+            self.allow(
+                [action, *(["sagemaker:AddTags"] if "Tags" in parameters else [])],
+                _sub(_ACCOUNT, "sagemaker", "artifact/*"),
+            )
+            return
         if noun == "ModelPackage":
             group = parameters.get("ModelPackageGroupName")
             if isinstance(group, str) and _SAFE_NAME.fullmatch(group):
@@ -251,6 +305,54 @@ class _Policy:
             resource = f"{kind}/{_name_prefix(parameters, noun + 'Name')}*"
         actions = [action] + (["sagemaker:AddTags"] if "Tags" in parameters else [])
         self.allow(actions, _sub(_ACCOUNT, "sagemaker", resource))
+
+    def _association(self, action: str, parameters: dict[str, Any]) -> None:
+        for key in ("SourceArn", "DestinationArn"):
+            arn = parameters.get(key)
+            if isinstance(arn, str) and _SAFE_NAME.fullmatch(arn):
+                self.allow([action], arn)
+            else:  # read from an entity the step created, or computed
+                for kind in _LINEAGE_TYPES:
+                    self.allow([action], _sub(_ACCOUNT, "sagemaker", f"{kind}/*"))
+
+    def _emr_serverless(self, api: str, parameters: dict[str, Any]) -> None:
+        actions, under, rule = _EMR_SERVERLESS.get(api, ([], None, None))
+        if not actions:
+            return
+        if under is None:  # creates an application: no application ARN yet
+            resource = _sub(_ACCOUNT, "emr-serverless", "/*")
+        else:
+            application = parameters.get("ApplicationId")
+            safe = isinstance(application, str) and _SAFE_NAME.fullmatch(application)
+            target = f"/applications/{application}" if safe else "/applications/*"
+            resource = _sub(_ACCOUNT, "emr-serverless", target + under)
+        self.allow([f"emr-serverless:{a}" for a in actions], resource)
+        if api == "startJobRun.sync":
+            application = parameters.get("ApplicationId")
+            safe = isinstance(application, str) and _SAFE_NAME.fullmatch(application)
+            target = f"/applications/{application}" if safe else "/applications/*"
+            self.allow(
+                ["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
+                _sub(_ACCOUNT, "emr-serverless", f"{target}/jobruns/*"),
+            )
+        if api == "createApplication.sync":
+            self.allow(
+                ["emr-serverless:GetApplication", "emr-serverless:DeleteApplication"],
+                _sub(_ACCOUNT, "emr-serverless", "/applications/*"),
+            )
+        if api.startswith("createApplication"):
+            self.allow(
+                ["iam:CreateServiceLinkedRole"],
+                {"Fn::Sub": _EMR_SERVERLESS_SLR},
+                condition={
+                    "StringLike": {"iam:AWSServiceName": "ops.emr-serverless.amazonaws.com"}
+                },
+            )
+        if rule is not None:
+            self.allow(
+                ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                _sub(_ACCOUNT, "events", f"rule/StepFunctionsGetEventsForEMRServerless{rule}Rule"),
+            )
 
     def _named(
         self,

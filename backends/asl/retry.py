@@ -73,6 +73,18 @@ EMR = Service(
         "Emr.RESOURCE_LIMIT": ("ElasticMapReduce.AmazonElasticMapReduceException",),
     },
 )
+# Step Functions names errors "<SDK service>.<exception class>"; EMR Serverless models no
+# throttling error, so its SDK's base exception stands for throttling as SageMaker's does.
+EMR_SERVERLESS = Service(
+    "EMR Serverless",
+    {
+        "Step.THROTTLING": ("EmrServerless.EmrServerlessException",),
+        "Step.SERVICE_FAULT": (
+            "EmrServerless.InternalServerException",
+            "EmrServerless.EmrServerlessException",
+        ),
+    },
+)
 _OVER_BROAD = {"SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR"}
 
 

@@ -1,126 +1,40 @@
 """One builder per step kind: the states a SageMaker step becomes.
 
-Every builder fills a :class:`StepStates`: states in run order (the state named after the step
-among them), which one stores the step's result, and how. ``BUILDERS`` has an entry for every
-``StepKind``; ``UNSUPPORTED`` lists the kinds that become a visible placeholder.
+Every builder fills a :class:`~pipeglot.backends.asl.build.StepStates` (see ``build``).
+``BUILDERS`` has an entry for every ``StepKind``; ``UNSUPPORTED`` lists the kinds that become a
+visible placeholder. Lineage and EMR Serverless steps have modules of their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pipeglot.backends.asl import intrinsics as fn
 from pipeglot.backends.asl import retry
-from pipeglot.backends.asl.intrinsics import Ref
-from pipeglot.backends.asl.names import SCRATCH_KEY, StateNames, resource_prefix
-from pipeglot.backends.asl.values import (
-    CREATE_RESULT_FIELDS,
-    NAME_FIELDS,
-    TUNING_LIST_FIELD,
-    Values,
+from pipeglot.backends.asl.build import (
+    CONTINUE,
+    SAGEMAKER_ARN,
+    SDK_ARN,
+    Build,
+    State,
+    StepStates,
+    add_retry,
+    named_request,
+    select,
+    store,
+    task,
 )
-from pipeglot.diagnostics import Diagnostics
-from pipeglot.ir.model import MISSING, Step, StepKind
+from pipeglot.backends.asl.emr_serverless import build_emr_serverless
+from pipeglot.backends.asl.intrinsics import Ref
+from pipeglot.backends.asl.lineage import build_lineage
+from pipeglot.backends.asl.names import SCRATCH_KEY, resource_prefix
+from pipeglot.backends.asl.values import CREATE_RESULT_FIELDS, TUNING_LIST_FIELD
+from pipeglot.ir.model import MISSING, StepKind
 
-# Marks a transition to whatever follows the step; the assembler replaces it.
-CONTINUE = "\x00continue"
-SAGEMAKER_ARN = "arn:aws:states:::sagemaker:"
-SDK_ARN = "arn:aws:states:::aws-sdk:"
+__all__ = ["BUILDERS", "CONTINUE", "SDK_ARN", "UNSUPPORTED", "Build", "State", "StepStates"]
+
 AUTOML_POLL_SECONDS = 60
-
-State = dict[str, Any]
-
-
-@dataclass
-class StepStates:
-    """The states of one step. States without Next/End run in list order."""
-
-    states: list[tuple[str, State]] = field(default_factory=list)
-    result_state: State | None = None  # the state that stores the step's result
-    selector: Callable[[list[str]], dict[str, Any]] | None = None  # kept fields -> ResultSelector
-
-    def add(self, name: str, state: State) -> State:
-        self.states.append((name, state))
-        return state
-
-
-@dataclass
-class Build:
-    """What a builder works with."""
-
-    step: Step
-    name: str  # the state's name: the step's name (shortened only beyond 80 characters)
-    key: str  # the step's key in the execution document
-    values: Values
-    names: StateNames
-    diagnostics: Diagnostics
-    kept: list[str]  # fields of the result that later states read
-    out: StepStates = field(default_factory=StepStates)
-
-    @property
-    def arguments(self) -> dict[str, Any]:
-        return self.step.arguments if isinstance(self.step.arguments, dict) else {}
-
-    def template(self, value: Any) -> Any:
-        rendered = (
-            self.values.template(value) if isinstance(value, dict) else self.values.render(value)
-        )
-        self.report_problems()
-        return rendered
-
-    def report_problems(self) -> None:
-        for problem in self.values.take_problems():
-            self.diagnostics.unsupported("asl.value", problem, self.step.name)
-
-    def put(self, target: State, key: str, value: Any) -> None:
-        """Set ``key`` of a payload template to a rendered pipeline value."""
-        rendered = self.values.render(value)
-        self.report_problems()
-        if isinstance(rendered, Ref):
-            target[f"{key}.$"] = rendered.text
-        else:
-            target[key] = rendered
-
-    def comment(self) -> dict[str, str]:
-        parts = [v for v in (self.step.display_name, self.step.description) if isinstance(v, str)]
-        return {"Comment": " | ".join(parts)} if parts else {}
-
-
-def _task(build: Build, resource: str, parameters: dict[str, Any]) -> State:
-    return {"Type": "Task", **build.comment(), "Resource": resource, "Parameters": parameters}
-
-
-def _named_request(build: Build) -> dict[str, Any]:
-    """The step's request with the generated (or given) resource name first."""
-    spec = NAME_FIELDS[build.step.kind]
-    parameters: dict[str, Any] = {}
-    name = build.values.resource_name(build.step)
-    build.report_problems()
-    if isinstance(name, Ref):
-        parameters[f"{spec.field}.$"] = name.text
-    else:
-        parameters[spec.field] = name
-    rest = {k: v for k, v in build.arguments.items() if k != spec.field}
-    parameters.update(build.template(rest))
-    return parameters
-
-
-def _select(fields: list[str]) -> dict[str, Any]:
-    return {f"{name}.$": f"$.{name}" for name in fields}
-
-
-def _store(build: Build, state: State, selector: Callable[[list[str]], dict[str, Any]]) -> None:
-    build.out.result_state = state
-    build.out.selector = selector
-
-
-def _retry(build: Build, state: State, service: retry.Service) -> None:
-    retriers = retry.retriers(build.step, service, build.diagnostics)
-    if retriers:
-        state["Retry"] = retriers
-
 
 # --- SageMaker jobs --------------------------------------------------------------------------
 
@@ -128,16 +42,16 @@ def _retry(build: Build, state: State, service: retry.Service) -> None:
 def _sync_job(api: str) -> Callable[[Build], None]:
     def build_job(build: Build) -> None:
         state = build.out.add(
-            build.step.name, _task(build, f"{SAGEMAKER_ARN}{api}.sync", _named_request(build))
+            build.step.name, task(build, f"{SAGEMAKER_ARN}{api}.sync", named_request(build))
         )
-        _retry(build, state, retry.SAGEMAKER)
+        add_retry(build, state, retry.SAGEMAKER)
         fields = [f for f in build.kept if f != TUNING_LIST_FIELD]
         if build.step.kind is StepKind.TUNING and TUNING_LIST_FIELD in build.kept:
             fields = list(dict.fromkeys([*fields, "HyperParameterTuningJobName"]))
-            _store(build, state, lambda _: _select(fields))
+            store(build, state, lambda _: select(fields))
             _tuning_list(build)
         else:
-            _store(build, state, lambda kept: _select(kept))
+            store(build, state, lambda kept: select(kept))
 
     return build_job
 
@@ -156,7 +70,7 @@ def _tuning_list(build: Build) -> None:
         build.step.name,
     )
     name_path = f"$.{build.key}.HyperParameterTuningJobName"
-    state = _task(
+    state = task(
         build,
         f"{SDK_ARN}sagemaker:listTrainingJobsForHyperParameterTuningJob",
         {
@@ -168,7 +82,7 @@ def _tuning_list(build: Build) -> None:
     )
     state["ResultSelector"] = {f"{TUNING_LIST_FIELD}.$": f"$.{TUNING_LIST_FIELD}"}
     state["ResultPath"] = f"$.{build.key}.Listed"
-    _retry(build, state, retry.SAGEMAKER)
+    add_retry(build, state, retry.SAGEMAKER)
     build.out.add(build.names.helper("ListTrainingJobs", build.step.name), state)
 
 
@@ -215,28 +129,28 @@ _DESCRIBE = {
 
 def _resource(resource: str, named: bool) -> Callable[[Build], None]:
     def build_resource(build: Build) -> None:
-        parameters = _named_request(build) if named else build.template(build.arguments)
-        state = build.out.add(build.name, _task(build, resource, parameters))
-        _retry(build, state, retry.SAGEMAKER)
+        parameters = named_request(build) if named else build.template(build.arguments)
+        state = build.out.add(build.name, task(build, resource, parameters))
+        add_retry(build, state, retry.SAGEMAKER)
         create_fields = CREATE_RESULT_FIELDS[build.step.kind]
         if all(name in create_fields for name in build.kept):
-            _store(build, state, _select)
+            store(build, state, select)
             return
         api, argument, from_result = _DESCRIBE[build.step.kind]
         if from_result is not None:  # the describe call needs what the create call returned
-            state["ResultSelector"] = _select([from_result])
+            state["ResultSelector"] = select([from_result])
             state["ResultPath"] = f"$.{build.key}"
             value: Any = Ref(f"$.{build.key}.{from_result}", True)
         else:
             state["ResultPath"] = None
             value = build.values.resource_name(build.step)
-        describe = _task(build, f"{SDK_ARN}sagemaker:{api}", {})
+        describe = task(build, f"{SDK_ARN}sagemaker:{api}", {})
         describe["Parameters"] = (
             {f"{argument}.$": value.text} if isinstance(value, Ref) else {argument: value}
         )
-        _retry(build, describe, retry.SAGEMAKER)
+        add_retry(build, describe, retry.SAGEMAKER)
         build.out.add(build.names.helper("Describe", build.step.name), describe)
-        _store(build, describe, _select)
+        store(build, describe, select)
 
     return build_resource
 
@@ -264,11 +178,11 @@ def _automl(build: Build) -> None:
     """CreateAutoMLJob has no .sync integration: create, then poll DescribeAutoMLJob."""
     step = build.step.name
     create = build.out.add(
-        build.name, _task(build, f"{SDK_ARN}sagemaker:createAutoMLJob", _named_request(build))
+        build.name, task(build, f"{SDK_ARN}sagemaker:createAutoMLJob", named_request(build))
     )
     create["ResultSelector"] = {"AutoMLJobArn.$": "$.AutoMLJobArn"}
     create["ResultPath"] = f"$.{SCRATCH_KEY}.{build.key}"
-    _retry(build, create, retry.SAGEMAKER)
+    add_retry(build, create, retry.SAGEMAKER)
     wait_name = build.names.helper("Wait", step)
     describe_name = build.names.helper("Describe", step)
     poll_name = build.names.helper("Poll", step)
@@ -278,7 +192,7 @@ def _automl(build: Build) -> None:
     arn = f"$.{SCRATCH_KEY}.{build.key}.AutoMLJobArn"
     describe = build.out.add(
         describe_name,
-        _task(
+        task(
             build,
             f"{SDK_ARN}sagemaker:describeAutoMLJob",
             {
@@ -288,7 +202,7 @@ def _automl(build: Build) -> None:
             },
         ),
     )
-    _retry(build, describe, retry.SAGEMAKER)
+    add_retry(build, describe, retry.SAGEMAKER)
     status = f"$.{build.key}.AutoMLJobStatus"
     build.out.add(
         poll_name,
@@ -315,7 +229,7 @@ def _automl(build: Build) -> None:
             "CausePath": f"$.{build.key}.FailureReason",
         },
     )
-    _store(build, describe, lambda kept: _select(["AutoMLJobStatus", "FailureReason", *kept]))
+    store(build, describe, lambda kept: select(["AutoMLJobStatus", "FailureReason", *kept]))
     build.diagnostics.approximated(
         "asl.automl.polling",
         f"AutoML has no .sync integration: the job is polled every {AUTOML_POLL_SECONDS} s "
@@ -331,9 +245,9 @@ def _lambda(build: Build) -> None:
     parameters: dict[str, Any] = {}
     build.put(parameters, "FunctionName", build.step.function_arn)
     parameters["Payload"] = build.template(build.arguments)
-    state = build.out.add(build.name, _task(build, "arn:aws:states:::lambda:invoke", parameters))
-    _retry(build, state, retry.LAMBDA)
-    _store(build, state, lambda kept: {"OutputParameters.$": "$.Payload"} if kept else {})
+    state = build.out.add(build.name, task(build, "arn:aws:states:::lambda:invoke", parameters))
+    add_retry(build, state, retry.LAMBDA)
+    store(build, state, lambda kept: {"OutputParameters.$": "$.Payload"} if kept else {})
     if build.step.output_parameters:
         build.diagnostics.approximated(
             "asl.lambda.outputs",
@@ -354,10 +268,10 @@ def _callback(build: Build) -> None:
     }
     state = build.out.add(
         build.name,
-        _task(build, "arn:aws:states:::sqs:sendMessage.waitForTaskToken", parameters),
+        task(build, "arn:aws:states:::sqs:sendMessage.waitForTaskToken", parameters),
     )
-    _retry(build, state, retry.SQS)
-    _store(build, state, lambda kept: {"OutputParameters.$": "$"} if kept else {})
+    add_retry(build, state, retry.SQS)
+    store(build, state, lambda kept: {"OutputParameters.$": "$"} if kept else {})
     build.diagnostics.approximated(
         "asl.callback.protocol",
         "the worker that reads the SQS message must call states:SendTaskSuccess with the "
@@ -385,10 +299,10 @@ def _emr(build: Build) -> None:
         build.put(add_step, "ExecutionRoleArn", arguments["ExecutionRoleArn"])
     state = build.out.add(
         build.name,
-        _task(build, "arn:aws:states:::elasticmapreduce:addStep.sync", add_step),
+        task(build, "arn:aws:states:::elasticmapreduce:addStep.sync", add_step),
     )
-    _retry(build, state, retry.EMR)
-    _store(build, state, lambda kept: {"Step.$": "$.Step"} if kept else {})
+    add_retry(build, state, retry.EMR)
+    store(build, state, lambda kept: {"Step.$": "$.Step"} if kept else {})
     if "ClusterConfig" in arguments:
         _emr_terminate(build, state)
 
@@ -400,10 +314,10 @@ def _emr_create_cluster(build: Build, config: Any) -> None:
     instances["KeepJobFlowAliveWhenNoSteps"] = True  # the step is added after the cluster is up
     request["Instances"] = instances
     parameters = {"Name": resource_prefix(build.step.name, 200), **build.template(request)}
-    state = _task(build, "arn:aws:states:::elasticmapreduce:createCluster.sync", parameters)
+    state = task(build, "arn:aws:states:::elasticmapreduce:createCluster.sync", parameters)
     state["ResultSelector"] = {"ClusterId.$": "$.ClusterId"}
     state["ResultPath"] = f"$.{SCRATCH_KEY}.{build.key}"
-    _retry(build, state, retry.EMR)
+    add_retry(build, state, retry.EMR)
     build.out.add(build.names.helper("CreateCluster", build.step.name), state)
     build.diagnostics.approximated(
         "asl.emr.cluster",
@@ -480,25 +394,6 @@ def placeholder(build: Build, why: str) -> None:
     )
 
 
-def _emr_serverless(build: Build) -> None:
-    placeholder(
-        build,
-        "EMRServerless steps are not translated: their JobConfig uses EMR Serverless' "
-        "camelCase request, which the emr-serverless:startJobRun.sync integration takes in "
-        "PascalCase, and user map keys inside it must not be renamed; run the job from a "
-        "Lambda or rewrite the step by hand",
-    )
-
-
-def _lineage(build: Build) -> None:
-    placeholder(
-        build,
-        "Lineage steps are not translated: their entities and associations need one "
-        "create/add call each with get-or-create semantics that SageMaker Pipelines "
-        "implements itself",
-    )
-
-
 def _unknown(build: Build) -> None:
     placeholder(build, f"the step type {build.step.type_name!r} has no Step Functions mapping")
 
@@ -527,10 +422,8 @@ BUILDERS: dict[StepKind, Callable[[Build], None]] = {
     StepKind.EMR: _emr,
     StepKind.FAIL: _fail,
     StepKind.CONDITION: _condition,
-    StepKind.EMR_SERVERLESS: _emr_serverless,
-    StepKind.LINEAGE: _lineage,
+    StepKind.EMR_SERVERLESS: build_emr_serverless,
+    StepKind.LINEAGE: build_lineage,
     StepKind.UNKNOWN: _unknown,
 }
-UNSUPPORTED: frozenset[StepKind] = frozenset(
-    {StepKind.EMR_SERVERLESS, StepKind.LINEAGE, StepKind.UNKNOWN}
-)
+UNSUPPORTED: frozenset[StepKind] = frozenset({StepKind.UNKNOWN})

@@ -277,6 +277,12 @@ class Values:
         if kind is StepKind.TUNING and head == TUNING_LIST_FIELD:
             self.kept[producer_name].add(TUNING_LIST_FIELD)
             return self._walk(fn.path("$", key, "Listed"), path, None)
+        if kind in (StepKind.LINEAGE, StepKind.EMR_SERVERLESS):
+            # Their modules build states too (and so import this one): import them late.
+            from pipeglot.backends.asl import emr_serverless, lineage
+
+            module = lineage if kind is StepKind.LINEAGE else emr_serverless
+            return module.property_ref(self, producer, path)
         if kind is StepKind.EMR:
             if head == "ClusterId" and isinstance(producer.arguments, dict):
                 return self.render(producer.arguments.get("ClusterId"))
