@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,10 @@ class Case:
     attribute: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
     package_root: Path | None = None  # the script sits in a package rooted here
-    # The definition holds job names stamped with the time they were made, so two runs differ
-    # there and only there (see _without_timestamps).
-    timestamped: bool = False
+    # Patterns of what the SDK makes up anew on every definition() (times, keys, temporary
+    # file names): two runs differ there and only there, so both sides are compared with
+    # these blanked (see _without_volatile).
+    volatile: tuple[str, ...] = ()
 
     @property
     def reference(self) -> str:
@@ -59,6 +61,15 @@ class Case:
             "kwargs": self.kwargs,
             "package_root": str(self.package_root) if self.package_root else None,
         }
+
+
+# Job names and upload folders stamped with the time they were made (2026-11-21-13-13-08-715).
+TIMESTAMP = r"\d{4}(-\d{2}){5}-\d{3}"
+# v3 @step functions: a key pair made per definition() signs the pickled function; its public
+# half is in the job's environment (REMOTE_FUNCTION_SECRET_KEY).
+PUBLIC_KEY = r"-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----"
+# v2 @step functions: the requirements each function job installs, in a tempfile-named file.
+REQUIREMENTS_FILE = r"sagemaker_requirements_\w+\.txt"
 
 
 def _common_cases() -> list[Case]:
@@ -83,6 +94,10 @@ V3_CASES = [
         V3_PROJECT / "pipelines" / "abalone" / "pipeline.py",
         package_root=V3_PROJECT,
     ),
+    Case("monitoring", SDK / "v3" / "monitoring.py"),
+    Case("deployment", SDK / "v3" / "deployment.py"),
+    # The functions and the notebook are uploaded to folders named with the build time.
+    Case("function-steps", SDK / "v3" / "function_steps.py", volatile=(TIMESTAMP, PUBLIC_KEY)),
     *_common_cases(),
 ]
 V2_CASES = [
@@ -93,8 +108,16 @@ V2_CASES = [
         package_root=V2_PROJECT,
         # The template reads step_eval.arguments before the Pipeline exists, so the SDK names
         # that processing job (and its output path) with the current time.
-        timestamped=True,
+        volatile=(TIMESTAMP,),
     ),
+    Case("monitoring", SDK / "v2" / "monitoring.py"),
+    Case("deployment", SDK / "v2" / "deployment.py"),
+    Case(
+        "function-steps",
+        SDK / "v2" / "function_steps.py",
+        volatile=(TIMESTAMP, REQUIREMENTS_FILE),
+    ),
+    Case("automl", SDK / "v2" / "automl.py"),  # v3 cannot build an AutoMLStep (see the script)
     *_common_cases(),
 ]
 
@@ -103,8 +126,11 @@ V3_KINDS = {
     StepKind.PROCESSING, StepKind.TRAINING, StepKind.TUNING, StepKind.TRANSFORM,
     StepKind.MODEL, StepKind.REGISTER_MODEL, StepKind.CONDITION, StepKind.FAIL,
     StepKind.LAMBDA, StepKind.CALLBACK, StepKind.EMR, StepKind.EMR_SERVERLESS,
+    StepKind.QUALITY_CHECK, StepKind.CLARIFY_CHECK, StepKind.FUNCTION, StepKind.NOTEBOOK_JOB,
+    StepKind.ENDPOINT_CONFIG, StepKind.ENDPOINT, StepKind.INFERENCE_COMPONENT, StepKind.LINEAGE,
 }  # fmt: skip
-V2_KINDS = V3_KINDS - {StepKind.EMR_SERVERLESS}  # EMR Serverless steps are new in v3
+# EMR Serverless steps are new in v3; AutoML steps can only be built with v2 (see v2/automl.py).
+V2_KINDS = V3_KINDS - {StepKind.EMR_SERVERLESS} | {StepKind.AUTOML}
 
 
 def _offline_environment() -> dict[str, str]:
@@ -143,6 +169,37 @@ def _reference_definitions(python: str, cases: list[Case], tmp: Path) -> dict[st
     return json.loads(out_path.read_text())
 
 
+def _read_all(python: str, cases: list[Case], tmp: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reference definitions, and each case read through the frontend (a Workflow, or the
+    exception it raised), two child processes at a time: each is mostly an SDK import, and
+    one after the other they took minutes.
+    """
+
+    def read(case: Case) -> Workflow | Exception:
+        try:
+            return pipeglot.load(
+                case.reference, read="sagemaker-python", kwargs=case.kwargs, python=python
+            )
+        except Exception as error:  # raised again by the case's own test
+            return error
+
+    with pytest.MonkeyPatch.context() as patch:
+        # The frontend keeps the caller's region: the one build_definitions.py runs in.
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        patch.setenv("AWS_REGION", REGION)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            definitions = pool.submit(_reference_definitions, python, cases, tmp)
+            readings = {case.id: pool.submit(read, case) for case in cases}
+            return definitions.result(), {key: job.result() for key, job in readings.items()}
+
+
+def _reading(readings: dict[str, Any], case: Case) -> Workflow:
+    reading = readings[case.id]
+    if isinstance(reading, Exception):
+        raise reading
+    return reading
+
+
 @pytest.fixture(autouse=True)
 def _region(monkeypatch: pytest.MonkeyPatch) -> None:
     # The frontend keeps the caller's region; pin it so that both readings use the same one.
@@ -156,15 +213,24 @@ def _expected(definitions: dict[str, Any], case: Case) -> Workflow:
 
 
 def _assert_same(workflow: Workflow, expected: Workflow, case: Case) -> None:
-    if case.timestamped:
-        workflow, expected = _without_timestamps(workflow), _without_timestamps(expected)
+    if case.volatile:
+        workflow = _without_volatile(workflow, case.volatile)
+        expected = _without_volatile(expected, case.volatile)
     assert workflow == expected
 
 
-def _without_timestamps(workflow: Workflow) -> Workflow:
-    """The workflow with the SDK's job-name timestamps (2026-11-21-13-13-08-715) blanked."""
+def _assert_in_memory_same(definitions: dict[str, Any], case: Case) -> None:
+    """pipeglot.load(Pipeline object) in build_definitions.py read as that case's definition."""
+    built = definitions[case.id]
+    in_memory = sagemaker.load(built["in_memory"], name=built["name"])
+    _assert_same(in_memory, _expected(definitions, case), case)
+
+
+def _without_volatile(workflow: Workflow, patterns: tuple[str, ...]) -> Workflow:
+    """The workflow with whatever matches ``patterns`` blanked."""
     text = pipeglot.dump(workflow, write="sagemaker")
-    text = re.sub(r"\d{4}(-\d{2}){5}-\d{3}", "<time>", text)
+    for pattern in patterns:
+        text = re.sub(pattern, "<volatile>", text)
     return sagemaker.load(text, name=workflow.name)
 
 
@@ -172,17 +238,25 @@ def _without_timestamps(workflow: Workflow) -> Workflow:
 
 
 @pytest.fixture(scope="session")
-def v3_definitions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def v3_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
     # Found, not imported: importing SDK v3 needs an AWS region, and it is slow.
     require(importlib.util.find_spec("sagemaker.mlops") is not None, "SageMaker Python SDK v3")
-    return _reference_definitions(sys.executable, V3_CASES, tmp_path_factory.mktemp("v3"))
+    return _read_all(sys.executable, V3_CASES, tmp_path_factory.mktemp("v3"))
+
+
+@pytest.fixture(scope="session")
+def v3_definitions(v3_run: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    return v3_run[0]
 
 
 @pytest.mark.parametrize("case", V3_CASES, ids=lambda case: case.id)
-def test_v3_script_reads_as_its_definition(case: Case, v3_definitions: dict[str, Any]) -> None:
-    workflow = pipeglot.load(case.reference, read="sagemaker-python", kwargs=case.kwargs)
-    assert workflow == _expected(v3_definitions, case)
-    assert v3_definitions[case.id]["in_memory_equal"], "pipeglot.load(Pipeline object) differs"
+def test_v3_script_reads_as_its_definition(
+    case: Case, v3_run: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """The script, run by the frontend in this environment's Python (in v3_run)."""
+    v3_definitions, readings = v3_run
+    _assert_same(_reading(readings, case), _expected(v3_definitions, case), case)
+    _assert_in_memory_same(v3_definitions, case)
 
 
 def test_v3_scripts_cover_every_step_type(v3_definitions: dict[str, Any]) -> None:
@@ -231,18 +305,23 @@ def _sagemaker2_python() -> str:
 
 
 @pytest.fixture(scope="session")
-def v2_definitions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return _reference_definitions(_sagemaker2_python(), V2_CASES, tmp_path_factory.mktemp("v2"))
+def v2_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    return _read_all(_sagemaker2_python(), V2_CASES, tmp_path_factory.mktemp("v2"))
+
+
+@pytest.fixture(scope="session")
+def v2_definitions(v2_run: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    return v2_run[0]
 
 
 @pytest.mark.parametrize("case", V2_CASES, ids=lambda case: case.id)
-def test_v2_script_reads_as_its_definition(case: Case, v2_definitions: dict[str, Any]) -> None:
-    """This pipeglot runs the script with the v2 venv's Python (the `python` option)."""
-    workflow = pipeglot.load(
-        case.reference, read="sagemaker-python", kwargs=case.kwargs, python=_sagemaker2_python()
-    )
-    _assert_same(workflow, _expected(v2_definitions, case), case)
-    assert v2_definitions[case.id]["in_memory_equal"], "pipeglot.load(Pipeline object) differs"
+def test_v2_script_reads_as_its_definition(
+    case: Case, v2_run: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """This pipeglot runs the script with the v2 venv's Python (the `python` option, in v2_run)."""
+    v2_definitions, readings = v2_run
+    _assert_same(_reading(readings, case), _expected(v2_definitions, case), case)
+    _assert_in_memory_same(v2_definitions, case)
 
 
 def test_v2_cli_inside_the_v2_venv(v2_definitions: dict[str, Any], tmp_path: Path) -> None:
