@@ -4,8 +4,11 @@ compiler, loads back, and its compiled task graph has exactly the source's reach
 from __future__ import annotations
 
 import ast
+import importlib.util
+import inspect
 import json
 import keyword
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +21,7 @@ from hypothesis import strategies as st
 
 import pipeglot
 from pipeglot.backends import kfp as kfp_backend
-from pipeglot.backends.kfp import runtime
+from pipeglot.backends.kfp import runtime, runtime_services
 from pipeglot.backends.kfp.source import Namer, identifier, literal
 from pipeglot.diagnostics import Diagnostics, Fidelity
 from pipeglot.errors import UsageError
@@ -58,12 +61,9 @@ def test_every_step_kind_is_handled_or_declared_unsupported():
 def test_unsupported_kinds_become_placeholders_that_are_reported():
     text, ledger = _translate(FIXTURES / "every-step-type.json")
     reported = {d.step for d in ledger.of(Fidelity.UNSUPPORTED) if d.code == "kfp.step_type"}
-    assert reported == {
-        "ManualApproval",
-        "CreateEvaluationAction",
-        "AssociateLineage",
-        "ImportToBedrock",
-    }
+    # Lineage and EMRServerless (with ApplicationConfig too) are translated; Callback and
+    # unknown types (here a Bedrock step) are not.
+    assert reported == {"ManualApproval", "ImportToBedrock"}
     assert text.count("return unsupported_step(") == len(reported)
     with pytest.raises(pipeglot.errors.UnsupportedError):
         pipeglot.translate((FIXTURES / "every-step-type.json").read_bytes(), write="kfp")
@@ -101,7 +101,7 @@ def test_generated_files_import_only_kfp_and_the_standard_library(translated):
             elif isinstance(node, ast.ImportFrom) and node not in top:
                 nested.add(node.module.split(".")[0])
         # what the components import: the standard library and boto3 (botocore comes with it)
-        assert nested <= {"json", "re", "time", "uuid", "datetime", "boto3", "botocore"}
+        assert nested <= {"json", "re", "time", "uuid", "datetime", "signal", "boto3", "botocore"}
 
 
 def _compiled_graph(spec: dict) -> tuple[nx.DiGraph, dict[str, str]]:
@@ -149,6 +149,43 @@ def test_compiles_loads_and_keeps_the_reachability(path, translated, tmp_path):
         assert reached == expected[name], name
 
 
+def _import(path: Path):
+    spec = importlib.util.spec_from_file_location(f"generated_{path.stem.replace('-', '_')}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # kfp looks a component's module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_components_carry_every_function_their_step_can_call(translated):
+    """Components carry only the runtime functions their step can reach (helpers.py). Checked
+    here on the code kfp ships, against the raw request text: a Std:JsonGet or Std:Join in it,
+    a check step or a tuning step whose summaries are read needs the function that handles it,
+    and every other runtime function the shipped code names must be shipped too."""
+    require_module("kfp")
+    runtime_names = set(kfp_backend.runtime_sources())
+    for path in sorted(translated.glob("*.py")):
+        module = _import(path)
+        components = [v for v in vars(module).values() if hasattr(v, "python_func")]
+        for component in components:
+            code = "\n".join(component.component_spec.implementation.container.command)
+            shipped = set(re.findall(r"^def (\w+)\(", code, re.MULTILINE))
+            named = {n for n in re.findall(r"\b(\w+)\(", code) if n in runtime_names}
+            body = inspect.getsource(component.python_func)
+            step = ast.literal_eval(re.search(r"return \w+\(\s*(\"[^\"]*\"|'[^']*')", body)[1])
+            data = json.dumps(module.REQUESTS.get(step)) + body
+            may_miss = set()
+            if "Std:JsonGet" not in data:
+                may_miss.add("json_get")
+            if "Std:Join" not in data:
+                may_miss.add("join_text")
+            if "check=" not in body:
+                may_miss.add("check_baselines")
+            if '"TrainingJobSummaries' not in body:
+                may_miss.add("tuning_summaries")
+            assert named - shipped <= may_miss, (path.name, step, named - shipped)
+
+
 def test_output_is_deterministic():
     path = FIXTURES / "every-step-type.json"
     assert _translate(path)[0] == _translate(path)[0]
@@ -161,6 +198,16 @@ def test_kfp_yaml_is_deterministic_and_has_no_paths():
     assert first == second
     assert "/tmp" not in first and str(ROOT) not in first
     assert "pipelineInfo:\n  name: every-step-type" in first
+
+
+def test_kfp_yaml_is_what_running_the_python_file_writes(tmp_path):
+    """--to kfp-yaml is exactly kfp's own compile of the --to kfp file, run as a script."""
+    require_module("kfp")
+    path = FIXTURES / "every-step-type.json"
+    script = tmp_path / "pipeline.py"
+    script.write_text(_translate(path)[0], encoding="utf-8")
+    subprocess.run([sys.executable, str(script), str(tmp_path / "out.yaml")], check=True)
+    assert (tmp_path / "out.yaml").read_text() == _translate(path, "kfp-yaml")[0]
 
 
 def test_kfp_yaml_without_kfp_is_a_usage_error(monkeypatch):
@@ -330,7 +377,7 @@ def test_resolve_join_parameters_and_step_properties():
 )
 def test_conditions_follow_sagemaker(conditions, outcome):
     context = runtime.build_context(parameters={"T": 6.0, "Env": "dev"})
-    assert runtime.evaluate_conditions("C", json.dumps(conditions), context) is outcome
+    assert runtime_services.evaluate_conditions("C", json.dumps(conditions), context) is outcome
 
 
 def test_a_failed_job_fails_the_task():

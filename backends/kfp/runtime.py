@@ -12,6 +12,7 @@ parameters, execution values, and the properties of the steps it reads from). A 
 as JSON text, a map from each property path that later steps read (such as
 ``ModelArtifacts.S3ModelArtifacts``) to its value in the step's Describe* response.
 
+The functions of the steps that are not SageMaker jobs are in ``runtime_services.py``.
 This module is also imported by pipeglot's tests, which run these functions against moto.
 """
 
@@ -175,45 +176,27 @@ def wait_for(describe, status_of, done, failed, poll_seconds):
         if status in done:
             return answer
         if status in failed:
-            reason = answer.get("FailureReason") or answer.get("StateChangeReason") or ""
+            # SageMaker says why in FailureReason, EMR in StateChangeReason, EMR Serverless in
+            # stateDetails.
+            keys = ("FailureReason", "StateChangeReason", "stateDetails")
+            reason = next((answer[key] for key in keys if answer.get(key)), "")
             raise RuntimeError(f"ended with status {status}: {reason}".strip())
         time.sleep(poll_seconds)
 
 
-def run_sagemaker_step(step, kind, request, context, outputs, check=None, poll_seconds=30):
+def run_sagemaker_step(step, kind, api, request, context, outputs, check=None, poll_seconds=30):
     """Create the SageMaker resource for one step, wait until it is done, return its properties.
 
-    The job gets a new unique name on every attempt (names are stripped from definitions; a
-    name present in the request is a prefix, as with ``use_custom_job_prefix``). The task fails
-    when the job fails.
+    ``api`` is (resource, name key, status key or None, whether a given name is a prefix): the
+    job is created with ``create_<resource>`` and watched with ``describe_<resource>``. The job
+    gets a new unique name on every attempt (names are stripped from definitions; a name present
+    in the request is a prefix, as with ``use_custom_job_prefix``). The task fails when the job
+    fails.
     """
     import json
 
-    # kind: (create call, describe call, name key, status key or None, name is a prefix)
-    calls = {
-        "Processing": ("processing_job", "ProcessingJobName", "ProcessingJobStatus", True),
-        "Training": ("training_job", "TrainingJobName", "TrainingJobStatus", True),
-        "Transform": ("transform_job", "TransformJobName", "TransformJobStatus", True),
-        "Tuning": (
-            "hyper_parameter_tuning_job",
-            "HyperParameterTuningJobName",
-            "HyperParameterTuningJobStatus",
-            True,
-        ),
-        "AutoML": ("auto_ml_job", "AutoMLJobName", "AutoMLJobStatus", True),
-        "Model": ("model", "ModelName", None, True),
-        "RegisterModel": ("model_package", "ModelPackageName", "ModelPackageStatus", True),
-        "EndpointConfig": ("endpoint_config", "EndpointConfigName", None, False),
-        "Endpoint": ("endpoint", "EndpointName", "EndpointStatus", False),
-        "InferenceComponent": (
-            "inference_component",
-            "InferenceComponentName",
-            "InferenceComponentStatus",
-            False,
-        ),
-    }
+    resource, name_key, status_key, name_is_prefix = api
     job_kind = "Processing" if kind in ("QualityCheck", "ClarifyCheck") else kind
-    resource, name_key, status_key, name_is_prefix = calls[job_kind]
     body = json.loads(request) if isinstance(request, str) else request
     versioned_package = job_kind == "RegisterModel" and "ModelPackageGroupName" in body
     name = None
@@ -248,18 +231,24 @@ def run_sagemaker_step(step, kind, request, context, outputs, check=None, poll_s
             f"step {step!r}: {job_kind} {next(iter(key.values()))} {error}"
         ) from None
     if job_kind == "Tuning" and any(path.startswith("TrainingJobSummaries") for path in outputs):
-        objective = body["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
-        order = "Ascending" if objective.get("Type") == "Minimize" else "Descending"
-        listed = client.list_training_jobs_for_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName=key[name_key],
-            SortBy="FinalObjectiveMetricValue",
-            SortOrder=order,
-            MaxResults=50,
-        )
-        document = {**document, "TrainingJobSummaries": listed["TrainingJobSummaries"]}
+        summaries = tuning_summaries(client, body, key[name_key])
+        document = {**document, "TrainingJobSummaries": summaries}
     if check is not None:
         document = {**document, **check_baselines(body, resolve(check, context))}
     return step_properties(document, outputs)
+
+
+def tuning_summaries(client, request, name):
+    """A tuning job's best 50 training jobs, best first: its TrainingJobSummaries property."""
+    objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    order = "Ascending" if objective.get("Type") == "Minimize" else "Descending"
+    listed = client.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name,
+        SortBy="FinalObjectiveMetricValue",
+        SortOrder=order,
+        MaxResults=50,
+    )
+    return listed["TrainingJobSummaries"]
 
 
 def check_baselines(request, check):
@@ -281,147 +270,3 @@ def check_baselines(request, check):
         if used is not None:
             properties[f"BaselineUsedForDriftCheck{kind}"] = used
     return properties
-
-
-def run_lambda_step(step, function_arn, request, context, outputs):
-    """Invoke a Lambda function with the resolved arguments; its answer's keys are the outputs."""
-    import json
-
-    payload = resolve(json.loads(request) if isinstance(request, str) else request, context)
-    answer = aws_client("lambda").invoke(
-        FunctionName=resolve(function_arn, context), Payload=json.dumps(payload).encode()
-    )
-    text = answer["Payload"].read()
-    if answer.get("FunctionError"):
-        raise RuntimeError(f"step {step!r}: the Lambda function failed: {text.decode()}")
-    result = json.loads(text) if text else {}
-    document = {"OutputParameters": result if isinstance(result, dict) else {}}
-    return step_properties(document, outputs)
-
-
-def run_emr_step(step, request, context, outputs, poll_seconds=30):
-    """Run an EMR step on an existing cluster (ClusterId) or on a new one (ClusterConfig)."""
-    import json
-
-    body = resolve(json.loads(request) if isinstance(request, str) else request, context)
-    emr = aws_client("emr")
-    emr_step = {"Name": unique_name(step), "ActionOnFailure": "CONTINUE", **body["StepConfig"]}
-    if "ClusterId" in body:
-        cluster = body["ClusterId"]
-        step_id = emr.add_job_flow_steps(JobFlowId=cluster, Steps=[emr_step])["StepIds"][0]
-    else:
-        config = {"Name": unique_name(step), **body["ClusterConfig"]}
-        config["Instances"] = {**config.get("Instances", {}), "KeepJobFlowAliveWhenNoSteps": False}
-        emr_step["ActionOnFailure"] = "TERMINATE_CLUSTER"
-        cluster = emr.run_job_flow(Steps=[emr_step], **config)["JobFlowId"]
-        step_id = emr.list_steps(ClusterId=cluster)["Steps"][0]["Id"]
-
-    def describe():
-        return emr.describe_step(ClusterId=cluster, StepId=step_id)["Step"]
-
-    try:
-        described = wait_for(
-            describe,
-            lambda s: s["Status"]["State"],
-            {"COMPLETED"},
-            {"FAILED", "CANCELLED", "INTERRUPTED"},
-            poll_seconds,
-        )
-    except RuntimeError as error:
-        raise RuntimeError(f"step {step!r}: EMR step {step_id} {error}") from None
-    document = {"ClusterId": cluster, "StepId": step_id, "Step": described}
-    return step_properties(document, outputs)
-
-
-def run_emr_serverless_step(step, request, context, outputs, poll_seconds=30):
-    """Run a job on an existing EMR Serverless application and wait for it."""
-    import json
-    import uuid
-
-    body = resolve(json.loads(request) if isinstance(request, str) else request, context)
-    client = aws_client("emr-serverless")
-    application = body["ApplicationId"]
-    job = {**body.get("JobConfig", {})}
-    job["executionRoleArn"] = body.get("ExecutionRoleArn", job.get("executionRoleArn"))
-    job.setdefault("name", unique_name(step))
-    run = client.start_job_run(applicationId=application, clientToken=str(uuid.uuid4()), **job)
-
-    def describe():
-        return client.get_job_run(applicationId=application, jobRunId=run["jobRunId"])["jobRun"]
-
-    try:
-        described = wait_for(
-            describe,
-            lambda r: r["state"],
-            {"SUCCESS"},
-            {"FAILED", "CANCELLED"},
-            poll_seconds,
-        )
-    except RuntimeError as error:
-        raise RuntimeError(f"step {step!r}: EMR Serverless job {run['jobRunId']} {error}") from None
-    return step_properties(described, outputs)
-
-
-def evaluate_conditions(step, conditions, context):
-    """A Condition step's outcome: all of ``conditions`` hold (SageMaker ANDs the list)."""
-    import json
-
-    def number(value):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-    def comparable(left, right):
-        # Numbers read from a JSON file or a Describe response may arrive as numeric text.
-        if number(left) and isinstance(right, str):
-            return left, float(right)
-        if isinstance(left, str) and number(right):
-            return float(left), right
-        if (number(left) and number(right)) or type(left) is type(right):
-            return left, right
-        raise RuntimeError(f"step {step!r} cannot compare {left!r} with {right!r}")
-
-    def equal(left, right):
-        try:
-            left, right = comparable(left, right)
-        except (RuntimeError, ValueError):
-            return False
-        return left == right
-
-    def holds(condition):
-        kind = condition["Type"]
-        if kind == "Not":
-            return not holds(condition["Condition"])
-        if kind == "Or":
-            return any(holds(inner) for inner in condition["Conditions"])
-        if kind == "In":
-            query = resolve(condition["QueryValue"], context)
-            return any(equal(query, resolve(item, context)) for item in condition["Values"])
-        left = resolve(condition["LeftValue"], context)
-        right = resolve(condition["RightValue"], context)
-        if kind == "Equals":
-            return equal(left, right)
-        left, right = comparable(left, right)
-        return {
-            "GreaterThan": left > right,
-            "GreaterThanOrEqualTo": left >= right,
-            "LessThan": left < right,
-            "LessThanOrEqualTo": left <= right,
-        }[kind]
-
-    listed = json.loads(conditions) if isinstance(conditions, str) else conditions
-    outcome = all(holds(condition) for condition in listed)
-    print(f"{step}: the conditions are {'met' if outcome else 'not met'}")
-    return outcome
-
-
-def fail_step(step, request, context):
-    """A Fail step: end the run as failed, with the step's error message."""
-    import json
-
-    body = json.loads(request) if isinstance(request, str) else request
-    message = resolve(body.get("ErrorMessage", ""), context)
-    raise RuntimeError(f"step {step!r} failed the pipeline: {join_text(message)}")
-
-
-def unsupported_step(step, kind, reason):
-    """A placeholder for a step pipeglot cannot translate: it fails the run when it is reached."""
-    raise RuntimeError(f"step {step!r} ({kind}) was not translated to Kubeflow: {reason}")

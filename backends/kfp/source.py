@@ -81,6 +81,15 @@ def code_list(items: Sequence[str], level: int = 0) -> str:
     return _exploded("[", list(items), "]", level)
 
 
+def code_tuple(items: Sequence[str], level: int = 0) -> str:
+    """A tuple display (of two items or more) on one line when it fits as an argument at
+    ``level``, otherwise one item per line."""
+    one_line = "(" + ", ".join(items) + ")"
+    if width(INDENT * level + one_line + ",") <= LINE_LENGTH:
+        return one_line
+    return _exploded("(", list(items), ")", level)
+
+
 def _exploded(opening: str, items: list[str], closing: str, level: int) -> str:
     if not items:
         return opening + closing

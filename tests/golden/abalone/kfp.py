@@ -180,45 +180,27 @@ def wait_for(describe, status_of, done, failed, poll_seconds):
         if status in done:
             return answer
         if status in failed:
-            reason = answer.get("FailureReason") or answer.get("StateChangeReason") or ""
+            # SageMaker says why in FailureReason, EMR in StateChangeReason, EMR Serverless in
+            # stateDetails.
+            keys = ("FailureReason", "StateChangeReason", "stateDetails")
+            reason = next((answer[key] for key in keys if answer.get(key)), "")
             raise RuntimeError(f"ended with status {status}: {reason}".strip())
         time.sleep(poll_seconds)
 
 
-def run_sagemaker_step(step, kind, request, context, outputs, check=None, poll_seconds=30):
+def run_sagemaker_step(step, kind, api, request, context, outputs, check=None, poll_seconds=30):
     """Create the SageMaker resource for one step, wait until it is done, return its properties.
 
-    The job gets a new unique name on every attempt (names are stripped from definitions; a
-    name present in the request is a prefix, as with ``use_custom_job_prefix``). The task fails
-    when the job fails.
+    ``api`` is (resource, name key, status key or None, whether a given name is a prefix): the
+    job is created with ``create_<resource>`` and watched with ``describe_<resource>``. The job
+    gets a new unique name on every attempt (names are stripped from definitions; a name present
+    in the request is a prefix, as with ``use_custom_job_prefix``). The task fails when the job
+    fails.
     """
     import json
 
-    # kind: (create call, describe call, name key, status key or None, name is a prefix)
-    calls = {
-        "Processing": ("processing_job", "ProcessingJobName", "ProcessingJobStatus", True),
-        "Training": ("training_job", "TrainingJobName", "TrainingJobStatus", True),
-        "Transform": ("transform_job", "TransformJobName", "TransformJobStatus", True),
-        "Tuning": (
-            "hyper_parameter_tuning_job",
-            "HyperParameterTuningJobName",
-            "HyperParameterTuningJobStatus",
-            True,
-        ),
-        "AutoML": ("auto_ml_job", "AutoMLJobName", "AutoMLJobStatus", True),
-        "Model": ("model", "ModelName", None, True),
-        "RegisterModel": ("model_package", "ModelPackageName", "ModelPackageStatus", True),
-        "EndpointConfig": ("endpoint_config", "EndpointConfigName", None, False),
-        "Endpoint": ("endpoint", "EndpointName", "EndpointStatus", False),
-        "InferenceComponent": (
-            "inference_component",
-            "InferenceComponentName",
-            "InferenceComponentStatus",
-            False,
-        ),
-    }
+    resource, name_key, status_key, name_is_prefix = api
     job_kind = "Processing" if kind in ("QualityCheck", "ClarifyCheck") else kind
-    resource, name_key, status_key, name_is_prefix = calls[job_kind]
     body = json.loads(request) if isinstance(request, str) else request
     versioned_package = job_kind == "RegisterModel" and "ModelPackageGroupName" in body
     name = None
@@ -253,18 +235,24 @@ def run_sagemaker_step(step, kind, request, context, outputs, check=None, poll_s
             f"step {step!r}: {job_kind} {next(iter(key.values()))} {error}"
         ) from None
     if job_kind == "Tuning" and any(path.startswith("TrainingJobSummaries") for path in outputs):
-        objective = body["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
-        order = "Ascending" if objective.get("Type") == "Minimize" else "Descending"
-        listed = client.list_training_jobs_for_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName=key[name_key],
-            SortBy="FinalObjectiveMetricValue",
-            SortOrder=order,
-            MaxResults=50,
-        )
-        document = {**document, "TrainingJobSummaries": listed["TrainingJobSummaries"]}
+        summaries = tuning_summaries(client, body, key[name_key])
+        document = {**document, "TrainingJobSummaries": summaries}
     if check is not None:
         document = {**document, **check_baselines(body, resolve(check, context))}
     return step_properties(document, outputs)
+
+
+def tuning_summaries(client, request, name):
+    """A tuning job's best 50 training jobs, best first: its TrainingJobSummaries property."""
+    objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    order = "Ascending" if objective.get("Type") == "Minimize" else "Descending"
+    listed = client.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name,
+        SortBy="FinalObjectiveMetricValue",
+        SortOrder=order,
+        MaxResults=50,
+    )
+    return listed["TrainingJobSummaries"]
 
 
 def check_baselines(request, check):
@@ -352,36 +340,27 @@ JOB_RUNTIME = [
     aws_client,
     build_context,
     resolve,
-    join_text,
     resolve_get,
-    json_get,
     walk,
     step_properties,
     unique_name,
     wait_for,
     run_sagemaker_step,
-    check_baselines,
 ]
-CONDITION_RUNTIME = [
+CONDITION_RUNTIME_WITH_JSON_GET = [
     aws_client,
     build_context,
     resolve,
-    join_text,
     resolve_get,
     json_get,
     walk,
-    step_properties,
     evaluate_conditions,
 ]
 FAIL_RUNTIME = [
-    aws_client,
     build_context,
     resolve,
     join_text,
     resolve_get,
-    json_get,
-    walk,
-    step_properties,
     fail_step,
 ]
 
@@ -725,6 +704,7 @@ def AbaloneProcess(request: str, ProcessingInstanceCount: int, InputData: str) -
     return run_sagemaker_step(
         "AbaloneProcess",
         "Processing",
+        ("processing_job", "ProcessingJobName", "ProcessingJobStatus", True),
         request,
         context,
         outputs=[
@@ -748,6 +728,7 @@ def AbaloneTrain(request: str, TrainingInstanceType: str, AbaloneProcess: str) -
     return run_sagemaker_step(
         "AbaloneTrain",
         "Training",
+        ("training_job", "TrainingJobName", "TrainingJobStatus", True),
         request,
         context,
         outputs=[
@@ -767,6 +748,7 @@ def AbaloneEval(request: str, AbaloneTrain: str, AbaloneProcess: str) -> str:
     return run_sagemaker_step(
         "AbaloneEval",
         "Processing",
+        ("processing_job", "ProcessingJobName", "ProcessingJobStatus", True),
         request,
         context,
         outputs=[
@@ -778,7 +760,7 @@ def AbaloneEval(request: str, AbaloneTrain: str, AbaloneProcess: str) -> str:
 @dsl.component(
     base_image=BASE_IMAGE,
     packages_to_install=PACKAGES,
-    additional_funcs=CONDITION_RUNTIME,
+    additional_funcs=CONDITION_RUNTIME_WITH_JSON_GET,
 )
 def AbaloneMSECond(request: str, MseThreshold: float, AbaloneEval: str) -> bool:
     context = build_context(
@@ -815,6 +797,7 @@ def AbaloneRegisterModel_RegisterModel(
     return run_sagemaker_step(
         "AbaloneRegisterModel-RegisterModel",
         "RegisterModel",
+        ("model_package", "ModelPackageName", "ModelPackageStatus", True),
         request,
         context,
         outputs=[],
@@ -831,6 +814,7 @@ def AbaloneCreateModel_CreateModel(request: str, AbaloneTrain: str) -> str:
     return run_sagemaker_step(
         "AbaloneCreateModel-CreateModel",
         "Model",
+        ("model", "ModelName", None, True),
         request,
         context,
         outputs=[
@@ -849,7 +833,14 @@ def AbaloneTransform(request: str, BatchData: str, AbaloneCreateModel_CreateMode
             "AbaloneCreateModel-CreateModel": AbaloneCreateModel_CreateModel,
         },
     )
-    return run_sagemaker_step("AbaloneTransform", "Transform", request, context, outputs=[])
+    return run_sagemaker_step(
+        "AbaloneTransform",
+        "Transform",
+        ("transform_job", "TransformJobName", "TransformJobStatus", True),
+        request,
+        context,
+        outputs=[],
+    )
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=PACKAGES, additional_funcs=FAIL_RUNTIME)
