@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, all_definitions
+from conftest import CORPUS, FIXTURES, all_definitions, corpus_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -187,6 +187,85 @@ def test_diagnostics_report_cache_retries_and_unsupported_steps() -> None:
             (FIXTURES / "every-step-type.json").read_bytes(), write="airflow", name="x"
         )
     assert "airflow.callback" in str(raised.value)
+
+
+def test_every_corpus_pipeline_without_callback_translates_at_unsupported_error() -> None:
+    """Only Callback (no callback-token protocol in Airflow) and unknown step types remain
+    placeholders; every other pipeline translates under the default --unsupported error."""
+    failing = []
+    for param in corpus_params():
+        path = param.values[0]
+        if path is None:
+            pytest.skip("no corpus")
+        try:
+            pipeglot.translate(path.read_bytes(), write="airflow", name=path.stem)
+        except UnsupportedError as error:
+            failing.append((path.name, str(error)))
+    assert [name for name, _ in failing] == ["synthetic-kitchen-sink.json"], failing
+    assert "airflow.callback" in failing[0][1]
+
+
+def test_emr_cluster_config_creates_and_terminates_its_cluster() -> None:
+    ledger = Diagnostics()
+    path = CORPUS / "synthetic" / "synthetic-emr-steps-custom-experiment.json"
+    if not path.exists():
+        pytest.skip("no corpus")
+    text = translate(path, diagnostics=ledger)
+    assert 'task_id="pipeglot.create_cluster.EMRNewCluster",' in text
+    assert "job_flow_overrides=resolved(EMR_NEW_CLUSTER_CLUSTER)," in text
+    assert "emr_conn_id=None," in text  # the source request, not merged into a connection's
+    assert "job_flow_id=create_cluster_emr_new_cluster.output," in text
+    assert (
+        "terminate_cluster_emr_new_cluster.as_teardown(setups=create_cluster_emr_new_cluster)"
+        in text
+    )
+    tree = ast.parse(text)
+    (cluster,) = [
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "EMR_NEW_CLUSTER_CLUSTER"
+    ]
+    source = json.loads(path.read_text())
+    config = next(s for s in source["Steps"] if s["Name"] == "EMRNewCluster")["Arguments"]
+    expected = dict(config["ClusterConfig"])
+    expected["Instances"] = {**expected["Instances"], "KeepJobFlowAliveWhenNoSteps": True}
+    assert cluster == {"Name": "EMRNewCluster", **expected}
+    assert not any(entry.fidelity is Fidelity.UNSUPPORTED for entry in ledger)
+    assert any(entry.code == "airflow.emr" and "terminated by" in entry.message for entry in ledger)
+
+
+def test_emr_serverless_maps_job_config_to_the_operator() -> None:
+    text = translate(FIXTURES / "every-step-type.json")
+    start = text.index("spark_serverless = EmrServerlessStartJobOperator(")
+    task = text[start : text.index("\n    )", start)]
+    assert 'application_id=resolved("00f1abcdefgh"),' in task
+    assert "execution_role_arn=resolved(" in task and "job_driver=resolved(" in task
+    assert 'Get("Parameters.InputData")' in task
+    assert "waiter_max_attempts=780," in task  # 720 minutes, EMR Serverless' default, + 60
+
+
+def test_emr_serverless_application_with_expressions_stays_a_placeholder() -> None:
+    path = AIRFLOW_FIXTURES / "emr-serverless-own-application.json"
+    source = json.loads(path.read_text())
+    config = source["Steps"][0]["Arguments"]["ApplicationConfig"]
+    config["releaseLabel"] = {"Get": "Parameters.InputData"}
+    ledger = Diagnostics()
+    pipeglot.translate(json.dumps(source), write="airflow", unsupported="warn", diagnostics=ledger)
+    assert [e.code for e in ledger if e.fidelity is Fidelity.UNSUPPORTED] == [
+        "airflow.emr_serverless"
+    ]
+
+
+def test_lineage_is_a_python_task_whose_arns_later_steps_read() -> None:
+    ledger = Diagnostics()
+    path = CORPUS / "sdk-v3-eval-benchmark-lineage.json"
+    if not path.exists():
+        pytest.skip("no corpus")
+    text = translate(path, diagnostics=ledger)
+    assert "python_callable=lineage(resolved(CREATE_EVALUATION_ACTION_REQUEST))," in text
+    assert "from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook" in text
+    assert not any(entry.fidelity is Fidelity.UNSUPPORTED for entry in ledger)
+    assert any(entry.code == "airflow.lineage" for entry in ledger)
 
 
 def test_retry_policy_maps_to_task_retries() -> None:

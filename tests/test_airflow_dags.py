@@ -112,15 +112,45 @@ def test_task_graphs_have_the_source_reachability(loaded: dict) -> None:
     for stem, path in loaded["sources"].items():
         workflow = pipeglot.load(path.read_bytes(), name=stem)
         tasks = by_file[f"{stem}.py"]["tasks"]
-        # Every step is the task of the same name; no helper tasks are added.
-        assert set(tasks) == {step.name for step in workflow.steps}, stem
+        # Every step is the task of the same name; the only other tasks are pipeglot's helpers
+        # (setups and teardowns around a step), which carry its prefix.
+        steps = {step.name for step in workflow.steps}
+        helpers = set(tasks) - steps
+        assert steps <= set(tasks), stem
+        assert all(name.startswith("pipeglot.") for name in helpers), stem
+        assert all(tasks[h]["setup"] or tasks[h]["teardown"] for h in helpers), stem
         graph = nx.DiGraph()
         graph.add_nodes_from(tasks)
         graph.add_edges_from(
             (task, down) for task, info in tasks.items() for down in info["downstream"]
         )
-        expected = reachability(build_graph(workflow))
-        assert reachability(graph) == expected, stem
+        reached = {
+            step: reached & steps for step, reached in reachability(graph).items() if step in steps
+        }
+        assert reached == reachability(build_graph(workflow)), stem
+
+
+def test_owned_clusters_and_applications_are_setups_and_teardowns(loaded: dict) -> None:
+    """An EMR step's own cluster and an EMRServerless step's own application are created by a
+    setup task and released by a teardown task that runs whatever the step's outcome."""
+    tasks = loaded["dags"]["synthetic-emr-steps-custom-experiment"]["tasks"]
+    create_id, terminate_id = (
+        f"pipeglot.{role}.EMRNewCluster" for role in ("create_cluster", "terminate_cluster")
+    )
+    create, terminate = tasks[create_id], tasks[terminate_id]
+    assert create["type"] == "EmrCreateJobFlowOperator" and create["setup"]
+    assert create["downstream"] == sorted(["EMRNewCluster", terminate_id])
+    assert tasks["EMRNewCluster"]["type"] == "EmrAddStepsOperator"
+    assert tasks["EMRNewCluster"]["downstream"] == [terminate_id]
+    assert terminate["type"] == "EmrTerminateJobFlowOperator" and terminate["teardown"]
+    assert terminate["trigger_rule"] == "all_done_setup_success"
+    assert tasks["EMRSparkJob"]["downstream"] == ["pipeglot.create_cluster.EMRNewCluster"]
+    serverless = loaded["dags"]["emr-serverless-own-application"]["tasks"]
+    assert serverless["SparkOnOwnApplication"]["type"] == "EmrServerlessStartJobOperator"
+    delete = serverless["pipeglot.delete_application.SparkOnOwnApplication"]
+    assert delete["type"] == "EmrServerlessDeleteApplicationOperator" and delete["teardown"]
+    lineage = loaded["dags"]["sdk-v3-eval-benchmark-lineage"]["tasks"]
+    assert lineage["CreateEvaluationAction"]["type"] == "PythonOperator"
 
 
 def test_parameters_and_display_names_arrive(loaded: dict) -> None:
@@ -267,6 +297,25 @@ def test_lambda_outputs_feed_later_steps(airflow_home, version: str) -> None:
     # moto's Lambda echoes its event, so the outputs are the (evaluated) arguments.
     (training,) = result["moto"]["training_jobs"]
     assert training["HyperParameters"] == {"note": '{{ ds }} "q"\n', "threshold": "0.5"}
+
+
+@pytest.mark.parametrize("version", PROFILES)
+def test_emr_serverless_job_runs_with_the_source_request(airflow_home, version: str) -> None:
+    # (The ApplicationConfig variant cannot run here: moto creates applications directly in
+    # state STARTED, and the create operator waits for CREATED, as the service reports it.)
+    scenario = {"setup": {"emr_serverless_applications": {"ApplicationId": "pg-app"}}}
+    result = run_dag(airflow_home(version), version, "emr-serverless-pipeline.json", scenario)
+    assert result["state"] == "success", result["tasks"]
+    assert result["tasks"] == {"SparkJob": "success"}
+    source = json.loads((AIRFLOW_FIXTURES / "emr-serverless-pipeline.json").read_text())
+    (step,) = source["Steps"]
+    job = step["Arguments"]["JobConfig"]
+    submit = job["jobDriver"]["sparkSubmit"]
+    (run,) = result["moto"]["emr_serverless_job_runs"]
+    arguments = ["--input", source["Parameters"][1]["DefaultValue"], "{{ not jinja }}"]
+    assert run["jobDriver"]["sparkSubmit"] == {**submit, "entryPointArguments": arguments}
+    assert run["name"] == job["name"] and run["tags"] == job["tags"]
+    assert run["executionRole"] == step["Arguments"]["ExecutionRoleArn"]
 
 
 @pytest.mark.parametrize("version", PROFILES)

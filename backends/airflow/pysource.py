@@ -78,7 +78,7 @@ def render(doc: Doc | Entry, indent: int = 0, prefix: int = 0, suffix: int = 0) 
     return "\n".join(lines)
 
 
-def call(name: str, *args: Doc, **kwargs: Doc) -> Group:
+def call(name: str, /, *args: Doc, **kwargs: Doc) -> Group:
     items: list[Doc | Entry] = list(args)
     items.extend(Entry(key, "=", value) for key, value in kwargs.items())
     return Group(f"{name}(", tuple(items), ")")
@@ -183,6 +183,11 @@ class Identifiers:
         if name not in self._given:
             self._given[name] = self._fresh(_snake_case(name))
         return self._given[name]
+
+    def helper(self, name: str) -> str:
+        """A new name for something that is not a step (a helper task), never handed out
+        again: helper names cannot collide with step names however the steps are called."""
+        return self._fresh(_snake_case(name))
 
     def _fresh(self, base: str) -> str:
         # A keyword gets PEP 8's trailing underscore (class_); other clashes get _2, _3...

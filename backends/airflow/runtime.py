@@ -4,7 +4,7 @@ A generated DAG must stand alone (it may import only Airflow, its Amazon provide
 standard library), so these helpers travel inside it. pipeglot never imports this module: the
 backend reads its text and copies only the sections a pipeline uses (the scheduler compiles a
 DAG file again and again, so every unused line would cost on each parse). A section starts at
-a line ``# section: <name>`` and runs to the next marker; ``_SECTIONS`` in ``__init__.py`` says
+a line ``# section: <name>`` and runs to the next marker; ``SECTIONS`` in ``sections.py`` says
 what each section imports and which other sections it needs. The imports at the top are only
 here so that this file can be linted like any other module (the backend writes its own).
 
@@ -407,6 +407,72 @@ def sagemaker_request(request, action, describe, name_key, status_key):
         return json.loads(json.dumps(description, default=str))
 
     return send
+
+
+# section: lineage
+
+# Per entity type: the Arguments list, its name field, create call, ARN field, describe call.
+LINEAGE_KINDS = {
+    "Action": ("Actions", "ActionName", "create_action", "ActionArn", "describe_action"),
+    "Artifact": ("Artifacts", "ArtifactName", "create_artifact", "ArtifactArn", None),
+    "Context": ("Contexts", "ContextName", "create_context", "ContextArn", "describe_context"),
+}
+
+
+def lineage(request):
+    """A callable that creates a Lineage step's Actions, Artifacts and Contexts, then adds its
+    Associations, whose ends are ARNs or {Name, Type} references to entities of this step.
+    Returns the step's properties: ActionArns, ArtifactArns, ContextArns (by name) and
+    Associations."""
+
+    def create(**context):
+        from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+
+        client = SageMakerHook().conn
+        sent = request(context)
+        result = {f"{kind}Arns": {} for kind in LINEAGE_KINDS}
+        for kind, (key, name_field, *_) in LINEAGE_KINDS.items():
+            for entity in sent.get(key) or []:
+                arn = get_or_create(client, kind, entity)
+                result[f"{kind}Arns"][entity.get(name_field)] = arn
+        associations = []
+        for association in sent.get("Associations") or []:
+            ends = {
+                f"{end}Arn": lineage_arn(result, association[end])
+                for end in ("Source", "Destination")
+            }
+            rest = {k: v for k, v in association.items() if k not in ("Source", "Destination")}
+            client.add_association(**ends, **rest)
+            associations.append(ends)
+        result["Associations"] = associations
+        return result
+
+    return create
+
+
+def get_or_create(client, kind, entity):
+    """The new entity's ARN; an Action or Context whose name is taken is reused, as lineage
+    tracking does (Artifacts have no unique name: each is created)."""
+    _, name_field, create, arn_field, describe = LINEAGE_KINDS[kind]
+    try:
+        return getattr(client, create)(**entity)[arn_field]
+    except client.exceptions.ClientError as error:
+        if describe is None:
+            raise
+        try:
+            return getattr(client, describe)(**{name_field: entity[name_field]})[arn_field]
+        except client.exceptions.ClientError:
+            raise error from None
+
+
+def lineage_arn(result, end):
+    """An association end: its Arn, or the ARN of this step's entity of that Name and Type."""
+    if "Arn" in end:
+        return end["Arn"]
+    created = result.get(f"{end.get('Type')}Arns", {})
+    if end.get("Name") not in created:
+        raise AirflowFailException(f"the association end {end!r} names no entity of this step")
+    return created[end["Name"]]
 
 
 # section: check_operator

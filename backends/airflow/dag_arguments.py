@@ -1,0 +1,186 @@
+"""The arguments of the DAG (its id, typed params) and those every task shares (display name,
+description, retries), with the ledger entries for what they cannot carry."""
+
+from __future__ import annotations
+
+import re
+
+from pipeglot.backends.airflow import pysource
+from pipeglot.backends.airflow.emitter import Emitter
+from pipeglot.backends.airflow.pysource import Atom, Doc, Group, call, literal
+from pipeglot.ir.expressions import Value
+from pipeglot.ir.model import MISSING, Parameter, ParameterType, RetryPolicy, Step
+
+_PARAM_TYPES = {
+    ParameterType.STRING: "string",
+    ParameterType.INTEGER: "integer",
+    ParameterType.FLOAT: "number",
+    ParameterType.BOOLEAN: "boolean",
+}
+
+# SageMaker's RetryPolicy defaults: IntervalSeconds 1, BackoffRate 2.0, MaxAttempts 5.
+_DEFAULT_INTERVAL, _DEFAULT_RATE, _DEFAULT_ATTEMPTS = 1, 2.0, 5
+
+
+# --- The DAG --------------------------------------------------------------------------------
+
+
+def dag_call(emitter: Emitter) -> Group:
+    """``DAG(dag_id=..., schedule=None, ..., params={...}, tags=[...])``."""
+    workflow = emitter.workflow
+    dag_id = re.sub(r"[^A-Za-z0-9_.-]", "_", workflow.name or "pipeline")[:250]
+    if dag_id != (workflow.name or "pipeline"):
+        emitter.diagnostics.approximated(
+            "airflow.dag_id",
+            f"the pipeline name {workflow.name!r} is not a valid DAG id; the DAG id is {dag_id!r}",
+        )
+    emitter.use("datetime.UTC", "datetime.datetime")
+    arguments: dict[str, Doc] = {
+        "dag_id": literal(dag_id),
+        "schedule": Atom("None"),  # SageMaker pipelines run when started
+        "start_date": Atom("datetime(2024, 1, 1, tzinfo=UTC)"),  # fixed: deterministic output
+        "catchup": Atom("False"),
+    }
+    parameters = workflow.parameter_list
+    if parameters:
+        emitter.use(".".join(emitter.profile.param))
+        arguments["params"] = Group(
+            "{",
+            tuple(
+                pysource.Entry(pysource.string_literal(p.name), ": ", _param(emitter, p))
+                for p in parameters
+            ),
+            "}",
+        )
+    arguments["tags"] = literal(["pipeglot", "sagemaker"])
+    emitter.use(".".join(emitter.profile.dag))
+    return call("DAG", **arguments)
+
+
+def _param(emitter: Emitter, parameter: Parameter) -> Doc:
+    """A typed Param; a parameter without a default has none, so Airflow requires a value."""
+    args: list[Doc] = []
+    if not parameter.required:
+        args.append(literal(parameter.default))
+    kwargs: dict[str, Doc] = {"type": literal(_PARAM_TYPES[parameter.type])}
+    if parameter.enum_values is not None:
+        kwargs["enum"] = literal(list(parameter.enum_values))
+    if parameter.extra:
+        emitter.diagnostics.dropped(
+            "airflow.parameter_keys",
+            f"parameter {parameter.name!r}: keys {', '.join(parameter.extra)} have no "
+            "Airflow equivalent and are not translated",
+        )
+    return call("Param", *args, **kwargs)
+
+
+def report_workflow(emitter: Emitter) -> None:
+    """Ledger entries for pipeline-level settings that the DAG does not carry."""
+    workflow, diagnostics = emitter.workflow, emitter.diagnostics
+    config = workflow.experiment_config
+    if config is not None and config.enabled:
+        diagnostics.approximated(
+            "airflow.experiment_config",
+            "PipelineExperimentConfig: jobs are not added to a SageMaker experiment and "
+            "trial as SageMaker Pipelines does; references to it still evaluate",
+        )
+    if workflow.mlflow_config not in (MISSING, None):
+        diagnostics.dropped(
+            "airflow.mlflow_config", "MlflowConfig has no Airflow equivalent; not translated"
+        )
+    if workflow.extra:
+        diagnostics.dropped(
+            "airflow.pipeline_keys",
+            f"pipeline keys {', '.join(workflow.extra)} are not translated",
+        )
+
+
+# --- Every task -----------------------------------------------------------------------------
+
+
+def common_arguments(emitter: Emitter, step: Step) -> dict[str, Doc]:
+    """Display name, description and retries; CacheConfig and unknown keys are reported."""
+    arguments: dict[str, Doc] = {}
+    if isinstance(step.display_name, str):
+        arguments["task_display_name"] = literal(step.display_name)
+    if isinstance(step.description, str):
+        arguments["doc_md"] = literal(step.description)
+    arguments.update(_retries(emitter, step))
+    if step.cache_config is not None and step.cache_config.enabled is not False:
+        emitter.diagnostics.dropped(
+            "airflow.cache_config",
+            "CacheConfig: Airflow has no step cache, so the step always runs (SageMaker "
+            "would reuse a previous successful run within ExpireAfter)",
+            step.name,
+        )
+    if step.extra:
+        emitter.diagnostics.dropped(
+            "airflow.step_keys",
+            f"keys {', '.join(step.extra)} are not translated",
+            step.name,
+        )
+    return arguments
+
+
+def _retries(emitter: Emitter, step: Step) -> dict[str, Doc]:
+    """Task retries that cover every RetryPolicy of the step: the most attempts, the shortest
+    first delay and the steepest backoff (Airflow retries after any failure, not by type)."""
+    policies = step.retry_policies or ()
+    if not policies:
+        return {}
+    attempts, interval, rate = _merged_policy(policies)
+    emitter.use("datetime.timedelta")
+    arguments: dict[str, Doc] = {
+        "retries": Atom(str(attempts)),
+        "retry_delay": Atom(f"timedelta(seconds={pysource.number_literal(interval)})"),
+    }
+    backoff = ""
+    if rate > 1:
+        if emitter.profile.float_backoff:
+            arguments["retry_exponential_backoff"] = Atom(pysource.number_literal(rate))
+        else:
+            arguments["retry_exponential_backoff"] = Atom("True")
+            if rate != 2:
+                backoff = f"; Airflow 2 doubles the delay where SageMaker multiplies by {rate}"
+    types = sorted({kind for policy in policies for kind in policy.exception_types})
+    emitter.diagnostics.approximated(
+        "airflow.retry_policy",
+        f"RetryPolicies: the task retries up to {attempts} times after any failure, not "
+        f"only {', '.join(types)}; a retry starts a new job with a new name{backoff}",
+        step.name,
+    )
+    return arguments
+
+
+def _merged_policy(policies: tuple[RetryPolicy, ...]) -> tuple[int, float, float]:
+    """(retries, first delay in seconds, backoff rate) covering all ``policies``."""
+    attempts, interval, rate = 0, None, 1.0
+    for policy in policies:
+        step_interval = _number(policy.interval_seconds, _DEFAULT_INTERVAL)
+        step_rate = _number(policy.backoff_rate, _DEFAULT_RATE)
+        if policy.expire_after_min is not MISSING:
+            window = _number(policy.expire_after_min, 0) * 60
+            count = _attempts_within(window, step_interval, step_rate)
+        else:
+            count = int(_number(policy.max_attempts, _DEFAULT_ATTEMPTS))
+        attempts = max(attempts, count)
+        interval = step_interval if interval is None else min(interval, step_interval)
+        rate = max(rate, step_rate)
+    return attempts, interval or 1, rate
+
+
+def _number(value: Value, default: float) -> float:
+    """A numeric policy field, or its default where the source has an expression or nothing."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return default
+
+
+def _attempts_within(window: float, interval: float, rate: float) -> int:
+    """How many retries SageMaker starts within ExpireAfterMin (delays grow by ``rate``)."""
+    count, elapsed, delay = 0, 0.0, interval
+    while elapsed + delay <= window and count < 1000:
+        elapsed += delay
+        delay *= rate
+        count += 1
+    return count

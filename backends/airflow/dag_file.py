@@ -1,0 +1,203 @@
+"""Assembly of one DAG file: header, imports, the runtime sections the pipeline uses, the tables
+they read, the request constants, then ``with DAG(...) as dag:`` with one task per step and
+one ``>>`` per edge of the source graph."""
+
+from __future__ import annotations
+
+import re
+
+from pipeglot.backends.airflow import pysource
+from pipeglot.backends.airflow.dag_arguments import common_arguments, dag_call, report_workflow
+from pipeglot.backends.airflow.dispatch import HANDLERS, SETUP_ROLES, UNSUPPORTED
+from pipeglot.backends.airflow.emitter import Emitter
+from pipeglot.backends.airflow.profiles import Profile
+from pipeglot.backends.airflow.pysource import Atom, Doc, Group, call, literal, statement
+from pipeglot.backends.airflow.sections import READERS, runtime_sections
+from pipeglot.backends.airflow.tasks import HelperTask, Task, placeholder_task
+from pipeglot.diagnostics import Diagnostics
+from pipeglot.ir.expressions import Value
+from pipeglot.ir.model import MISSING, Step, Workflow
+
+
+def write_dag_file(workflow: Workflow, diagnostics: Diagnostics, profile: Profile) -> str:
+    """The DAG file's text. Tasks are written first: they decide what the file imports and
+    which runtime sections and tables it carries."""
+    emitter = Emitter(workflow, diagnostics, profile)
+    _declare_setups(emitter)
+    constants: list[str] = []
+    tasks: list[str] = []
+    helper_edges: list[str] = []
+    for name in emitter.order:
+        step = workflow.step(name)
+        emitter.current = step
+        task = _task(emitter, step)
+        variable = emitter.identifiers[name]
+        for suffix, doc in task.constants:
+            constants.append(statement(emitter.constant(name, suffix), doc))
+        if task.setup:
+            tasks.append(_helper_statement(task.setup))
+        tasks.append(statement(variable, call(task.operator, **task.arguments), indent=1))
+        if task.teardown:
+            tasks.append(_helper_statement(task.teardown))
+        helper_edges.extend(_helper_edges(task, variable))
+    emitter.current = None
+    report_workflow(emitter)
+    dag = dag_call(emitter)
+    tables = _tables(emitter)  # may need more sections: before the runtime is written
+    body = [
+        *runtime_sections(emitter.sections),
+        *tables,
+        *constants,
+        "with "
+        + pysource.render(dag, 0, len("with "), len(" as dag:"))
+        + " as dag:\n"
+        + "\n".join(tasks),
+    ]
+    # One blank line after the imports before a statement, two before a def or class (as
+    # ruff's isort and formatter want); two between top-level blocks.
+    after_imports = "\n\n\n" if body[0].startswith(("def ", "class ")) else "\n\n"
+    text = _header(workflow, profile) + "\n\n" + _imports(emitter) + after_imports
+    text += "\n\n\n".join(body)
+    edges = "\n".join([*_edges(emitter), *helper_edges])
+    if edges:
+        text += "\n\n" + edges
+    return pysource.mark_long_lines(text) + "\n"
+
+
+def _declare_setups(emitter: Emitter) -> None:
+    """Name, before any task is written, the helpers that run before a step (see Task)."""
+    for step in emitter.workflow.steps:
+        roles = SETUP_ROLES.get(step.kind)
+        role = roles(step) if roles else None
+        if role is not None:
+            emitter.declare_setup(step.name, role)
+
+
+def _helper_statement(helper: HelperTask) -> str:
+    arguments = {"task_id": literal(helper.ref.task_id), **helper.arguments}
+    return statement(helper.ref.variable, call(helper.operator, **arguments), indent=1)
+
+
+def _helper_edges(task: Task, variable: str) -> list[str]:
+    """``setup >> step >> teardown``, the teardown marked as one (of the setup): it runs once
+    the step is done, whatever its state, if the setup succeeded, and its own state does not
+    decide the DAG run's (the step's does)."""
+    indent = pysource.INDENT
+    setup, teardown = task.setup, task.teardown
+    lines = []
+    if setup:
+        lines.append(f"{indent}{setup.ref.variable} >> {variable}")
+    if teardown:
+        lines.append(f"{indent}{variable} >> {teardown.ref.variable}")
+        setups = {"setups": Atom(setup.ref.variable)} if setup else {}
+        lines.append(statement("", call(f"{teardown.ref.variable}.as_teardown", **setups), 1))
+    return lines
+
+
+def _task(emitter: Emitter, step: Step) -> Task:
+    """The step's task from its handler (or a placeholder), with task_id and the arguments
+    every task shares first."""
+    handler = HANDLERS.get(step.kind)
+    if handler is None:
+        task = placeholder_task(emitter, step, UNSUPPORTED[step.kind])
+    else:
+        task = handler(emitter, step)
+    arguments: dict[str, Doc] = {"task_id": literal(emitter.task_ids[step.name])}
+    arguments.update(common_arguments(emitter, step))
+    arguments.update(task.arguments)
+    task.arguments = arguments
+    return task
+
+
+def _header(workflow: Workflow, profile: Profile) -> str:
+    # The name is shown only in a safe spelling, on a line of its own (a single word, which
+    # may exceed the line length), so no pipeline text can end the docstring.
+    shown = re.sub(r"[^A-Za-z0-9._-]", "_", workflow.name or "pipeline")
+    flag = " --airflow-version 2" if profile.version == "2" else ""
+    command = f"pipeglot translate {shown}.json --to airflow{flag} -o {shown}.py"
+    if len(command) > pysource.LINE_LENGTH - 4:
+        command = f"pipeglot translate PIPELINE.json --to airflow{flag} -o DAG.py"
+    return (
+        f'"""Airflow {profile.version} DAG translated by pipeglot from the SageMaker '
+        "pipeline\n\n"
+        f"{shown}\n\n"
+        "Generated code: change the pipeline and regenerate rather than edit this file:\n\n"
+        f"    {command}\n"
+        '"""\n\nfrom __future__ import annotations'
+    )
+
+
+def _imports(emitter: Emitter) -> str:
+    """The standard library block, then the Airflow block, as ruff's isort orders them."""
+    names = emitter.names
+    stdlib = {module: members for module, members in names.items() if "airflow" not in module}
+    airflow = {module: members for module, members in names.items() if "airflow" in module}
+    blocks = [
+        pysource.import_block(emitter.modules, stdlib),
+        pysource.import_block(set(), airflow),
+    ]
+    return "\n\n".join(block for block in blocks if block)
+
+
+def _tables(emitter: Emitter) -> list[str]:
+    """The tables the runtime sections read: EXPERIMENT_CONFIG, STEP_RESULTS, READERS."""
+    tables = []
+    if "experiment" in emitter.sections:
+        tables.append(statement("EXPERIMENT_CONFIG", _experiment_config(emitter)))
+    if "steps" in emitter.sections:
+        results = Group(
+            "{",
+            tuple(
+                pysource.Entry(
+                    pysource.string_literal(step),
+                    ": ",
+                    Group("(", (literal(task_id), literal(kind)), ")"),
+                )
+                for step, (task_id, kind) in sorted(emitter.step_results.items())
+            ),
+            "}",
+        )
+        tables.append(
+            "# Each step that others read from: its task, and its SageMaker step type.\n"
+            + statement("STEP_RESULTS", results)
+        )
+    if "get" in emitter.sections:
+        functions = {root: function for root, (_, function) in READERS.items()}
+        if "tuning" in emitter.sections:
+            functions["Steps"] = "tuning_step_property"
+        readers = tuple(
+            pysource.Entry(pysource.string_literal(root), ": ", Atom(functions[root]))
+            for root, (section, _) in READERS.items()
+            if section in emitter.sections
+        )
+        tables.append(
+            "# How Get reads each kind of reference.\n"
+            + statement("READERS", Group("{", readers, "}"))
+        )
+    return tables
+
+
+def _experiment_config(emitter: Emitter) -> Doc:
+    """The names the pipeline sets; the runtime supplies SageMaker's defaults for the rest."""
+    experiment: dict[str, Value] = {}
+    config = emitter.workflow.experiment_config
+    if config is not None and config.enabled:
+        for key, value in (
+            ("ExperimentName", config.experiment_name),
+            ("TrialName", config.trial_name),
+        ):
+            if value is not MISSING:
+                experiment[key] = value
+    return emitter.value(experiment)
+
+
+def _edges(emitter: Emitter) -> list[str]:
+    """``a >> b`` for each edge of the source graph, in task order; an edge into a step with a
+    setup helper goes to the helper, which runs first."""
+    lines = []
+    for source in emitter.order:
+        targets = sorted(emitter.graph.successors(source), key=emitter.position.__getitem__)
+        variable = emitter.identifiers[source]
+        for target in targets:
+            lines.append(f"{pysource.INDENT}{variable} >> {emitter.entry_variable(target)}")
+    return lines
