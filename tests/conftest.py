@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite tests/golden/ from the current output instead of comparing",
     )
+
+
+def as_user_without_permissions(
+    monkeypatch: pytest.MonkeyPatch, region: str, action: Callable[[], int]
+) -> int:
+    """Run ``action`` under moto with IAM enforced, as a user that may do nothing.
+
+    moto lets the first two calls through unauthenticated (creating the user and its key);
+    every call ``action`` makes after that is refused as AccessDenied, as AWS would.
+    """
+    moto = require_module("moto")
+    from moto.core import set_initial_no_auth_action_count
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+    @set_initial_no_auth_action_count(2)
+    @moto.mock_aws  # type: ignore[attr-defined]
+    def run() -> int:
+        import boto3
+
+        iam = boto3.session.Session().client("iam", region_name=region)
+        iam.create_user(UserName="no-permissions")
+        key = iam.create_access_key(UserName="no-permissions")["AccessKey"]
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+        return action()
+
+    return run()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, FIXTURES, require_module
+from conftest import EXAMPLES, FIXTURES, as_user_without_permissions, require_module
 
 import pipeglot
 from pipeglot.cli import main
@@ -100,25 +100,12 @@ def test_sagemaker_from_an_sdk_script(aws: Any, capsys: Any) -> None:
 
 
 def test_access_denied_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    moto = require_module("moto")
-    from moto.core import set_initial_no_auth_action_count
-
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-
-    @set_initial_no_auth_action_count(2)  # creating the user and its key is allowed
-    @moto.mock_aws
-    def as_a_user_without_permissions() -> int:
-        import boto3
-
-        iam = boto3.session.Session().client("iam", region_name=REGION)
-        iam.create_user(UserName="deployer")
-        key = iam.create_access_key(UserName="deployer")["AccessKey"]
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-        return _deploy(str(EVERY_STEP), "--to", "sagemaker", "--name", "x", "--role-arn", ROLE)
-
-    assert as_a_user_without_permissions() == 2
+    code = as_user_without_permissions(
+        monkeypatch,
+        REGION,
+        lambda: _deploy(str(EVERY_STEP), "--to", "sagemaker", "--name", "x", "--role-arn", ROLE),
+    )
+    assert code == 2
     err = capsys.readouterr().err
     assert "looking up SageMaker pipeline 'x': access denied" in err
     assert "Traceback" not in err

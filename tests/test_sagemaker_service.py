@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, require_module
+from conftest import FIXTURES, as_user_without_permissions, require_module
 
 import pipeglot
 from pipeglot.aws import AwsError
@@ -105,25 +105,10 @@ def test_missing_execution_is_one_clear_error(aws: Any) -> None:
 
 def test_access_denied(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     """moto enforcing IAM: a user without SageMaker permissions is refused."""
-    moto = require_module("moto")
-    from moto.core import set_initial_no_auth_action_count
-
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-
-    @set_initial_no_auth_action_count(2)  # creating the user and its key is allowed
-    @moto.mock_aws
-    def as_a_user_without_permissions() -> int:
-        import boto3
-
-        iam = boto3.session.Session().client("iam", region_name=REGION)
-        iam.create_user(UserName="reader")
-        key = iam.create_access_key(UserName="reader")["AccessKey"]
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-        return main(["validate", "sagemaker://every-step"])
-
-    assert as_a_user_without_permissions() == 2
+    code = as_user_without_permissions(
+        monkeypatch, REGION, lambda: main(["validate", "sagemaker://every-step"])
+    )
+    assert code == 2
     err = capsys.readouterr().err
     assert "reading pipeline 'every-step': access denied" in err
     assert "needs permission for DescribePipeline" in err

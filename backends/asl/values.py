@@ -25,6 +25,7 @@ from pipeglot.backends.asl.names import (
 )
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.expressions import (
+    EXPRESSION_TYPES,
     Attribute,
     ExecutionVariable,
     ExperimentConfigRef,
@@ -476,17 +477,7 @@ class Values:
         return problems
 
 
-_EXPRESSION_KINDS = frozenset(
-    {
-        ParameterRef,
-        ExecutionVariable,
-        ExperimentConfigRef,
-        StepProperty,
-        PropertyFileRef,
-        Join,
-        JsonGet,
-    }
-)
+_EXPRESSION_KINDS = frozenset(EXPRESSION_TYPES)
 _JSON_GET_TOKEN = re.compile(r"\.?([A-Za-z0-9_\-:]+)|\[(\d+)\]|\['([^'\\]*)'\]")
 # Describe* fields that repeat what the create request said.
 _ECHOED_PATHS = frozenset({".OutputDataConfig.S3OutputPath", ".TransformOutput.S3OutputPath"})
