@@ -22,6 +22,7 @@ from pipeglot.ir.expressions import (
     Value,
     condition_from_json,
     expression_from_json,
+    json_type,
 )
 from pipeglot.ir.model import (
     CHECK_KEYS,
@@ -136,17 +137,6 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def _json_type(value: object) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    return names.get(type(value), "an expression" if _is_expression(value) else "a number")
-
-
-def _is_expression(value: object) -> bool:
-    return type(value).__module__ == "pipeglot.ir.expressions"
-
-
 class _Reader:
     """Reads the envelope of one document. Holds the pointer of every step it has read."""
 
@@ -158,7 +148,7 @@ class _Reader:
         if not isinstance(document, dict):
             raise InputError(
                 'the definition must be a JSON object with a "Steps" list, '
-                f"not {_json_type(document)}",
+                f"not {json_type(document)}",
                 location="/",
             )
         version = document.get("Version", MISSING)
@@ -351,7 +341,7 @@ def _depends_on(value: Any, pointer: str) -> tuple[str, ...] | None:
     for index, item in enumerate(names):
         if not isinstance(item, str):
             raise InputError(
-                f"DependsOn lists step names, not {_json_type(item)}", location=f"{pointer}/{index}"
+                f"DependsOn lists step names, not {json_type(item)}", location=f"{pointer}/{index}"
             )
     return tuple(names)
 
@@ -426,14 +416,14 @@ def _output_parameter(value: Any, pointer: str) -> OutputParameter:
 
 def _expect_object(value: Any, pointer: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        found = "nothing" if value is MISSING else _json_type(value)
+        found = "nothing" if value is MISSING else json_type(value)
         raise InputError(f"expected {what} (a JSON object), found {found}", location=pointer)
     return value
 
 
 def _expect_list(value: Any, pointer: str, what: str) -> list[Any]:
     if not isinstance(value, list):
-        found = "nothing" if value is MISSING else _json_type(value)
+        found = "nothing" if value is MISSING else json_type(value)
         raise InputError(f"expected {what} (a JSON list), found {found}", location=pointer)
     return value
 
@@ -441,7 +431,7 @@ def _expect_list(value: Any, pointer: str, what: str) -> list[Any]:
 def _expect_string(fields: dict[str, Any], key: str, pointer: str, what: str) -> str:
     value = fields.get(key, MISSING)
     if not isinstance(value, str) or not value:
-        found = "nothing" if value is MISSING else _json_type(value)
+        found = "nothing" if value is MISSING else json_type(value)
         raise InputError(
             f'"{key}" must be a non-empty string ({what}), found {found}; add it',
             location=f"{pointer}/{key}" if key in fields else pointer,

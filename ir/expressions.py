@@ -251,7 +251,7 @@ CONDITION_TYPES: tuple[str, ...] = (*(op.value for op in ComparisonOperator), "I
 def parse_get(reference: object) -> Get:
     """Parse the string of a ``{"Get": ...}`` object."""
     if not isinstance(reference, str):
-        raise ExpressionError(f'"Get" takes a string, not {_json_type(reference)}')
+        raise ExpressionError(f'"Get" takes a string, not {json_type(reference)}')
     return _parse_get_string(reference)
 
 
@@ -373,7 +373,7 @@ def expression_to_json(expression: Expression) -> dict[str, Value]:
 def condition_from_json(obj: Value) -> Condition:
     """Build a condition node from its (already expression-converted) JSON object."""
     if not isinstance(obj, dict):
-        raise ExpressionError(f"a condition must be an object, not {_json_type(obj)}")
+        raise ExpressionError(f"a condition must be an object, not {json_type(obj)}")
     kind = obj.get("Type")
     if kind == "In":
         _expect_keys(obj, {"Type", "QueryValue", "Values"}, "In")
@@ -418,10 +418,13 @@ def condition_to_json(condition: Condition) -> dict[str, Value]:
     return {"Type": "Or", "Conditions": [condition_to_json(c) for c in condition.conditions]}
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """How error messages name the kind of a value: "an object", "null", "an expression"..."""
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
     if value is None:
         return "null"
+    if isinstance(value, EXPRESSION_TYPES):
+        return "an expression"
     return names.get(type(value), "a number")
 
 
