@@ -38,7 +38,7 @@ import tempfile
 from pathlib import Path
 
 import pipeglot
-from pipeglot.backends.airflow import pysource
+from pipeglot.backends import _python as pysource
 from pipeglot.ir.expressions import EXPRESSION_TYPES, ParameterRef, condition_to_json, format_get
 from pipeglot.ir.graph import build_graph, topological_order
 from pipeglot.ir.model import StepKind, Workflow

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pipeglot
+from pipeglot.backends import _python as pysource
 from pipeglot.backends import airflow
-from pipeglot.backends.airflow import pysource
 from pipeglot.cli import main
 from pipeglot.diagnostics import Diagnostics, Fidelity
 from pipeglot.errors import UnsupportedError, UsageError

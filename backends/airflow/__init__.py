@@ -17,8 +17,8 @@ every task's common arguments; ``dispatch`` maps each step kind to its handler i
 ``steps_sagemaker``, ``steps_control``, ``steps_lambda``, ``steps_emr``,
 ``steps_emr_serverless`` or ``steps_lineage``; ``tasks`` holds the task shapes they share
 (setup and teardown helpers included); ``results`` says which step results later tasks can
-read; ``sections`` says which parts of ``runtime.py`` a file carries; ``pysource`` is the one
-literal serialiser and identifier sanitiser.
+read; ``sections`` says which parts of ``runtime.py`` a file carries; the one literal serialiser
+and identifier sanitiser is ``pipeglot.backends._python``, shared with the KFP backend.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def export(
     *,
     diagnostics: Diagnostics | None = None,
     airflow_version: str | int = "3",
+    source_command: str | None = None,
     **options: Any,
 ) -> str:
     """Render ``workflow`` as an Airflow DAG file (Python source text)."""
@@ -49,4 +50,4 @@ def export(
         raise UsageError(f"the airflow backend has no option {', '.join(sorted(options))}")
     profile = profile_for(airflow_version)
     ledger = Diagnostics() if diagnostics is None else diagnostics
-    return write_dag_file(workflow, ledger, profile)
+    return write_dag_file(workflow, ledger, profile, source_command)

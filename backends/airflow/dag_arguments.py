@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from pipeglot.backends.airflow import pysource
+from pipeglot.backends import _python as pysource
+from pipeglot.backends._python import Atom, Doc, Group, call, literal
 from pipeglot.backends.airflow.emitter import Emitter
-from pipeglot.backends.airflow.pysource import Atom, Doc, Group, call, literal
 from pipeglot.ir.expressions import Value
 from pipeglot.ir.model import MISSING, Parameter, ParameterType, RetryPolicy, Step
 

@@ -4,14 +4,12 @@ one ``>>`` per edge of the source graph."""
 
 from __future__ import annotations
 
-import re
-
-from pipeglot.backends.airflow import pysource
+from pipeglot.backends import _python as pysource
+from pipeglot.backends._python import Atom, Doc, Group, call, literal, statement
 from pipeglot.backends.airflow.dag_arguments import common_arguments, dag_call, report_workflow
 from pipeglot.backends.airflow.dispatch import HANDLERS, SETUP_ROLES, UNSUPPORTED
 from pipeglot.backends.airflow.emitter import Emitter
 from pipeglot.backends.airflow.profiles import Profile
-from pipeglot.backends.airflow.pysource import Atom, Doc, Group, call, literal, statement
 from pipeglot.backends.airflow.sections import READERS, runtime_sections
 from pipeglot.backends.airflow.tasks import HelperTask, Task, placeholder_task
 from pipeglot.diagnostics import Diagnostics
@@ -19,7 +17,12 @@ from pipeglot.ir.expressions import Value
 from pipeglot.ir.model import MISSING, Step, Workflow
 
 
-def write_dag_file(workflow: Workflow, diagnostics: Diagnostics, profile: Profile) -> str:
+def write_dag_file(
+    workflow: Workflow,
+    diagnostics: Diagnostics,
+    profile: Profile,
+    source_command: str | None = None,
+) -> str:
     """The DAG file's text. Tasks are written first: they decide what the file imports and
     which runtime sections and tables it carries."""
     emitter = Emitter(workflow, diagnostics, profile)
@@ -56,7 +59,7 @@ def write_dag_file(workflow: Workflow, diagnostics: Diagnostics, profile: Profil
     # One blank line after the imports before a statement, two before a def or class (as
     # ruff's isort and formatter want); two between top-level blocks.
     after_imports = "\n\n\n" if body[0].startswith(("def ", "class ")) else "\n\n"
-    text = _header(workflow, profile) + "\n\n" + _imports(emitter) + after_imports
+    text = _header(workflow, profile, source_command) + "\n\n" + _imports(emitter) + after_imports
     text += "\n\n\n".join(body)
     edges = "\n".join([*_edges(emitter), *helper_edges])
     if edges:
@@ -109,22 +112,13 @@ def _task(emitter: Emitter, step: Step) -> Task:
     return task
 
 
-def _header(workflow: Workflow, profile: Profile) -> str:
-    # The name is shown only in a safe spelling, on a line of its own (a single word, which
-    # may exceed the line length), so no pipeline text can end the docstring.
-    shown = re.sub(r"[^A-Za-z0-9._-]", "_", workflow.name or "pipeline")
+def _header(workflow: Workflow, profile: Profile, source_command: str | None) -> str:
+    shown = pysource.safe_name(workflow.name or "pipeline")
     flag = " --airflow-version 2" if profile.version == "2" else ""
-    command = f"pipeglot translate {shown}.json --to airflow{flag} -o {shown}.py"
-    if len(command) > pysource.LINE_LENGTH - 4:
-        command = f"pipeglot translate PIPELINE.json --to airflow{flag} -o DAG.py"
-    return (
-        f'"""Airflow {profile.version} DAG translated by pipeglot from the SageMaker '
-        "pipeline\n\n"
-        f"{shown}\n\n"
-        "Generated code: change the pipeline and regenerate rather than edit this file:\n\n"
-        f"    {command}\n"
-        '"""\n\nfrom __future__ import annotations'
-    )
+    fallback = f"pipeglot translate PIPELINE.json --to airflow{flag} -o DAG.py"
+    command = source_command or f"pipeglot translate {shown}.json --to airflow{flag} -o {shown}.py"
+    title = f"Airflow {profile.version} DAG translated by pipeglot from the SageMaker pipeline"
+    return pysource.file_header(title, shown, command, fallback)
 
 
 def _imports(emitter: Emitter) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeglot.backends.airflow import pysource
+from pipeglot.backends import _python as pysource
+from pipeglot.backends._python import Doc, Group, call, literal
 from pipeglot.backends.airflow.profiles import Profile
-from pipeglot.backends.airflow.pysource import Doc, Group, call, literal
 from pipeglot.backends.airflow.results import RESULT_TYPES
 from pipeglot.backends.airflow.sections import READERS, SECTIONS, runtime_names
 from pipeglot.backends.airflow.tasks import HelperRef

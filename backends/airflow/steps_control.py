@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeglot.backends.airflow.pysource import Atom, Doc, call, literal
+from pipeglot.backends._python import Atom, Doc, call, literal
 from pipeglot.backends.airflow.tasks import Task, step_arguments
 from pipeglot.ir.expressions import condition_to_json
 from pipeglot.ir.model import Step

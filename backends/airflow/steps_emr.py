@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeglot.backends.airflow.pysource import Atom, Doc, call
+from pipeglot.backends._python import Atom, Doc, call
 from pipeglot.backends.airflow.tasks import HelperTask, Task, placeholder_task, step_arguments
 from pipeglot.ir.expressions import Value
 from pipeglot.ir.model import Step

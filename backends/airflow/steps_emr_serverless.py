@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeglot.backends.airflow.pysource import Atom, Doc, call, literal
+from pipeglot.backends._python import Atom, Doc, call, literal
 from pipeglot.backends.airflow.tasks import HelperTask, Task, placeholder_task, step_arguments
 from pipeglot.ir.expressions import Value, iter_expressions
 from pipeglot.ir.model import Step

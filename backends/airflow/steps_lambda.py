@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeglot.backends.airflow.pysource import Atom, call
+from pipeglot.backends._python import Atom, call
 from pipeglot.backends.airflow.tasks import Task, step_arguments
 from pipeglot.ir.model import Step
 

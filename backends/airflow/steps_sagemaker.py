@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pipeglot.backends.airflow.pysource import Atom, call, literal
+from pipeglot.backends._python import Atom, call, literal
 from pipeglot.backends.airflow.tasks import (
     Task,
     config_operator_task,

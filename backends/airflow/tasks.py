@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipeglot.backends.airflow.pysource import Atom, Doc, call, literal
+from pipeglot.backends._python import Atom, Doc, call, literal
 from pipeglot.backends.airflow.sections import SAGEMAKER_OPERATORS
 from pipeglot.ir.expressions import Value
 from pipeglot.ir.model import Step

@@ -1,10 +1,12 @@
-"""Python source text for generated DAG files: one literal serialiser, one identifier sanitiser.
+"""Python source text for generated files (Airflow DAGs, Kubeflow pipelines): the one literal
+serialiser, identifier sanitiser, line layout and file header that every Python backend shares.
 
 A value from the pipeline never becomes code: strings, numbers and containers go through
 :func:`literal`, which writes Python literals (pure ASCII, so that every character of the source
-has width one) laid out the way ``ruff format`` lays them out; expression nodes become calls of
-the run-time helper classes. Names of Python variables come from :class:`Identifiers`, which
-hands out unique, keyword-safe names.
+has width one) laid out the way ``ruff format`` lays them out; the caller decides how expression
+nodes are written. Names of Python variables come from :class:`Identifiers`, which hands out
+unique, keyword-safe names. :func:`file_header` writes the module docstring that says where the
+file came from and the command that regenerates it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import builtins
 import keyword
 import math
 import re
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -231,3 +234,58 @@ def _isort_key(name: str) -> tuple[int, str]:
     if name[:1].isupper():
         return (1, name)
     return (2, name)
+
+
+# --- File header ----------------------------------------------------------------------------
+
+
+def file_header(
+    title: str, pipeline: str, command: str | list[str] | tuple[str, ...], fallback: str
+) -> str:
+    """The module docstring of a generated file, then ``from __future__ import annotations``.
+
+    ``title`` is our own text (one line); ``pipeline`` is shown only in a safe spelling, on a line
+    of its own, so no pipeline text can end the docstring; ``command`` is the command that
+    regenerates the file, as the user ran it (a string or argv list), wrapped at spaces with
+    shell continuations when it is longer than a line. A command that cannot be shown as
+    itself (not printable ASCII, or it could end the docstring) is replaced by ``fallback``.
+    """
+    shown = safe_name(pipeline)
+    lines = _command_lines(command, fallback)
+    raw = "r" if any("\\" in line for line in lines) else ""
+    body = "\n".join(
+        f"    {line}" if index == 0 else f"        {line}" for index, line in enumerate(lines)
+    )
+    return (
+        f'{raw}"""{title}\n\n'
+        f"{shown}\n\n"
+        "Generated code: change the pipeline and regenerate rather than edit this file:\n\n"
+        f"{body}\n"
+        '"""\n\nfrom __future__ import annotations'
+    )
+
+
+def safe_name(name: str) -> str:
+    """``name`` with every character outside ``A-Za-z0-9._-`` replaced by ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name or "pipeline")
+
+
+def _command_lines(command: str | list[str] | tuple[str, ...], fallback: str) -> list[str]:
+    text = command if isinstance(command, str) else shlex.join(command)
+    # Only printable ASCII can stand in a raw docstring as itself; a command that could end
+    # the docstring or needs escapes is shown in its generic form.
+    if not _PRINTABLE.fullmatch(text) or '"""' in text or text.endswith(('"', "\\")):
+        text = fallback
+    words, lines, line = text.split(" "), [], ""
+    budget = LINE_LENGTH - len("        ") - len(" \\")
+    for word in words:
+        if line and len(line) + 1 + len(word) > budget:
+            lines.append(line + " \\")
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return lines
+
+
+_PRINTABLE = re.compile(r"[ -~]+")
