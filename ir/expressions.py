@@ -45,17 +45,27 @@ class Index:
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    """``['key']``: a map entry by key, or a list element selected by its name field.
-
-    Which of the two it is depends on the shape of the list or map it applies to; see
-    :func:`name_field`. ``Outputs['train']`` selects the output whose ``OutputName`` is
-    ``train``, never the output at some position.
-    """
+    """``['key']`` on a map: ``Environment['A']``, ``HyperParameters['epochs']``."""
 
     key: str
 
 
-PathPart: TypeAlias = Attribute | Index | Key
+@dataclass(frozen=True, slots=True)
+class SelectByName:
+    """``['name']`` on a list SageMaker indexes by a name field: ``Outputs['train']`` selects the
+    output whose ``OutputName`` (``field``) is ``train``, never the output at some position.
+    The parser makes this node for every list of :data:`NAME_KEYED_LISTS`."""
+
+    name: str
+    field: str
+
+    @property
+    def key(self) -> str:
+        """The text inside the brackets, as for :class:`Key`."""
+        return self.name
+
+
+PathPart: TypeAlias = Attribute | Index | Key | SelectByName
 
 # Lists in Describe* responses that SageMaker indexes by a name field rather than by position.
 # Anything else indexed with ['...'] is a map (Environment, HyperParameters, ...).
@@ -83,6 +93,7 @@ def parse_path(text: str) -> tuple[PathPart, ...]:
     """Parse the part of a property reference after the step name, e.g. ``.A['k'][0].B``."""
     parts: list[PathPart] = []
     position = 0
+    container: str | None = None  # the member the next ['...'] applies to
     while position < len(text):
         match = _PATH_TOKEN.match(text, position)
         if match is None:
@@ -96,7 +107,9 @@ def parse_path(text: str) -> tuple[PathPart, ...]:
         elif index is not None:
             parts.append(Index(int(index)))
         else:
-            parts.append(Key(key))
+            by_name = NAME_KEYED_LISTS.get(container) if container is not None else None
+            parts.append(Key(key) if by_name is None else SelectByName(key, by_name))
+        container = attribute
         position = match.end()
     return tuple(parts)
 
@@ -109,6 +122,8 @@ def format_path(parts: tuple[PathPart, ...]) -> str:
             out.append(f".{part.name}")
         elif isinstance(part, Index):
             out.append(f"[{part.position}]")
+        elif isinstance(part, SelectByName):
+            out.append(f"['{part.name}']")
         else:
             out.append(f"['{part.key}']")
     return "".join(out)

@@ -126,3 +126,18 @@ def find_cycle(graph: nx.DiGraph) -> list[str] | None:
 def reachability(graph: nx.DiGraph) -> dict[str, frozenset[str]]:
     """For each step, the set of steps that can only run after it (its descendants)."""
     return {node: frozenset(nx.descendants(graph, node)) for node in graph}
+
+
+def reduced_edges(workflow: Workflow, graph: nx.DiGraph | None = None) -> tuple[Edge, ...]:
+    """The edges a target should draw: the transitive reduction of the step graph (an edge
+    ``a -> c`` is left out when ``a -> b -> c`` already orders them), each with the origins of
+    the original edge, grouped by target step in document order."""
+    graph = build_graph(workflow) if graph is None else graph
+    reduced = nx.transitive_reduction(graph)
+    kept: list[Edge] = []
+    for step in workflow.steps:
+        for source in graph.predecessors(step.name):
+            if reduced.has_edge(source, step.name):
+                origins = graph.edges[source, step.name]["origins"]
+                kept.extend(Edge(source, step.name, origin) for origin in origins[:1])
+    return tuple(kept)

@@ -35,10 +35,10 @@ from pipeglot.ir.expressions import (
     ParameterRef,
     PathPart,
     PropertyFileRef,
+    SelectByName,
     StepProperty,
     Value,
     format_path,
-    name_field,
 )
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
 
@@ -296,19 +296,16 @@ class Values:
     def _walk(self, ref: Ref, path: tuple[PathPart, ...], request: Value) -> Ref:
         """Follow ``path`` from ``ref``; ``request`` is the same place in the step's request,
         used to turn a select-by-name (``Outputs['train']``) into a position."""
-        container: str | None = None
         filtered = False
         for part in path:
             if isinstance(part, Attribute):
                 ref = fn.extend(ref, fn.member_suffix(part.name))
                 request = request.get(part.name) if isinstance(request, dict) else None
-                container = part.name
             elif isinstance(part, Index):
                 ref = fn.extend(ref, fn.index_suffix(part.position))
                 request = _item(request, part.position)
-                container = None
             else:
-                by_name = name_field(container) if container is not None else None
+                by_name = part.field if isinstance(part, SelectByName) else None
                 if by_name is None:
                     ref = fn.extend(ref, fn.member_suffix(part.key))
                     request = request.get(part.key) if isinstance(request, dict) else None
@@ -322,7 +319,6 @@ class Values:
                     else:
                         ref = fn.extend(ref, fn.index_suffix(position))
                     request = _item(request, position) if position is not None else None
-                container = None
         if filtered:
             # A filter selects a list (of the one matching item); take the item.
             return fn.call("ArrayGetItem", ref, 0)
@@ -433,15 +429,13 @@ class Values:
         if format_path(node.path) not in _ECHOED_PATHS and not _is_output_uri(node.path):
             return None
         request: Value = self.workflow.step(node.step).arguments
-        container: str | None = None
         for part in node.path:
             if isinstance(part, Attribute):
                 request = request.get(part.name) if isinstance(request, dict) else None
-                container = part.name
             elif isinstance(part, Index):
                 request = _item(request, part.position)
             else:
-                by_name = name_field(container) if container is not None else None
+                by_name = part.field if isinstance(part, SelectByName) else None
                 position = _position_by_name(request, by_name, part.key) if by_name else None
                 request = _item(request, position)
         return request
