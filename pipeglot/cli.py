@@ -116,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_from(deploy)
     deploy.set_defaults(handler=_deploy)
 
+    _add_comparison_commands(commands)
+
     formats = commands.add_parser("formats", help="list the input and output formats")
     formats.set_defaults(handler=_formats)
     return parser
@@ -331,10 +333,13 @@ def _deploy(args: argparse.Namespace) -> int:
 # --- validate, inspect, formats -------------------------------------------------------------
 
 
-def _single_job(args: argparse.Namespace) -> _Job:
-    read = args.read or infer_reader(args.input)
-    label = "<stdin>" if args.input == "-" else args.input
-    return _Job(args.input, label, read, None)
+def _single_job(
+    args: argparse.Namespace, source: str | None = None, read: str | None = None
+) -> _Job:
+    source = args.input if source is None else source
+    read = read or args.read or infer_reader(source)
+    label = "<stdin>" if source == "-" else source
+    return _Job(source, label, read, None)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -419,3 +424,92 @@ def _formats(args: argparse.Namespace) -> int:
 
 def _say(kind: str, message: str) -> None:
     print(f"pipeglot: {kind}: {message}", file=sys.stderr)
+
+
+# --- diff, graph, compare -------------------------------------------------------------------
+
+
+def _add_comparison_commands(commands: Any) -> None:
+    diff = commands.add_parser(
+        "diff",
+        help="structural diff of two workflows in any formats (exit 0 equal, 1 different)",
+    )
+    diff.add_argument("a", metavar="A", help="the old workflow (a file, or - for stdin)")
+    diff.add_argument("b", metavar="B", help="the new workflow")
+    _add_from(diff)
+    diff.add_argument(
+        "--from-b", dest="read_b", metavar="FORMAT", help="B's input format (default: as --from)"
+    )
+    diff.add_argument("--format", choices=["text", "json"], default="text")
+    diff.set_defaults(handler=_diff)
+
+    graph = commands.add_parser("graph", help="draw a workflow's DAG (mermaid, dot or svg)")
+    graph.add_argument("input", metavar="INPUT")
+    _add_from(graph)
+    graph.add_argument("--format", choices=["mermaid", "dot", "svg"], required=True)
+    graph.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    graph.set_defaults(handler=_graph)
+
+    compare = commands.add_parser(
+        "compare", help="translate to every target and compare what each keeps and costs"
+    )
+    compare.add_argument("input", metavar="INPUT")
+    _add_from(compare)
+    compare.add_argument(
+        "--to", metavar="FORMATS", help="comma-separated output formats (default: every one)"
+    )
+    compare.add_argument("--format", choices=["text", "json", "html"], default="text")
+    compare.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    compare.add_argument("--name", help="pipeline name (default: the input file's name)")
+    compare.set_defaults(handler=_compare)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from pipeglot.diff import diff, format_text
+
+    jobs = [_single_job(args, args.a, args.read), _single_job(args, args.b, args.read_b)]
+    if args.a == "-" and args.b == "-":
+        raise UsageError("only one of A and B can be - (stdin)")
+    a, b = (_load(job, args=args) for job in jobs)
+    result = diff(a, b)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(format_text(result, jobs[0].label, jobs[1].label))
+    return 0 if result.equal else 1
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from pipeglot import graph
+
+    workflow = _load(_single_job(args), name=_stem(args.input), args=args)
+    if args.format == "mermaid":
+        text = dump(workflow, write="mermaid", unsupported=UnsupportedLevel.IGNORE)
+    elif args.format == "dot":
+        text = graph.to_dot(graph.workflow_drawing(workflow))
+    else:
+        text = graph.to_svg(graph.workflow_drawing(workflow))
+    _write_output(args.output, text)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from pipeglot import compare
+
+    targets = compare.parse_targets(args.to)
+    job = _single_job(args)
+    workflow = _load(job, name=args.name or _stem(args.input), args=args)
+    report = compare.compare(workflow, targets, source=job.label)
+    _write_output(args.output, compare.render(report, args.format))
+    return 0
+
+
+def _stem(source: str) -> str | None:
+    return None if source == "-" else Path(source).stem
+
+
+def _write_output(output: Path | None, text: str) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(output, text)
