@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeglot.backend import Option
 from pipeglot.backends import _json
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.expressions import EXPRESSION_TYPES, Value, condition_to_json, expression_to_json
@@ -27,6 +28,9 @@ from pipeglot.ir.model import (
 )
 
 EXTENSION = ".json"
+# Every step kind is written back as it was read (unknown types verbatim).
+OPTIONS: tuple[Option, ...] = ()
+UNSUPPORTED: dict[StepKind, str] = {}
 
 
 def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None) -> str:

@@ -11,6 +11,7 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
+from pipeglot.backend import Option, options
 from pipeglot.errors import UsageError
 
 
@@ -83,6 +84,15 @@ def reader(name: str) -> ModuleType:
 def writer(name: str) -> ModuleType:
     """The backend module for format ``name``; UsageError names the known ones."""
     return importlib.import_module(_lookup(WRITERS, name, "output").module)
+
+
+def writer_options() -> dict[Option, list[str]]:
+    """Every option the registered writers declare, each with the formats that take it."""
+    found: dict[Option, list[str]] = {}
+    for name in WRITERS:
+        for option in options(writer(name)):
+            found.setdefault(option, []).append(name)
+    return found
 
 
 def _lookup(table: dict[str, Format], name: str, role: str) -> Format:

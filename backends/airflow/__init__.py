@@ -25,16 +25,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeglot.backend import SOURCE_COMMAND, Option
 from pipeglot.backends.airflow.dag_file import write_dag_file
 from pipeglot.backends.airflow.dispatch import HANDLERS, UNSUPPORTED
 from pipeglot.backends.airflow.profiles import PROFILES, Profile, profile_for
 from pipeglot.diagnostics import Diagnostics
-from pipeglot.errors import UsageError
 from pipeglot.ir.model import Workflow
 
-__all__ = ["EXTENSION", "HANDLERS", "PROFILES", "UNSUPPORTED", "Profile", "export"]
+__all__ = ["EXTENSION", "HANDLERS", "OPTIONS", "PROFILES", "UNSUPPORTED", "Profile", "export"]
 
 EXTENSION = ".py"
+OPTIONS = (
+    Option(
+        "airflow_version",
+        str,
+        "3",
+        "the Airflow major version the DAG is for (2 means Airflow 2.10/2.11)",
+        choices=("2", "3"),
+    ),
+    SOURCE_COMMAND,
+)
 
 
 def export(
@@ -46,8 +56,6 @@ def export(
     **options: Any,
 ) -> str:
     """Render ``workflow`` as an Airflow DAG file (Python source text)."""
-    if options:
-        raise UsageError(f"the airflow backend has no option {', '.join(sorted(options))}")
     profile = profile_for(airflow_version)
     ledger = Diagnostics() if diagnostics is None else diagnostics
     return write_dag_file(workflow, ledger, profile, source_command)

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeglot.backend import Option
 from pipeglot.backends import _json
 from pipeglot.backends.asl.machine import build_definition
+from pipeglot.backends.asl.steps import UNSUPPORTED as STEPS_UNSUPPORTED
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.model import Workflow
 
 EXTENSION = ".json"
+OPTIONS: tuple[Option, ...] = ()
+UNSUPPORTED = {kind: "no Step Functions state can run it" for kind in STEPS_UNSUPPORTED}
 
 
 def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None, **options: Any) -> str:

@@ -16,12 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeglot.backends import _json
+from pipeglot.backends import _json, asl
 from pipeglot.backends.asl import definition as asl_definition
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.model import Workflow
 
 EXTENSION = ".json"
+# The same options and step kinds as the state machine it holds.
+OPTIONS = asl.OPTIONS
+UNSUPPORTED = asl.UNSUPPORTED
 
 _ACCOUNT = "arn:${AWS::Partition}:{service}:${AWS::Region}:${AWS::AccountId}:{resource}"
 _SAGEMAKER_TYPES = {

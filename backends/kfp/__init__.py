@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeglot.backend import SOURCE_COMMAND, Option
 from pipeglot.backends.kfp import source
 from pipeglot.backends.kfp.kinds import HANDLED, RUNTIME_LISTS, UNSUPPORTED, Kind, runtime_sources
 from pipeglot.backends.kfp.module import module
@@ -34,6 +35,7 @@ __all__ = [
     "DEFAULT_BASE_IMAGE",
     "EXTENSION",
     "HANDLED",
+    "OPTIONS",
     "RUNTIME_LISTS",
     "UNSUPPORTED",
     "Kind",
@@ -44,6 +46,15 @@ __all__ = [
 
 EXTENSION = ".py"
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
+OPTIONS = (
+    Option(
+        "base_image",
+        str,
+        DEFAULT_BASE_IMAGE,
+        "the container image the components run in (it needs Python 3 and pip)",
+    ),
+    SOURCE_COMMAND,
+)
 
 
 def export(

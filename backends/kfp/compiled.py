@@ -22,6 +22,9 @@ from pipeglot.errors import UsageError
 from pipeglot.ir.model import Workflow
 
 EXTENSION = ".yaml"
+# The same options and step kinds as the kfp Python file it compiles.
+OPTIONS = kfp_python.OPTIONS
+UNSUPPORTED = kfp_python.UNSUPPORTED
 
 
 def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None, **options: Any) -> str:
