@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeglot.backend import check_options
 from pipeglot.diagnostics import Diagnostics, UnsupportedLevel
 from pipeglot.formats import reader, writer
 from pipeglot.ir.model import Workflow
@@ -48,6 +49,7 @@ def dump(
     level = UnsupportedLevel.parse(unsupported)
     ledger = Diagnostics() if diagnostics is None else diagnostics
     backend = writer(write)
+    options = check_options(write, backend, options)
     with paused_garbage_collection():
         text: str = backend.export(workflow, diagnostics=ledger, **options)
     ledger.check(level)

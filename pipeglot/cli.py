@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeglot.api import dump, load
+from pipeglot.backend import SOURCE_COMMAND
+from pipeglot.backend import options as backend_options
 from pipeglot.diagnostics import Diagnostics, Fidelity, UnsupportedLevel
 from pipeglot.errors import InputError, PipeglotError, UnsupportedError, UsageError
 from pipeglot.files import read_text_if_exists, write_atomic
-from pipeglot.formats import READERS, WRITERS, infer_reader, reader, writer
+from pipeglot.formats import READERS, WRITERS, infer_reader, reader, writer, writer_options
 from pipeglot.ir.graph import build_graph, edges, topological_order
 from pipeglot.ir.model import MISSING, Workflow
 
@@ -36,7 +39,9 @@ class _Job:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
     try:
         return int(args.handler(args))
     except UnsupportedError as error:
@@ -78,12 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         "placeholder (warn: reported on stderr; ignore: not reported). Default: error",
     )
     translate.add_argument("--name", help="pipeline name (default: the input file's name)")
-    translate.add_argument(
-        "--airflow-version",
-        choices=["2", "3"],
-        help="with --to airflow: the Airflow major version the DAG is for "
-        "(2 means Airflow 2.10/2.11). Default: 3",
-    )
+    _add_writer_options(translate)
     translate.set_defaults(handler=_translate)
 
     validate = commands.add_parser("validate", help="check that a workflow definition is valid")
@@ -269,13 +269,44 @@ def _read_bytes(job: _Job) -> bytes:
         raise InputError(f"cannot read the file: {error.strerror}", source=job.label) from None
 
 
+def _add_writer_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per option the writers declare (see pipeglot.backend), with the formats that
+    take it; an option several writers share is one flag."""
+    group = parser.add_argument_group("output format options")
+    for option, formats in writer_options().items():
+        if option.name == SOURCE_COMMAND.name:
+            continue  # set from the command line itself
+        default = f" Default: {option.default}" if option.default is not None else ""
+        group.add_argument(
+            option.flag,
+            dest=f"option_{option.name}",
+            metavar=option.name.upper(),
+            choices=option.choices,
+            help=f"with --to {'/'.join(formats)}: {option.help}.{default}",
+        )
+
+
 def _backend_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Options of the output format that were given on the command line."""
-    if args.airflow_version is None:
-        return {}
-    if args.to != "airflow":
-        raise UsageError("--airflow-version applies only to --to airflow")
-    return {"airflow_version": args.airflow_version}
+    """Options of the output format that were given on the command line; a flag of another
+    format is a usage error."""
+    declared = {option.name for option in backend_options(writer(args.to))}
+    given: dict[str, Any] = {}
+    for option, formats in writer_options().items():
+        value = getattr(args, f"option_{option.name}", None)
+        if value is None:
+            continue
+        if option.name not in declared:
+            raise UsageError(f"{option.flag} applies to --to {', '.join(formats)}, not {args.to}")
+        given[option.name] = value
+    if SOURCE_COMMAND.name in declared:
+        given[SOURCE_COMMAND.name] = _regenerate_command(args)
+    return given
+
+
+def _regenerate_command(args: argparse.Namespace) -> str:
+    """The command the user ran, without ``--check``: what regenerates the output."""
+    argv = [word for word in args.argv if word != "--check"]
+    return shlex.join(["pipeglot", *argv])
 
 
 def _dump(
@@ -419,6 +450,10 @@ def _formats(args: argparse.Namespace) -> int:
     print("output formats (--to):")
     for fmt in WRITERS.values():
         print(f"  {fmt.name:20} {fmt.description}")
+        for option in backend_options(writer(fmt.name)):
+            if option.name != SOURCE_COMMAND.name:
+                choices = f" ({'|'.join(option.choices)})" if option.choices else ""
+                print(f"  {'':20}   {option.flag}{choices}: {option.help}")
     return 0
 
 
