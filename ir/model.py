@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pipeglot.ir.expressions import Condition, Value
+from pipeglot.ir.triggers import Trigger
 
 # The shared, read-only "no unknown keys" (a dict default would be shared and mutable).
 NO_EXTRA: Mapping[str, Value] = MappingProxyType({})
@@ -245,6 +246,8 @@ class Workflow:
     metadata: Value = MISSING
     experiment_config: ExperimentConfig | None = None
     mlflow_config: Value = MISSING
+    # What starts the pipeline (ir/triggers.py); not part of a SageMaker definition.
+    triggers: tuple[Trigger, ...] = ()
     extra: Mapping[str, Value] = _no_extra()
     _by_name: dict[str, Step] = field(init=False, repr=False, compare=False)
 
