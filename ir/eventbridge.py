@@ -473,3 +473,98 @@ def _offset_change_days(tz: ZoneInfo) -> list[dt.date]:
             previous = offset
         day += dt.timedelta(days=1)
     return days
+
+
+# --- Standard five-field cron, for targets that evaluate one ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StandardCron:
+    """An EventBridge cron as ``minute hour day-of-month month day-of-week`` (Sunday is 0), or
+    why it cannot be one. ``years`` is the Year restriction a target must add through its
+    start and end dates (None: every year)."""
+
+    fields: tuple[str, ...] | None
+    problem: str | None = None
+    years: frozenset[int] | None = None
+
+    @property
+    def text(self) -> str:
+        assert self.fields is not None
+        return " ".join(self.fields)
+
+
+def to_standard_cron(cron: Cron, *, last_and_nth: bool) -> StandardCron:
+    """The five standard fields of ``cron``. ``last_and_nth``: the target's cron reads ``L``
+    in Day-of-month, ``L5`` (last Friday) and ``5#3`` (third Friday), as croniter does.
+    Values are written out (``0,15,30,45``, or ``*/15`` when that says the same), so no
+    dialect's reading of ``a/n`` or of wrapping ranges matters."""
+    day_of_month = _standard_day_of_month(cron.day_of_month, last_and_nth)
+    day_of_week = _standard_day_of_week(cron.day_of_week, last_and_nth)
+    for part in (day_of_month, day_of_week):
+        if isinstance(part, StandardCron):
+            return StandardCron(None, part.problem, cron.years)
+    fields = (
+        _compact(cron.minutes, MINUTES),
+        _compact(cron.hours, HOURS),
+        day_of_month,
+        _compact(cron.months, MONTH),
+        day_of_week,
+    )
+    return StandardCron(tuple(str(field) for field in fields), None, cron.years)
+
+
+def _standard_day_of_month(spec: DaySpec, last_and_nth: bool) -> str | StandardCron:
+    if spec.kind == "any":
+        return "*"
+    if spec.kind == "set":
+        return _compact(spec.values, DAY_OF_MONTH)
+    if spec.kind == "last" and last_and_nth:
+        return "L"
+    written = {"last": "L", "last_weekday": "LW", "nearest_weekday": f"{spec.day}W"}[spec.kind]
+    return StandardCron(None, f"the Day-of-month {written!r} has no standard cron form")
+
+
+def _standard_day_of_week(spec: DaySpec, last_and_nth: bool) -> str | StandardCron:
+    if spec.kind == "any":
+        return "*"
+    if spec.kind == "set":
+        return _compact(frozenset(day - 1 for day in spec.values), _Field("", 0, 6))
+    if last_and_nth and spec.kind == "last_of":
+        return f"L{spec.day - 1}"
+    if last_and_nth and spec.kind == "nth":
+        return f"{spec.day - 1}#{spec.occurrence}"
+    written = f"{spec.day}L" if spec.kind == "last_of" else f"{spec.day}#{spec.occurrence}"
+    return StandardCron(None, f"the Day-of-week {written!r} has no standard cron form")
+
+
+def _compact(values: frozenset[int], spec: _Field) -> str:
+    """``*``, ``*/n``, or the values as a list of runs (``1-5,7``)."""
+    ordered = sorted(values)
+    full = list(range(spec.low, spec.high + 1))
+    if ordered == full:
+        return "*"
+    for step in range(2, spec.high - spec.low + 1):
+        if ordered == full[::step]:
+            return f"*/{step}"
+    runs: list[str] = []
+    first = previous = ordered[0]
+    for value in [*ordered[1:], None]:
+        if value is not None and value == previous + 1:
+            previous = value
+            continue
+        runs.append(str(first) if first == previous else f"{first}-{previous}")
+        if value is not None:
+            first = previous = value
+    return ",".join(runs)
+
+
+def year_bounds(years: frozenset[int] | None) -> tuple[int, int] | None:
+    """(first, last) when ``years`` is one unbroken run of years (a start and an end date can
+    carry it); None for every year. ValueError when it has gaps."""
+    if years is None:
+        return None
+    first, last = min(years), max(years)
+    if len(years) != last - first + 1:
+        raise ValueError("years with gaps")
+    return first, last

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeglot import schedule_options
 from pipeglot.api import dump, load
 from pipeglot.backend import SOURCE_COMMAND
 from pipeglot.backend import options as backend_options
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     translate.add_argument("--name", help="pipeline name (default: the input file's name)")
     _add_writer_options(translate)
+    schedule_options.add_arguments(translate)
     translate.set_defaults(handler=_translate)
 
     validate = commands.add_parser("validate", help="check that a workflow definition is valid")
@@ -235,9 +237,10 @@ def _load(job: _Job, name: str | None = None, args: argparse.Namespace | None = 
     else:
         source = job.source
     try:
-        return load(source, read=job.read, name=name, **options)
+        workflow = load(source, read=job.read, name=name, **options)
     except InputError as error:
         raise error.with_source(job.label) from None
+    return schedule_options.apply(workflow, args)
 
 
 def _frontend_options(args: argparse.Namespace | None, frontend: Any, read: str) -> dict[str, Any]:
