@@ -73,6 +73,14 @@ WRITERS: dict[str, Format] = {
         "pipeglot.backends.asl.cloudformation",
         "CloudFormation template (JSON): the state machine and a least-privilege IAM role",
     ),
+    "sagemaker-cloudformation": Format(
+        "sagemaker-cloudformation",
+        "pipeglot.backends.sagemaker_cloudformation",
+        "CloudFormation template (JSON): the SageMaker pipeline and its EventBridge schedules",
+    ),
+    "mermaid": Format(
+        "mermaid", "pipeglot.backends.mermaid", "Mermaid flowchart of the steps and edges"
+    ),
 }
 
 
