@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeglot.backend import Option
 from pipeglot.backends import _json
+from pipeglot.backends.asl import triggers as asl_triggers
 from pipeglot.backends.asl.machine import build_definition
 from pipeglot.backends.asl.steps import UNSUPPORTED as STEPS_UNSUPPORTED
 from pipeglot.diagnostics import Diagnostics
@@ -29,6 +30,7 @@ UNSUPPORTED = {kind: "no Step Functions state can run it" for kind in STEPS_UNSU
 def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None, **options: Any) -> str:
     """The state machine definition of ``workflow``, as pretty-printed JSON text."""
     ledger = Diagnostics() if diagnostics is None else diagnostics
+    asl_triggers.report_not_carried(workflow, ledger)
     return _json.dumps(definition(workflow, ledger, **options))
 
 

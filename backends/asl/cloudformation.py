@@ -18,6 +18,7 @@ from typing import Any
 
 from pipeglot.backends import _json, asl
 from pipeglot.backends.asl import definition as asl_definition
+from pipeglot.backends.asl import triggers as asl_triggers
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.model import Workflow
 
@@ -96,7 +97,8 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9._/+=,@:-]*")  # nothing Fn::Sub would read 
 def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None, **options: Any) -> str:
     """A CloudFormation template (JSON) deploying the state machine of ``workflow``."""
     ledger = Diagnostics() if diagnostics is None else diagnostics
-    return _json.dumps(template(workflow, asl_definition(workflow, ledger, **options)))
+    document = template(workflow, asl_definition(workflow, ledger, **options))
+    return _json.dumps(asl_triggers.add_triggers(document, workflow, ledger))
 
 
 def template(workflow: Workflow, definition: dict[str, Any]) -> dict[str, Any]:
