@@ -27,7 +27,7 @@ from pipeglot.ir.model import StepKind
 AIRFLOW_FIXTURES = FIXTURES / "airflow"
 PROFILES = ("3", "2")
 # What a generated DAG may import: Airflow (and its providers) and the standard library.
-ALLOWED_IMPORTS = {"__future__", "airflow", "datetime", "hashlib", "json", "re", "time"}
+ALLOWED_IMPORTS = {"__future__", "airflow", "datetime", "hashlib", "json", "re", "secrets", "time"}
 
 
 def definitions() -> list[object]:
@@ -176,22 +176,22 @@ def test_hostile_strings_stay_data() -> None:
 # --- Mapping and diagnostics ----------------------------------------------------------------
 
 
-def test_diagnostics_report_cache_retries_and_unsupported_steps() -> None:
+def test_diagnostics_report_cache_and_the_callback_protocol() -> None:
     ledger = Diagnostics()
     translate(FIXTURES / "every-step-type.json", diagnostics=ledger)
     codes = {(entry.fidelity, entry.code) for entry in ledger}
     assert (Fidelity.DROPPED, "airflow.cache_config") in codes
-    assert (Fidelity.UNSUPPORTED, "airflow.callback") in codes
-    with pytest.raises(UnsupportedError) as raised:
-        pipeglot.translate(
-            (FIXTURES / "every-step-type.json").read_bytes(), write="airflow", name="x"
-        )
-    assert "airflow.callback" in str(raised.value)
+    assert (Fidelity.APPROXIMATED, "airflow.callback.protocol") in codes
+    unsupported = [entry.code for entry in ledger if entry.fidelity is Fidelity.UNSUPPORTED]
+    assert unsupported == ["airflow.unknown"]  # the fixture's made-up step type
+    (protocol,) = [entry for entry in ledger if entry.code == "airflow.callback.protocol"]
+    assert "send_pipeline_execution_step_success(CallbackToken=" in protocol.message
+    assert "instead of SageMaker's SendPipelineExecutionStepSuccess" in protocol.message
 
 
-def test_every_corpus_pipeline_without_callback_translates_at_unsupported_error() -> None:
-    """Only Callback (no callback-token protocol in Airflow) and unknown step types remain
-    placeholders; every other pipeline translates under the default --unsupported error."""
+def test_every_corpus_pipeline_translates_at_unsupported_error() -> None:
+    """Every step type of the corpus, Callback included, translates under the default
+    --unsupported error."""
     failing = []
     for param in corpus_params():
         path = param.values[0]
@@ -201,8 +201,7 @@ def test_every_corpus_pipeline_without_callback_translates_at_unsupported_error(
             pipeglot.translate(path.read_bytes(), write="airflow", name=path.stem)
         except UnsupportedError as error:
             failing.append((path.name, str(error)))
-    assert [name for name, _ in failing] == ["synthetic-kitchen-sink.json"], failing
-    assert "airflow.callback" in failing[0][1]
+    assert failing == []
 
 
 def test_emr_cluster_config_creates_and_terminates_its_cluster() -> None:
@@ -322,7 +321,7 @@ def test_folder_translation_and_check(tmp_path: Path, capsys: pytest.CaptureFixt
         (pipelines / f"{name}.json").write_bytes((AIRFLOW_FIXTURES / f"{name}.json").read_bytes())
     dags = tmp_path / "dags"
     args = ["translate", str(pipelines), "--to", "airflow", "-o", str(dags)]
-    assert main([*args, "--unsupported", "warn"]) == 0
+    assert main(args) == 0
     assert sorted(p.name for p in dags.iterdir()) == ["condition-pipeline.py", "lambda-pipeline.py"]
     assert main([*args, "--check"]) == 0
     capsys.readouterr()

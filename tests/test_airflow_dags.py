@@ -342,3 +342,56 @@ def test_hostile_strings_arrive_byte_for_byte(airflow_home, version: str) -> Non
     (package,) = result["moto"]["model_packages"]
     assert package["ModelPackageDescription"] == register["ModelPackageDescription"]
     assert package["CustomerMetadataProperties"] == register["CustomerMetadataProperties"]
+
+
+def _callback_scenario(answer: dict) -> dict:
+    return {
+        "setup": {
+            "buckets": ["pg-bucket"],
+            "lambdas": ["notify"],
+            "queues": ["approvals", "approvals-replies"],
+        },
+        "callback_worker": {"queue": "approvals", **answer},
+    }
+
+
+@pytest.mark.parametrize("version", PROFILES)
+def test_callback_worker_success_outputs_reach_training(airflow_home, version: str) -> None:
+    answer = {"answer": "success", "outputs": {"epochs": "12", "reviewer": "ana {{ ds }}"}}
+    result = run_dag(
+        airflow_home(version), version, "callback-pipeline.json", _callback_scenario(answer)
+    )
+    assert result["state"] == "success", result
+    assert result["tasks"] == {
+        "Notify": "success",
+        "pipeglot.send.Approve": "success",
+        "Approve": "success",
+        "Train": "success",
+    }
+    # The worker got SageMaker's message shape, the Lambda's output resolved in it.
+    (request,) = result["callback_requests"]
+    assert set(request) == {"token", "pipelineExecutionArn", "arguments", "status"}
+    assert request["status"] == "Executing"
+    assert request["arguments"] == {"note": '{{ ds }} "q"\n', "threshold": 0.5}
+    assert request["token"].startswith(
+        "https://sqs.us-east-1.amazonaws.com/123456789012/approvals-replies#"
+    )
+    (training,) = result["moto"]["training_jobs"]
+    assert training["HyperParameters"] == {"epochs": "12", "reviewer": "ana {{ ds }}"}
+
+
+@pytest.mark.parametrize("version", PROFILES)
+def test_callback_worker_failure_fails_the_run(airflow_home, version: str) -> None:
+    answer = {"answer": "failure", "reason": "rejected by the reviewer: drift too high"}
+    result = run_dag(
+        airflow_home(version), version, "callback-pipeline.json", _callback_scenario(answer)
+    )
+    assert result["state"] == "failed"
+    assert result["tasks"] == {
+        "Notify": "success",
+        "pipeglot.send.Approve": "success",
+        "Approve": "failed",
+        "Train": "upstream_failed",
+    }
+    assert "rejected by the reviewer: drift too high" in result["failure"]
+    assert result["moto"]["training_jobs"] == []

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pipeglot.backends.airflow import (
+    steps_callback,
     steps_control,
     steps_emr,
     steps_emr_serverless,
@@ -43,19 +44,17 @@ HANDLERS: dict[StepKind, Handler] = {
     StepKind.EMR: steps_emr.emr,
     StepKind.EMR_SERVERLESS: steps_emr_serverless.emr_serverless,
     StepKind.LINEAGE: steps_lineage.lineage,
+    StepKind.CALLBACK: steps_callback.callback,
 }
 
 # Kinds whose task may need a setup helper that runs first (see Task): which one, if any.
 SETUP_ROLES: dict[StepKind, Callable[[Step], str | None]] = {
     StepKind.EMR: steps_emr.setup_role,
     StepKind.EMR_SERVERLESS: steps_emr_serverless.setup_role,
+    StepKind.CALLBACK: steps_callback.setup_role,
 }
 
 # Kinds with no faithful Airflow translation, and why (the placeholder task says the same).
 UNSUPPORTED: dict[StepKind, str] = {
-    StepKind.CALLBACK: (
-        "a Callback step waits for SendPipelineExecutionStepSuccess with a SageMaker callback "
-        "token; Airflow has no such token protocol"
-    ),
     StepKind.UNKNOWN: "pipeglot does not know this step type",
 }

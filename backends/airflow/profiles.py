@@ -21,6 +21,8 @@ class Profile:
     param: tuple[str, str]
     fail_exception: tuple[str, str]
     python_operators: str  # module of PythonOperator and BranchPythonOperator
+    python_sensor: tuple[str, str]
+    poke_return_value: tuple[str, str]
     float_backoff: bool  # retry_exponential_backoff is a multiplier (3.x) or a switch (2.x)
 
 
@@ -31,6 +33,8 @@ PROFILES: dict[str, Profile] = {
         param=("airflow.sdk", "Param"),
         fail_exception=("airflow.sdk.exceptions", "AirflowFailException"),
         python_operators="airflow.providers.standard.operators.python",
+        python_sensor=("airflow.providers.standard.sensors.python", "PythonSensor"),
+        poke_return_value=("airflow.sdk", "PokeReturnValue"),
         float_backoff=True,
     ),
     "2": Profile(
@@ -39,6 +43,8 @@ PROFILES: dict[str, Profile] = {
         param=("airflow.models.param", "Param"),
         fail_exception=("airflow.exceptions", "AirflowFailException"),
         python_operators="airflow.operators.python",
+        python_sensor=("airflow.sensors.python", "PythonSensor"),
+        poke_return_value=("airflow.sensors.base", "PokeReturnValue"),
         float_backoff=False,
     ),
 }

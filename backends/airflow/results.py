@@ -26,6 +26,7 @@ RESULT_TYPES: dict[StepKind, str] = {
     StepKind.QUALITY_CHECK: "QualityCheck",
     StepKind.CLARIFY_CHECK: "ClarifyCheck",
     StepKind.LAMBDA: "Lambda",
+    StepKind.CALLBACK: "Callback",  # {"OutputParameters": {name: value}} from its sensor
     StepKind.CONDITION: "Condition",
     StepKind.LINEAGE: "Lineage",  # {ActionArns, ArtifactArns, ContextArns: {name: ARN}, ...}
 }

@@ -22,6 +22,7 @@ import re
 from datetime import UTC, datetime
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessingOperator
+from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
 
 # section: expressions
@@ -505,6 +506,84 @@ class SageMakerCheckOperator(SageMakerProcessingOperator):
                 supplied if keep_supplied else calculated
             )
         return description
+
+
+# section: callback
+
+# pipeglot's callback protocol (pipeglot/callback_worker.py documents it for the worker).
+CALLBACK_TOKEN_ATTRIBUTE = "CallbackToken"
+
+
+def send_callback(queue_url, arguments, execution_arn):
+    """A callable that sends a Callback step's SQS message in SageMaker's shape and returns its
+    token, which names the reply queue: the request queue's URL plus "-replies"."""
+
+    def send(**context):
+        import secrets
+
+        from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+
+        run = Run(context)
+        url = evaluate(queue_url, run)
+        base, fifo = (url[:-5], ".fifo") if url.endswith(".fifo") else (url, "")
+        token = f"{base}-replies{fifo}#{secrets.token_hex(16)}"
+        body = {
+            "token": token,
+            "pipelineExecutionArn": evaluate(execution_arn, run),
+            "arguments": evaluate(arguments, run),
+            "status": "Executing",
+        }
+        fifo_ids = {"MessageGroupId": token[-32:], "MessageDeduplicationId": token[-32:]}
+        message = {"QueueUrl": url, "MessageBody": json.dumps(body), **(fifo_ids if fifo else {})}
+        SqsHook().conn.send_message(**message)
+        return token
+
+    return send
+
+
+def callback_answer(send_task_id, output_types):
+    """A sensor callable: takes the worker's answer to the token from the reply queue (long
+    polling; other answers go back at once) and returns the OutputParameters, or fails with
+    the worker's reason. Until the answer comes, the sensor waits rescheduled, off its slot."""
+
+    def poke(**context):
+        from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+
+        token = context["ti"].xcom_pull(task_ids=send_task_id)
+        queue = token.rpartition("#")[0]
+        client = SqsHook().conn
+        received = client.receive_message(
+            QueueUrl=queue,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=20,
+            MessageAttributeNames=[CALLBACK_TOKEN_ATTRIBUTE],
+        )
+        for message in received.get("Messages", []):
+            attributes = message.get("MessageAttributes") or {}
+            receipt = {"QueueUrl": queue, "ReceiptHandle": message["ReceiptHandle"]}
+            if attributes.get(CALLBACK_TOKEN_ATTRIBUTE, {}).get("StringValue") != token:
+                client.change_message_visibility(**receipt, VisibilityTimeout=0)
+                continue
+            client.delete_message(**receipt)
+            outputs = callback_outputs(json.loads(message["Body"]), output_types)
+            return PokeReturnValue(True, outputs)
+        return False
+
+    return poke
+
+
+def callback_outputs(answer, output_types):
+    """{"OutputParameters": {name: value}} from a worker's answer, each value of its type."""
+    if answer.get("status") != "Succeeded":
+        reason = answer.get("failureReason") or "no reason given"
+        raise AirflowFailException(f"the callback worker answered {answer.get('status')}: {reason}")
+    given = {item["Name"]: item["Value"] for item in answer.get("outputParameters") or []}
+    missing = sorted(set(output_types) - set(given))
+    if missing:
+        raise AirflowFailException(f"the callback worker's answer lacks {', '.join(missing)}")
+    convert = {"Integer": int, "Float": float, "Boolean": lambda v: str(v).lower() == "true"}
+    outputs = {name: convert.get(kind, str)(given[name]) for name, kind in output_types.items()}
+    return {"OutputParameters": outputs}
 
 
 # section: end

@@ -36,6 +36,7 @@ SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "unsupported": (("@fail_exception",), ()),
     "request": (("json", "@fail_exception"), ()),
     "lineage": (("@fail_exception",), ()),
+    "callback": (("json", "@fail_exception", "@poke_return_value"), ("expressions",)),
     "check_operator": ((f"{SAGEMAKER_OPERATORS}.SageMakerProcessingOperator",), ()),
 }
 
