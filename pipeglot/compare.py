@@ -1,0 +1,501 @@
+"""``pipeglot compare``: one pipeline translated to every target, side by side.
+
+For each target: the ledger (what is exact, approximated and how, dropped, unsupported), the
+figures that decide a choice (states or tasks, helpers, output size against the target's
+limits, the critical path of the generated structure against the pipeline's own with unit
+step durations), the Callback steps whose worker must change, and what runs each step there.
+Rendered as text, JSON, or one self-contained HTML page (see ``compare_html``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeglot import shapes
+from pipeglot.api import dump
+from pipeglot.diagnostics import Diagnostic, Diagnostics, Fidelity, UnsupportedLevel
+from pipeglot.errors import PipeglotError, UsageError
+from pipeglot.formats import WRITERS, writer
+from pipeglot.ir.graph import build_graph, edges
+from pipeglot.ir.model import StepKind, Workflow
+
+# Worst first is last: a cell shows the worst fidelity of its entries.
+FIDELITY_RANK = {fidelity: rank for rank, fidelity in enumerate(Fidelity)}
+
+# Step Functions quotas (docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html):
+# a definition is at most 1 MB; an execution's history at most 25,000 events.
+ASL_DEFINITION_BYTES = 1_048_576
+ASL_HISTORY_EVENTS = 25_000
+# Writers that draw a pipeline rather than run it: compared only when named with --to.
+NOT_ORCHESTRATORS = frozenset({"mermaid"})
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    name: str
+    value: int
+    limit: int
+    unit: str
+    note: str = ""
+
+    @property
+    def share(self) -> float:
+        return self.value / self.limit
+
+
+@dataclass(frozen=True, slots=True)
+class TargetReport:
+    """One target's translation. ``error`` is set when it could not be translated at all
+    (a missing optional dependency); then only the error is reported."""
+
+    target: str
+    description: str
+    size: int = 0
+    entries: tuple[Diagnostic, ...] = ()
+    shape: shapes.Shape | None = None
+    shape_note: str = ""
+    limits: tuple[Limit, ...] = ()
+    error: str | None = None
+
+    def count(self, fidelity: Fidelity) -> int:
+        return sum(1 for entry in self.entries if entry.fidelity is fidelity)
+
+    def steps_with_entries(self) -> int:
+        return len(
+            {
+                e.step
+                for e in self.entries
+                if e.step is not None and e.fidelity is not Fidelity.EXACT
+            }
+        )
+
+    def step_status(self) -> dict[str, str]:
+        """Each step with a ledger entry -> its worst fidelity's name."""
+        return _worst_by_step(self.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    workflow: Workflow
+    source: str
+    targets: tuple[TargetReport, ...]
+    critical_path: int  # the pipeline's own, unit step durations
+    edge_count: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def callback_steps(self) -> list[str]:
+        return [s.name for s in self.workflow.steps if s.kind is StepKind.CALLBACK]
+
+
+def parse_targets(text: str | None) -> tuple[str, ...]:
+    """``--to a,b``; every output format when not given. Unknown names are a UsageError."""
+    if text is None:
+        return tuple(name for name in WRITERS if name not in NOT_ORCHESTRATORS)
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    if not names:
+        raise UsageError("--to needs at least one format, e.g. --to asl,airflow")
+    for name in names:
+        if name not in WRITERS:
+            writer(name)  # raises the UsageError that lists the known formats
+    return names
+
+
+def compare(workflow: Workflow, targets: Iterable[str], *, source: str = "") -> Report:
+    """Translate ``workflow`` to each target, with placeholders for unsupported constructs
+    (``--unsupported warn``), and gather what the report shows."""
+    texts: dict[str, str] = {}
+    reports = [_translate(workflow, target, texts) for target in targets]
+    steps = frozenset(step.name for step in workflow.steps)
+    reports = [_with_shape(report, texts, workflow, steps) for report in reports]
+    graph = build_graph(workflow)
+    critical = shapes.longest_chain(graph, dict.fromkeys(graph.nodes, 1))
+    return Report(workflow, source, tuple(reports), critical, len(edges(workflow)))
+
+
+def _translate(workflow: Workflow, target: str, texts: dict[str, str]) -> TargetReport:
+    description = WRITERS[target].description
+    ledger = Diagnostics()
+    try:
+        text = dump(workflow, write=target, unsupported=UnsupportedLevel.WARN, diagnostics=ledger)
+    except PipeglotError as error:  # e.g. kfp-yaml without kfp installed
+        return TargetReport(target, description, error=str(error))
+    texts[target] = text
+    return TargetReport(target, description, size=len(text.encode("utf-8")), entries=tuple(ledger))
+
+
+def _with_shape(
+    report: TargetReport, texts: dict[str, str], workflow: Workflow, steps: frozenset[str]
+) -> TargetReport:
+    if report.error is not None:
+        return report
+    shape, note = _shape(report.target, texts, workflow, steps, report.step_status())
+    limits = _limits(report, shape)
+    return TargetReport(
+        report.target,
+        report.description,
+        report.size,
+        report.entries,
+        shape,
+        note,
+        limits,
+    )
+
+
+def _shape(
+    target: str,
+    texts: dict[str, str],
+    workflow: Workflow,
+    steps: frozenset[str],
+    status: dict[str, str],
+) -> tuple[shapes.Shape | None, str]:
+    """The target's structure drawn from its own output (a KFP pipeline from its compiled
+    spec), or None for a target that has no structure of its own to draw."""
+    text = texts[target]
+    if target in ("asl", "asl-cloudformation"):
+        definition = shapes.asl_definition(text)
+        if definition is None:
+            return None, "the template holds no inline state machine definition to draw"
+        return shapes.asl_shape(definition, steps, status), ""
+    if target == "airflow":
+        return shapes.airflow_shape(text, steps, status), ""
+    if target.startswith("sagemaker"):
+        return shapes.workflow_shape(workflow), "the pipeline itself, as SageMaker runs it"
+    if target in ("kfp", "kfp-yaml"):
+        spec = texts.get("kfp-yaml") or _compiled_kfp(workflow)
+        if spec is None:
+            return None, "drawing the KFP pipeline needs kfp installed (to compile it)"
+        note = "" if target == "kfp-yaml" else "drawn from the pipeline kfp compiles it to"
+        return shapes.kfp_shape(spec, steps, status), note
+    return None, ""
+
+
+def _compiled_kfp(workflow: Workflow) -> str | None:
+    try:
+        return dump(workflow, write="kfp-yaml", unsupported=UnsupportedLevel.IGNORE)
+    except PipeglotError:
+        return None
+
+
+def _limits(report: TargetReport, shape: shapes.Shape | None) -> tuple[Limit, ...]:
+    if report.target != "asl" and report.target != "asl-cloudformation":
+        return ()
+    size = report.size
+    note = ""
+    if report.target == "asl-cloudformation":
+        note = "the whole template; the state machine definition inside it is smaller"
+    limits = [Limit("definition size", size, ASL_DEFINITION_BYTES, "bytes", note)]
+    if shape is not None and shape.history_events is not None:
+        limits.append(
+            Limit(
+                "history events per execution (estimate)",
+                shape.history_events,
+                ASL_HISTORY_EVENTS,
+                "events",
+                "every state once, no retries or polling rounds",
+            )
+        )
+    return tuple(limits)
+
+
+def _worst_by_step(entries: Iterable[Diagnostic]) -> dict[str, str]:
+    worst: dict[str, Fidelity] = {}
+    for entry in entries:
+        if entry.step is None:
+            continue
+        known = worst.get(entry.step)
+        if known is None or FIDELITY_RANK[entry.fidelity] > FIDELITY_RANK[known]:
+            worst[entry.step] = entry.fidelity
+    return {step: fidelity.value for step, fidelity in worst.items()}
+
+
+def worst(fidelities: Iterable[Fidelity]) -> Fidelity:
+    return max(fidelities, key=FIDELITY_RANK.__getitem__, default=Fidelity.EXACT)
+
+
+_NOT_EXACT = (Fidelity.APPROXIMATED, Fidelity.DROPPED, Fidelity.UNSUPPORTED)
+SUMMARY_COLUMNS = (
+    "target",
+    "structure",
+    "critical path",
+    "size",
+    "steps exact",
+    "approximated",
+    "dropped",
+    "unsupported",
+)
+
+
+# --- Tables the renderers share -------------------------------------------------------------
+
+
+def construct(code: str) -> str:
+    """A ledger code without its target prefix, so that targets line up: ``asl.fail`` and
+    ``airflow.fail`` are both ``fail``."""
+    _, _, rest = code.partition(".")
+    return (rest or code).replace("_", "-")
+
+
+def step_type_rows(report: Report) -> list[dict[str, Any]]:
+    """Per step type: how many steps, and per target the worst fidelity and steps affected."""
+    by_type: dict[str, list[str]] = {}
+    for step in report.workflow.steps:
+        by_type.setdefault(step.type_name, []).append(step.name)
+    rows = []
+    for type_name in sorted(by_type):
+        names = set(by_type[type_name])
+        cells = {}
+        for target in report.targets:
+            if target.error is not None:
+                continue
+            hits = [e for e in target.entries if e.step in names]
+            cells[target.target] = {
+                "fidelity": worst(e.fidelity for e in hits).value,
+                "steps": len({e.step for e in hits}),
+                "codes": sorted({e.code for e in hits}),
+            }
+        rows.append({"type": type_name, "count": len(names), "targets": cells})
+    return rows
+
+
+def construct_rows(report: Report) -> list[dict[str, Any]]:
+    """Per construct (ledger code without its target prefix), per target: worst fidelity,
+    the steps it concerns and one message."""
+    rows: dict[str, dict[str, Any]] = {}
+    for target in report.targets:
+        for entry in target.entries:
+            if entry.fidelity is Fidelity.EXACT:
+                continue
+            row = rows.setdefault(construct(entry.code), {})
+            cell = row.setdefault(
+                target.target,
+                {"fidelity": entry.fidelity, "steps": [], "message": entry.message},
+            )
+            if FIDELITY_RANK[entry.fidelity] > FIDELITY_RANK[cell["fidelity"]]:
+                cell["fidelity"], cell["message"] = entry.fidelity, entry.message
+            if entry.step is not None:
+                cell["steps"].append(entry.step)
+    return [
+        {
+            "construct": name,
+            "targets": {
+                target: {**cell, "fidelity": cell["fidelity"].value}
+                for target, cell in rows[name].items()
+            },
+        }
+        for name in sorted(rows)
+    ]
+
+
+def callback_rows(report: Report) -> list[dict[str, Any]]:
+    """Each Callback step and, per target, what its worker must do differently there."""
+    rows = []
+    for step in report.callback_steps():
+        cells = {}
+        for target in report.targets:
+            notes = [e.message for e in target.entries if e.step == step]
+            cells[target.target] = notes
+        rows.append({"step": step, "targets": cells})
+    return rows
+
+
+def missing_steps(report: Report, target: TargetReport) -> list[str]:
+    """Steps with no node of their name in the target's drawing (the naming contract)."""
+    if target.shape is None:
+        return []
+    drawn = {node.step for node in target.shape.drawing.step_nodes()}
+    return [step.name for step in report.workflow.steps if step.name not in drawn]
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    workflow = report.workflow
+    return {
+        "pipeline": {
+            "name": workflow.name,
+            "source": report.source,
+            "steps": len(workflow.steps),
+            "edges": report.edge_count,
+            "parameters": len(workflow.parameter_list),
+            "critical_path": report.critical_path,
+        },
+        "targets": [_target_json(report, target) for target in report.targets],
+        "step_types": step_type_rows(report),
+        "constructs": construct_rows(report),
+        "callback_steps": callback_rows(report),
+    }
+
+
+def _target_json(report: Report, target: TargetReport) -> dict[str, Any]:
+    out: dict[str, Any] = {"target": target.target, "description": target.description}
+    if target.error is not None:
+        out["error"] = target.error
+        return out
+    out["size_bytes"] = target.size
+    out["ledger"] = {f.value: target.count(f) for f in Fidelity}
+    if target.shape is not None:
+        shape = target.shape
+        out["structure"] = {
+            "unit": shape.unit,
+            "total": shape.total,
+            "steps": shape.total - shape.helpers,
+            "helpers": shape.helpers,
+            "critical_path": shape.critical_path,
+            "pipeline_critical_path": report.critical_path,
+        }
+        out["runs"] = dict(sorted(shape.runs.items()))
+        out["missing_steps"] = missing_steps(report, target)
+    if target.shape_note:
+        out["structure_note"] = target.shape_note
+    out["limits"] = [
+        {"name": x.name, "value": x.value, "limit": x.limit, "unit": x.unit, "note": x.note}
+        for x in target.limits
+    ]
+    out["entries"] = [
+        {"fidelity": e.fidelity.value, "code": e.code, "step": e.step, "message": e.message}
+        for e in target.entries
+    ]
+    return out
+
+
+# --- Text -----------------------------------------------------------------------------------
+
+
+def to_text(report: Report) -> str:
+    workflow = report.workflow
+    lines = [
+        f"pipeline {workflow.name or '(unnamed)'} ({report.source}): {len(workflow.steps)} "
+        f"steps, {report.edge_count} edges, critical path {report.critical_path} steps",
+        "",
+        _table(
+            list(SUMMARY_COLUMNS),
+            [_summary_row(report, target) for target in report.targets],
+        ),
+    ]
+    lines += _limit_lines(report)
+    lines += ["", "step types (worst per target; steps affected):"]
+    names = [t.target for t in report.targets if t.error is None]
+    rows = []
+    for row in step_type_rows(report):
+        cells = [_cell(row["targets"].get(name)) for name in names]
+        rows.append([f"{row['type']} ({row['count']})", *cells])
+    lines.append(_table(["step type", *names], rows))
+    constructs = construct_rows(report)
+    if constructs:
+        lines += ["", "constructs that differ:"]
+        rows = []
+        for row in constructs:
+            cells = [_construct_cell(row["targets"].get(name)) for name in names]
+            rows.append([row["construct"], *cells])
+        lines.append(_table(["construct", *names], rows))
+    lines += _callback_lines(report)
+    lines += _runs_lines(report)
+    lines += _ledger_lines(report)
+    return "\n".join(lines) + "\n"
+
+
+def _summary_row(report: Report, target: TargetReport) -> list[str]:
+    if target.error is not None:
+        return [target.target, f"not translated: {target.error}", "", "", "", "", "", ""]
+    shape = target.shape
+    structure = (
+        f"{shape.total} {shape.unit} ({shape.helpers} helpers)" if shape is not None else "-"
+    )
+    critical = f"{shape.critical_path} (pipeline {report.critical_path})" if shape else "-"
+    return [
+        target.target,
+        structure,
+        critical,
+        _size(target.size),
+        f"{len(report.workflow.steps) - target.steps_with_entries()}/{len(report.workflow.steps)}",
+        *(str(target.count(f)) for f in _NOT_EXACT),
+    ]
+
+
+def _limit_lines(report: Report) -> list[str]:
+    lines = []
+    for target in report.targets:
+        for limit in target.limits:
+            note = f" ({limit.note})" if limit.note else ""
+            lines.append(
+                f"{target.target}: {limit.name} {limit.value:,} of {limit.limit:,} {limit.unit} "
+                f"({limit.share:.1%}){note}"
+            )
+    return ["", *lines] if lines else []
+
+
+def _callback_lines(report: Report) -> list[str]:
+    rows = callback_rows(report)
+    if not rows:
+        return ["", "callback steps: none (no worker changes needed)"]
+    lines = ["", "callback steps (their worker must change):"]
+    for row in rows:
+        lines.append(f"  {row['step']}:")
+        for target, notes in row["targets"].items():
+            lines += [f"    {target}: {note}" for note in notes] or [f"    {target}: no entry"]
+    return lines
+
+
+def _runs_lines(report: Report) -> list[str]:
+    drawn = [t for t in report.targets if t.shape is not None]
+    if not drawn:
+        return []
+    rows = [
+        [step.name, *(t.shape.runs.get(step.name, "-") for t in drawn)]  # type: ignore[union-attr]
+        for step in report.workflow.steps
+    ]
+    return ["", "what runs each step:", _table(["step", *(t.target for t in drawn)], rows)]
+
+
+def _ledger_lines(report: Report) -> list[str]:
+    lines = ["", "ledger:"]
+    for target in report.targets:
+        if target.error is not None:
+            continue
+        entries = [e for e in target.entries if e.fidelity is not Fidelity.EXACT]
+        lines.append(f"  {target.target}: {len(entries) or 'nothing'} to note")
+        lines += [f"    {entry.format()}" for entry in entries]
+    return lines
+
+
+def _cell(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "-"
+    if cell["fidelity"] == Fidelity.EXACT.value:
+        return "exact"
+    return f"{cell['fidelity']} ({cell['steps']})" if cell["steps"] else cell["fidelity"]
+
+
+def _construct_cell(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return ""
+    steps = len(set(cell["steps"]))
+    return f"{cell['fidelity']} ({steps})" if steps else cell["fidelity"]
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024:.1f} KiB" if size >= 1024 else f"{size} B"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    out = []
+    for row in [header, *rows]:
+        out.append(
+            "  "
+            + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return "\n".join(out)
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report as ``text``, ``json`` or ``html``."""
+    if fmt == "json":
+        import json
+
+        return json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "html":
+        from pipeglot.compare_html import to_html
+
+        return to_html(report)
+    return to_text(report)
