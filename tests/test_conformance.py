@@ -194,10 +194,24 @@ def _in_svg(name: str, dom: str) -> bool:
     return escape(name, quote=False) in dom
 
 
+def _load_sagemaker_cloudformation(outputs: list[tuple[Workflow, str]]) -> list[set[str]]:
+    """cfn-lint accepts the template; its PipelineDefinitionBody reads back to the workflow."""
+    from cfnlint.api import lint_all
+
+    bodies = []
+    for workflow, text in outputs:
+        problems = [str(match) for match in lint_all(text) if match.rule.id[0] in "EW"]
+        assert problems == []  # errors and warnings (informational notes are not problems)
+        pipeline = json.loads(text)["Resources"]["Pipeline"]["Properties"]
+        bodies.append((workflow, pipeline["PipelineDefinition"]["PipelineDefinitionBody"]))
+    return _load_sagemaker(bodies)
+
+
 TARGETS: dict[str, Callable[[list[tuple[Workflow, str]]], list[set[str]]]] = {
     "sagemaker": _load_sagemaker,
     "asl": _load_asl("asl"),
     "asl-cloudformation": _load_asl("asl-cloudformation"),
+    "sagemaker-cloudformation": _load_sagemaker_cloudformation,
     "airflow": _load_airflow,
     "kfp": _load_kfp,
     "kfp-yaml": _load_kfp_yaml,
