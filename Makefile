@@ -25,9 +25,12 @@ export PIPEGLOT_AIRFLOW2_PYTHON := $(abspath $(AIRFLOW2_VENV)/bin/python)
 # package-lock.json; PIPEGLOT_ASL_VALIDATOR points at its binary.
 ASL_VALIDATOR := node_modules/.bin/asl-validator
 export PIPEGLOT_ASL_VALIDATOR := $(abspath $(ASL_VALIDATOR))
-TEST_TOOLS := $(STAMP) $(SAGEMAKER2_STAMP) $(AIRFLOW2_STAMP) $(ASL_VALIDATOR)
+# Debian packages: Graphviz lays out the drawings of `graph --format svg` and
+# `compare --format html`; the compare tests open that page in Chromium. CI runs as root.
+SYSTEM_PACKAGES := graphviz chromium fonts-dejavu-core
+TEST_TOOLS := $(STAMP) $(SAGEMAKER2_STAMP) $(AIRFLOW2_STAMP) $(ASL_VALIDATOR) system-tools
 
-.PHONY: example test lint bench clean
+.PHONY: example test lint bench clean system-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +65,10 @@ $(AIRFLOW2_STAMP): pyproject.toml
 $(ASL_VALIDATOR): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
+
+system-tools:
+	command -v dot >/dev/null && command -v chromium >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES))
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -252,7 +252,7 @@ def dot_to_svg(dot_text: str) -> str:
     except graphviz.ExecutableNotFound:
         raise UsageError(
             "drawing SVG needs Graphviz's dot program; install it (Debian: apt-get install "
-            "graphviz, or `make graphviz`), or use --format dot or mermaid"
+            "graphviz, or `make system-tools`), or use --format dot or mermaid"
         ) from None
     return _XML_PROLOGUE.sub("", svg).strip() + "\n"
 
