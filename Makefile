@@ -44,6 +44,7 @@ example: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tests/typecheck.py
 
 test: lint $(TEST_TOOLS)
 	PIPEGLOT_STRICT=1 $(BIN)/python -m pytest

@@ -463,7 +463,7 @@ def dst_sensitive_times(cron: Cron, timezone: str) -> list[str]:
 
 
 def _offset_change_days(tz: ZoneInfo) -> list[dt.date]:
-    days = []
+    days: list[dt.date] = []
     day = dt.date(2020, 1, 1)
     previous = dt.datetime(2019, 12, 31, 12, tzinfo=tz).utcoffset()
     while day.year < 2040:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -86,7 +86,7 @@ def name_field(container: str) -> str | None:
     return NAME_KEYED_LISTS.get(container)
 
 
-_PATH_TOKEN = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]|\['([^']*)'\]")
+_PATH_TOKEN = re.compile(r"\.([A-Za-z0-9_]+)|\[([0-9]+)\]|\['([^']*)'\]")
 
 
 def parse_path(text: str) -> tuple[PathPart, ...]:
@@ -513,7 +513,7 @@ def _json_get_children(node: JsonGet) -> tuple[Value, ...]:
     return (node.property_file,) if node.property_file is not None else (node.s3_uri,)
 
 
-_CHILDREN = {
+_CHILDREN: dict[type, Callable[[Any], tuple[Value, ...]]] = {
     ParameterRef: _no_children,
     ExecutionVariable: _no_children,
     ExperimentConfigRef: _no_children,
@@ -527,5 +527,5 @@ _CHILDREN = {
 def referenced_steps(value: Value) -> Iterator[str]:
     """Names of the steps that ``value`` reads from, in order of appearance (with repeats)."""
     for expression in collect_expressions(value, []):
-        if type(expression) in (StepProperty, PropertyFileRef):
+        if isinstance(expression, StepProperty | PropertyFileRef):
             yield expression.step

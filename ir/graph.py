@@ -68,7 +68,9 @@ def step_expressions(step: Step) -> list[Expression]:
 def data_sources(step: Step, expressions: list[Expression] | None = None) -> list[str]:
     """The steps ``step`` reads from, each once, in order of first reference."""
     nodes = step_expressions(step) if expressions is None else expressions
-    return list(dict.fromkeys(n.step for n in nodes if type(n) in (StepProperty, PropertyFileRef)))
+    return list(
+        dict.fromkeys(n.step for n in nodes if isinstance(n, StepProperty | PropertyFileRef))
+    )
 
 
 def step_edges(step: Step, expressions: list[Expression] | None = None) -> Iterator[Edge]:

@@ -8,7 +8,7 @@ task after any failure (Airflow, Kubeflow) take :func:`any_failure_retry`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeglot.ir.model import MISSING, RetryPolicy, Step
 from pipeglot.ir.sagemaker import (
@@ -60,7 +60,7 @@ def effective_retries(step: Step) -> tuple[RetryRule, ...]:
             rules.append(rule_of(policy, types))
     implicit = tuple(t for t in DEFAULT_RETRY_EXCEPTIONS if t not in claimed)
     if implicit:
-        rules.append(RetryRule(**{**_fields(IMPLICIT_RETRY), "exception_types": implicit}))
+        rules.append(replace(IMPLICIT_RETRY, exception_types=implicit))
     return tuple(rules)
 
 
@@ -129,7 +129,3 @@ def _number(value: object, default: float, field: str, computed: list[str]) -> f
         computed.append(field)
         return default
     return float(value) if isinstance(value, float) else value
-
-
-def _fields(rule: RetryRule) -> dict[str, object]:
-    return {name: getattr(rule, name) for name in RetryRule.__slots__}

@@ -182,7 +182,7 @@ def _state(item: Mapping[str, Any], where: str) -> bool:
     state = item.get("State", "ENABLED")
     if state not in ("ENABLED", "DISABLED"):
         raise InputError("State is ENABLED or DISABLED", location=f"{where}/State")
-    return state == "ENABLED"
+    return bool(state == "ENABLED")
 
 
 def _string(item: Mapping[str, Any], key: str, where: str, default: str) -> str:
