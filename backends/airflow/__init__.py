@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeglot.backend import SOURCE_COMMAND, Option
+from pipeglot.backends.airflow import schedule
 from pipeglot.backends.airflow.dag_file import write_dag_file
 from pipeglot.backends.airflow.dispatch import HANDLERS, UNSUPPORTED
 from pipeglot.backends.airflow.profiles import PROFILES, Profile, profile_for
@@ -58,4 +59,5 @@ def export(
     """Render ``workflow`` as an Airflow DAG file (Python source text)."""
     profile = profile_for(airflow_version)
     ledger = Diagnostics() if diagnostics is None else diagnostics
+    workflow = schedule.scheduled_workflow(workflow, ledger)
     return write_dag_file(workflow, ledger, profile, source_command)

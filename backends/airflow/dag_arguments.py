@@ -7,6 +7,7 @@ import re
 
 from pipeglot.backends import _python as pysource
 from pipeglot.backends._python import Atom, Doc, Group, call, literal
+from pipeglot.backends.airflow import schedule
 from pipeglot.backends.airflow.emitter import Emitter
 from pipeglot.ir.expressions import Value
 from pipeglot.ir.model import MISSING, Parameter, ParameterType, RetryPolicy, Step
@@ -34,13 +35,16 @@ def dag_call(emitter: Emitter) -> Group:
             "airflow.dag_id",
             f"the pipeline name {workflow.name!r} is not a valid DAG id; the DAG id is {dag_id!r}",
         )
-    emitter.use("datetime.UTC", "datetime.datetime")
     arguments: dict[str, Doc] = {
         "dag_id": literal(dag_id),
         "schedule": Atom("None"),  # SageMaker pipelines run when started
         "start_date": Atom("datetime(2024, 1, 1, tzinfo=UTC)"),  # fixed: deterministic output
         "catchup": Atom("False"),
     }
+    scheduled = schedule.dag_arguments(emitter)  # the pipeline's triggers, if any
+    if "start_date" not in scheduled:
+        emitter.use("datetime.UTC", "datetime.datetime")
+    arguments.update(scheduled)
     parameters = workflow.parameter_list
     if parameters:
         emitter.use(".".join(emitter.profile.param))
