@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeglot.backend import SOURCE_COMMAND, Option
-from pipeglot.backends.kfp import source
+from pipeglot.backends.kfp import schedule, source
 from pipeglot.backends.kfp.kinds import HANDLED, RUNTIME_LISTS, UNSUPPORTED, Kind, runtime_sources
 from pipeglot.backends.kfp.module import module
 from pipeglot.backends.kfp.plan import plan
@@ -66,4 +66,6 @@ def export(
 ) -> str:
     """Render ``workflow`` as a kfp v2 pipeline file; ``base_image`` runs the components."""
     ledger = Diagnostics() if diagnostics is None else diagnostics
-    return module(plan(workflow, ledger, base_image))
+    planned = plan(workflow, ledger, base_image)
+    schedule.report(planned, ledger)  # the pipeline's triggers, if any
+    return module(planned)

@@ -3,7 +3,7 @@ pipeline and the ``__main__`` block that compiles it."""
 
 from __future__ import annotations
 
-from pipeglot.backends.kfp import helpers, source
+from pipeglot.backends.kfp import helpers, schedule, source
 from pipeglot.backends.kfp.components import component
 from pipeglot.backends.kfp.kinds import runtime_sources
 from pipeglot.backends.kfp.pipeline import pipeline
@@ -29,6 +29,7 @@ def module(plan: Plan) -> str:
     parts.append("# --- One component per step ---")
     parts.extend(component(plan, plan.tasks[name]) for name in plan.order)
     parts.append(pipeline(plan))
+    parts.extend(schedule.sections(plan))  # recurring runs, when the pipeline has schedules
     parts.append(_MAIN)
     # One blank line after the docstring and after the imports, two between the rest.
     head = "\n\n".join(parts[:3])
