@@ -18,8 +18,27 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-# A JSON value that may contain expression nodes anywhere.
-Value: TypeAlias = Any
+# A JSON value that may contain expression nodes anywhere (or MISSING, for an absent key).
+Value: TypeAlias = (
+    "bool | int | float | str | list[Value] | dict[str, Value] | tuple[Value, ...]"
+    " | Expression | Condition | _Missing | None"
+)
+
+
+class _Missing:
+    """Marks an optional key that is absent (as opposed to present with the value null)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+# Typed Any so that a field of any value type can default to it.
+MISSING: Any = _Missing()
 
 
 class ExpressionError(ValueError):
@@ -354,7 +373,8 @@ def _join_from_json(body: Value) -> Join:
 
 
 def _json_get_from_json(body: Value) -> JsonGet:
-    if not isinstance(body, dict) or not isinstance(body.get("Path"), str):
+    path = body.get("Path") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or not isinstance(path, str):
         raise ExpressionError('"Std:JsonGet" needs a "Path" string')
     sources = set(body) - {"Path"}
     if sources == {"PropertyFile"}:
@@ -362,9 +382,9 @@ def _json_get_from_json(body: Value) -> JsonGet:
             raise ExpressionError(
                 '"Std:JsonGet" "PropertyFile" must be {"Get": "Steps.<step>.PropertyFiles.<name>"}'
             )
-        return JsonGet(body["Path"], property_file=body["PropertyFile"])
+        return JsonGet(path, property_file=body["PropertyFile"])
     if sources == {"S3Uri"}:
-        return JsonGet(body["Path"], s3_uri=body["S3Uri"])
+        return JsonGet(path, s3_uri=body["S3Uri"])
     raise ExpressionError(
         '"Std:JsonGet" takes "Path" and exactly one of "PropertyFile" and "S3Uri"'
     )
@@ -448,7 +468,9 @@ def json_type(value: object) -> str:
 
 def iter_expressions(value: Value) -> Iterator[Expression]:
     """Every expression node in ``value``, outermost first, nested ones included."""
-    stack = [value]
+    # Dispatch on type(), which is faster than isinstance() but which mypy cannot narrow: the
+    # walked items are typed Any on purpose.
+    stack: list[Any] = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
@@ -470,18 +492,19 @@ def collect_expressions(value: Value, found: list[Expression]) -> list[Expressio
     The recursive twin of :func:`iter_expressions`, about twice as fast, for the hot paths
     that walk every step of large pipelines.
     """
-    kind = type(value)
+    node: Any = value  # dispatched on type(), as in iter_expressions
+    kind = type(node)
     if kind is dict:
-        for item in value.values():
+        for item in node.values():
             if type(item) not in _LEAVES:
                 collect_expressions(item, found)
     elif kind is list or kind is tuple:
-        for item in value:
+        for item in node:
             if type(item) not in _LEAVES:
                 collect_expressions(item, found)
     elif kind in _CHILDREN:
-        found.append(value)
-        for child in _CHILDREN[kind](value):
+        found.append(node)
+        for child in _CHILDREN[kind](node):
             collect_expressions(child, found)
     return found
 

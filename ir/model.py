@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from pipeglot.ir.expressions import MISSING as MISSING  # re-exported: absent keys
 from pipeglot.ir.expressions import Condition, Value
 from pipeglot.ir.triggers import Trigger
 
@@ -26,21 +27,6 @@ NO_EXTRA: Mapping[str, Value] = MappingProxyType({})
 
 def _no_extra() -> Any:
     return field(default_factory=lambda: NO_EXTRA)
-
-
-class _Missing:
-    """Marks an optional key that is absent (as opposed to present with the value null)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __reduce__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
 
 
 class ParameterType(enum.Enum):
@@ -208,6 +194,9 @@ class Step:
     conditions: tuple[Condition, ...] = ()
     if_steps: tuple[str, ...] = ()
     else_steps: tuple[str, ...] = ()
+    # Which of "IfSteps"/"ElseSteps" the source wrote: a hand-written Condition may omit one,
+    # and writing it back as [] would not be the document that was read.
+    branch_keys: tuple[str, ...] = ("IfSteps", "ElseSteps")
     extra: Mapping[str, Value] = _no_extra()
 
     @property
