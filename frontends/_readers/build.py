@@ -17,6 +17,7 @@ from pipeglot.errors import InputError, ValidationError
 from pipeglot.ir.expressions import (
     Condition,
     ParameterRef,
+    StepProperty,
     Value,
     iter_condition_values,
     referenced_steps,
@@ -153,6 +154,31 @@ class WorkflowBuilder:
         parameter = self.parameters.get(name)
         if parameter is not None and parameter.type is ParameterType.STRING and not parameter.extra:
             self.parameters[name] = replace(parameter, type=type)
+
+    def rename_job_references(
+        self, value: Any, named: list[tuple[str, Any, StepProperty]], step: str
+    ) -> None:
+        """Replace, in ``value``, a resource name that an earlier job was given (and that
+        SageMaker now generates) by a reference to the generated name: ``named`` holds
+        (name field, the value it had, the property that reads the generated one)."""
+        if isinstance(value, list):
+            for item in value:
+                self.rename_job_references(item, named, step)
+        if not isinstance(value, dict):
+            return
+        for key, item in value.items():
+            for field_name, given, generated in named:
+                if key == field_name and item == given:
+                    value[key] = generated
+                    self.exact(
+                        "job-name-reference",
+                        f"{key} names the resource of {generated.step!r}: it reads the name "
+                        "SageMaker generates",
+                        step,
+                    )
+                    break
+            else:
+                self.rename_job_references(item, named, step)
 
     # --- the result -----------------------------------------------------------------------
 
