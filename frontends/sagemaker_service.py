@@ -6,7 +6,9 @@
     arn:aws:sagemaker:REGION:ACCOUNT:pipeline/NAME[/execution/ID]   the same, by ARN
 
 The definition then goes through the ``sagemaker`` frontend, so the result is exactly what the
-JSON would give. Credentials and the region come from the usual AWS configuration; an ARN names
+JSON would give; ``sagemaker://NAME`` also brings the EventBridge schedules and rules that start
+the pipeline, with their parameters, as the workflow's triggers (``_service_triggers``).
+Credentials and the region come from the usual AWS configuration; an ARN names
 its own region.
 """
 
@@ -18,8 +20,9 @@ from typing import Any
 
 from pipeglot import aws
 from pipeglot.errors import UsageError
-from pipeglot.frontends import sagemaker
+from pipeglot.frontends import _service_triggers, sagemaker
 from pipeglot.ir.model import Workflow
+from pipeglot.ir.triggers import with_triggers
 
 READS_TEXT = False  # the CLI hands this frontend the INPUT string: a sagemaker:// URI or an ARN
 SCHEME = "sagemaker://"
@@ -51,7 +54,17 @@ def load(source: str, *, name: str | None = None, region: str | None = None) -> 
     where = parse_source(source)
     client = aws.client("sagemaker", where.region or region)
     definition = read_definition(client, where)
-    return sagemaker.load(definition, name=name or where.name)
+    workflow = sagemaker.load(definition, name=name or where.name)
+    if where.execution is not None:
+        return workflow  # what an execution ran; the pipeline's triggers come with sagemaker://NAME
+    return with_triggers(
+        workflow, _service_triggers.read_triggers(_arn(client, where), where.region or region)
+    )
+
+
+def _arn(client: Any, where: Source) -> str:
+    with aws.translated_errors(f"reading pipeline {where.name!r}"):
+        return str(client.describe_pipeline(PipelineName=where.name)["PipelineArn"])
 
 
 def parse_source(text: str) -> Source:
