@@ -165,7 +165,9 @@ def test_jsonget_condition_true_runs_the_if_branch(aws: Any) -> None:
     assert result["status"] == "SUCCEEDED", result
     states = entered(events)
     assert "CreateModel" in states and "AccuracyTooLow" not in states
-    assert json.loads(result["output"])["CheckAccuracy"] == {"Outcome": "True"}
+    # a route: the Choice leads straight into the branch, nothing records an outcome
+    assert states.index("CheckAccuracy") + 1 == states.index("CreateModel")
+    assert "CheckAccuracy" not in json.loads(result["output"])
     models = aws.client("sagemaker", region_name=REGION).list_models()["Models"]
     assert [m["ModelName"].startswith("createmodel-") for m in models] == [True]
 
@@ -221,16 +223,25 @@ def test_missing_required_parameter_fails_clearly(aws: Any) -> None:
     machine = Machine(aws, JSONGET)
     result, events = machine.run("no-input", {})
     assert result["status"] == "FAILED"
-    assert result["error"] == "Pipeline.MissingParameter"
-    assert "'InputUri' has no default value" in result["cause"]
+    assert result["error"] == "Pipeline.InvalidParameter"
+    assert "InputUri must be a string (required)" in result["cause"]
+    assert result["cause"].endswith(
+        'The parameters were: {"AccuracyThreshold":0.8,"InstanceType":"ml.m5.large"}'
+    )
     assert scheduled(events, "createProcessingJob") == []
 
 
 def test_mistyped_parameter_fails_clearly(aws: Any) -> None:
     machine = Machine(aws, JSONGET)
-    result, _ = machine.run("bad-type", {"InputUri": "s3://in/data", "AccuracyThreshold": "high"})
+    put_report(aws, "bad-type", 0.9)
+    result, events = machine.run(
+        "bad-type", {"InputUri": "s3://in/data", "AccuracyThreshold": "high"}
+    )
     assert result["status"] == "FAILED"
     assert result["error"] == "Pipeline.InvalidParameter"
+    assert "AccuracyThreshold must be a number (Float)" in result["cause"]
+    # checked by the Condition that compares it, before it could take the wrong branch
+    assert "CreateModel" not in entered(events) and "AccuracyTooLow" not in entered(events)
 
 
 @pytest.mark.parametrize("deploy", [False, True])

@@ -1,12 +1,17 @@
-"""Assemble the state machine: start-up states, the series-parallel structure, skip guards.
+"""Assemble the state machine: start-up states, condition routes, the series-parallel structure.
 
 Execution document (see ``names``): ``{"Parameters", "Run", "Scratch", <step keys>...}``.
 
-Skip semantics: a step in a Condition branch runs only when its Condition chose that branch,
-and a step runs only when every step it depends on ran. Both are static properties of the DAG,
-so only steps that *may* be skipped get a guard: a Choice state in front of them that checks the
-Outcome recorded by the Condition and that the results of their maybe-skipped upstream steps
-are present. A skipped step leaves no result, so everything after it is skipped in turn.
+Conditions are *routes* wherever they can be (``routes``): the Condition's Choice runs the steps
+of the branch it takes, directly, and the other branch's steps (and everything depending on them)
+are simply never reached. Each scope (the whole machine, or one arm of a routed Condition) is a
+DAG in which a routed Condition with its arms counts as one node; ``structure`` turns each into
+series and Parallel blocks.
+
+A Condition that cannot be routed keeps the guard lowering: it records its outcome, and each
+step it may skip gets a Choice in front that checks the outcome and that its maybe-skipped
+upstream steps left a result. A skipped step leaves no result, so everything after it is skipped
+in turn. The ledger says which Conditions and why.
 """
 
 from __future__ import annotations
@@ -16,23 +21,26 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
+
 from pipeglot.backends.asl import intrinsics as fn
-from pipeglot.backends.asl import structure
+from pipeglot.backends.asl import routes, structure
 from pipeglot.backends.asl.conditions import ChoiceBuilder
 from pipeglot.backends.asl.intrinsics import NotExpressible, Ref
-from pipeglot.backends.asl.names import (
-    PARAMETERS_KEY,
-    RUN_KEY,
-    SCRATCH_KEY,
-    StateNames,
-    data_keys,
+from pipeglot.backends.asl.makespan import makespans
+from pipeglot.backends.asl.names import RUN_KEY, SCRATCH_KEY, StateNames, data_keys
+from pipeglot.backends.asl.start import (
+    compared_parameters,
+    invalid_rule,
+    parameter_fail,
+    start_states,
 )
 from pipeglot.backends.asl.steps import BUILDERS, CONTINUE, SDK_ARN, Build, State
 from pipeglot.backends.asl.values import Values
-from pipeglot.diagnostics import Diagnostics
+from pipeglot.diagnostics import Diagnostics, Fidelity
 from pipeglot.ir.expressions import JsonGet, PropertyFileRef, StepProperty, iter_expressions
 from pipeglot.ir.graph import EdgeOrigin, edges, step_values
-from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step, StepKind, Workflow
+from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
 
 # Step Functions allows at most 10 nested intrinsic calls in one field: merging n branch
 # results takes n ArrayGetItem and n-1 JsonMerge calls, merging n paths n-1 JsonMerge calls.
@@ -42,12 +50,6 @@ DEFINITION_LIMIT = 1024 * 1024
 HISTORY_LIMIT = 25_000
 PAYLOAD_LIMIT = 256 * 1024
 _GUESSED_FIELD_SIZE = 256  # bytes of a kept result field the request does not show
-_TYPE_TEST = {
-    ParameterType.STRING: "IsString",
-    ParameterType.INTEGER: "IsNumeric",
-    ParameterType.FLOAT: "IsNumeric",
-    ParameterType.BOOLEAN: "IsBoolean",
-}
 # History events one run through a state adds (entered/scheduled/started/.../exited).
 _EVENTS = {"Task": 5, "Parallel": 4, "Fail": 1}
 
@@ -65,9 +67,18 @@ class _Scope:
         self.names = names
         self.states: dict[str, State] = {}
         self._end: str | None = None
+        self._parameter_fail: str | None = None
 
     def add(self, name: str, state: State) -> None:
         self.states[name] = state
+
+    def parameter_fail(self, workflow: Workflow) -> str:
+        """The Fail state for a mistyped parameter, in this scope (a Choice in a Parallel
+        branch cannot lead to a state outside it)."""
+        if self._parameter_fail is None:
+            self._parameter_fail = self.names.helper("InvalidParameters")
+            self.states[self._parameter_fail] = parameter_fail(workflow)
+        return self._parameter_fail
 
     def end(self) -> str:
         """A Succeed state ending this scope, for Choice states that skip to the end."""
@@ -103,22 +114,34 @@ class _Assembler:
         self.predecessors: dict[str, list[str]] = {name: [] for name in names}
         self.successors: dict[str, list[str]] = {name: [] for name in names}
         self.branch_of: dict[str, list[tuple[str, str]]] = {name: [] for name in names}
+        branches: dict[str, dict[str, list[str]]] = {
+            step.name: {"True": [], "False": []}
+            for step in self.workflow.steps
+            if step.kind is StepKind.CONDITION
+        }
         for edge in edges(self.workflow):
             if edge.source not in names or edge.target not in names:
                 continue
             if edge.origin in (EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH):
                 outcome = "True" if edge.origin is EdgeOrigin.IF_BRANCH else "False"
                 self.branch_of[edge.target].append((edge.source, outcome))
+                branches[edge.source][outcome].append(edge.target)
             if edge.source not in self.predecessors[edge.target]:
                 self.predecessors[edge.target].append(edge.source)
                 self.successors[edge.source].append(edge.target)
         self.order = self._topological_order()
+        self.plan = routes.plan(self.order, self.predecessors, self.successors, branches)
+        # Guards only for what unrouted Conditions may skip.
         self.maybe_skipped: set[str] = set()
         for name in self.order:
-            if self.branch_of[name] or any(
+            if self._guarding(name) or any(
                 p in self.maybe_skipped for p in self.predecessors[name]
             ):
                 self.maybe_skipped.add(name)
+
+    def _guarding(self, name: str) -> list[tuple[str, str]]:
+        """The unrouted Conditions (and outcomes) whose branch holds the step."""
+        return [(c, o) for c, o in self.branch_of[name] if not self.plan.routed(c)]
 
     def _topological_order(self) -> list[str]:
         position = {step.name: i for i, step in enumerate(self.workflow.steps)}
@@ -140,24 +163,12 @@ class _Assembler:
     def definition(self) -> dict[str, Any]:
         self._collect_references()
         self._report_workflow()
-        block, extra_waits = structure.structure(
-            self.order,
-            self.predecessors,
-            self.successors,
-            keep_last=lambda name: self.workflow.step(name).kind is StepKind.FAIL,
-        )
-        for wait in extra_waits:
-            more = wait.count - len(wait.waits_for)
-            listed = _names(wait.waits_for) + (f" and {more} more" if more else "")
-            self.diagnostics.approximated(
-                "asl.structure.extra-wait",
-                "Step Functions runs steps in nested parallel blocks, and this DAG is not "
-                f"series-parallel: the step now also waits for {listed}, which it does not "
-                "depend on",
-                wait.step,
-            )
+        self.blocks = {scope: self._structure(scope) for scope in self.plan.nodes}
+        self._report_schedule()
         top = _Scope(self.names)
-        start, exits = self._start(top)
+        sequence = start_states(self.workflow, self.names, self.diagnostics)
+        start, exits = self._wire(sequence, top)
+        block = self.blocks[None]
         if block is not None:
             entry, body_exits = self._emit(block, top)
             _close(exits, entry)
@@ -172,6 +183,55 @@ class _Assembler:
         }
         self._check_limits(document)
         return document
+
+    def _structure(self, scope: routes.Scope) -> structure.Block | None:
+        block, extra_waits = structure.structure(
+            self.plan.nodes[scope],
+            self.plan.predecessors[scope],
+            self.plan.successors[scope],
+            keep_last=lambda name: self.workflow.step(name).kind is StepKind.FAIL,
+        )
+        for wait in extra_waits:
+            more = wait.count - len(wait.waits_for)
+            listed = _names(wait.waits_for) + (f" and {more} more" if more else "")
+            self.diagnostics.approximated(
+                "asl.structure.extra-wait",
+                "Step Functions runs steps in nested parallel blocks, and this DAG is not "
+                f"series-parallel: the step now also waits for {listed}, which it does not "
+                "depend on",
+                wait.step,
+            )
+        return block
+
+    def _report_schedule(self) -> None:
+        for condition, why in self.plan.unrouted.items():
+            self.diagnostics.approximated(
+                "asl.condition.guards",
+                f"the Condition records its outcome and each step it may skip checks it (a "
+                f"guard Choice) instead of routing into its branches: {why}",
+                condition,
+            )
+        for name in self.order:
+            if name in self.maybe_skipped:
+                self.diagnostics.exact(
+                    "asl.condition.guard",
+                    "the step has a guard: it runs only if its Condition chose its branch and "
+                    "every step it depends on ran",
+                    name,
+                )
+        lowered, critical = makespans(self.blocks, self.plan, self.predecessors, self.order)
+        self.diagnostics.record(
+            "asl.schedule.makespan",
+            Fidelity.EXACT if lowered == critical else Fidelity.APPROXIMATED,
+            f"with every step taking one unit of time, the machine takes {lowered} units and "
+            f"the pipeline's critical path {critical}"
+            + (
+                ""
+                if lowered == critical
+                else f" ({lowered / critical:.2f}x: the waits the series-parallel lowering "
+                "adds; --dag-lowering exact avoids them)"
+            ),
+        )
 
     def _collect_references(self) -> None:
         """Find which result fields of each step later states read (``Values.kept``)."""
@@ -206,86 +266,14 @@ class _Assembler:
                     step.name,
                 )
 
-    # --- start-up: parameters and run token -------------------------------------------------
-
-    def _start(self, scope: _Scope) -> tuple[str, list[Exit]]:
-        parameters = self.workflow.parameter_list
-        defaults = {p.name: p.default for p in parameters if p.default is not MISSING}
-        first = merge_name = self.names.helper("Start")
-        merged = "$"
-        if defaults:
-            first = self.names.helper("Defaults")
-            scope.add(
-                first,
-                {
-                    "Type": "Pass",
-                    "Comment": "Parameter defaults; the execution input overrides them.",
-                    "Parameters": {"Defaults": defaults, "Input.$": "$"},
-                    "Next": merge_name,
-                },
-            )
-            merged = "States.JsonMerge($.Defaults, $.Input, false)"
-        token = fn.call("ArrayGetItem", fn.call("StringSplit", fn.call("UUID"), "-"), 4)
-        start: State = {
-            "Type": "Pass",
-            "Comment": "The parameters, and a token that makes generated job names unique.",
-            "Parameters": {
-                f"{PARAMETERS_KEY}.$": merged,
-                RUN_KEY: {"Token.$": token.text},
-                SCRATCH_KEY: {},
-            },
-        }
-        scope.add(merge_name, start)
-        exits: list[Exit] = [_next_exit(start, scope)]
-        rules = self._parameter_rules(scope)
-        if rules:
-            check_name = self.names.helper("CheckParameters")
-            check: State = {"Type": "Choice", "Choices": rules, "Default": CONTINUE}
-            scope.add(check_name, check)
-            _close(exits, check_name)
-            exits = [_field_exit(check, "Default", scope)]
-        return first, exits
-
-    def _parameter_rules(self, scope: _Scope) -> list[State]:
-        """Choice rules that fail the execution on a missing or mistyped parameter."""
-        rules = []
-        for parameter in self.workflow.parameter_list:
-            variable = fn.path("$", PARAMETERS_KEY, parameter.name).text
-            if parameter.required:
-                fail = self._parameter_fail(
-                    scope,
-                    "MissingParameter",
-                    parameter,
-                    f"The pipeline parameter {parameter.name!r} has no default value: start the "
-                    f"execution with an input object that sets it, for example "
-                    f"{{{json.dumps(parameter.name)}: ...}}.",
-                )
-                rules.append({"Not": {"Variable": variable, "IsPresent": True}, "Next": fail})
-            expected = _describe_type(parameter)
-            fail = self._parameter_fail(
-                scope,
-                "InvalidParameter",
-                parameter,
-                f"The pipeline parameter {parameter.name!r} must be {expected}.",
-            )
-            valid: State = {"Variable": variable, _TYPE_TEST[parameter.type]: True}
-            if parameter.enum_values and parameter.type is ParameterType.STRING:
-                options = [{"Variable": variable, "StringEquals": v} for v in parameter.enum_values]
-                valid = {"And": [valid, options[0] if len(options) == 1 else {"Or": options}]}
-            present = {"Variable": variable, "IsPresent": True}
-            rules.append({"And": [present, {"Not": valid}], "Next": fail})
-        return rules
-
-    def _parameter_fail(self, scope: _Scope, error: str, parameter: Parameter, cause: str) -> str:
-        name = self.names.helper(error, parameter.name)
-        scope.add(name, {"Type": "Fail", "Error": f"Pipeline.{error}", "Cause": cause})
-        return name
-
     # --- structure --------------------------------------------------------------------------
 
     def _emit(self, block: structure.Block, scope: _Scope) -> tuple[str, list[Exit]]:
         if isinstance(block, structure.Leaf):
-            return self._emit_step(self.workflow.step(block.step), scope)
+            step = self.workflow.step(block.step)
+            if step.kind is StepKind.CONDITION and self.plan.routed(step.name):
+                return self._emit_route(step, scope)
+            return self._emit_step(step, scope)
         if isinstance(block, structure.Series):
             entry, exits = self._emit(block.parts[0], scope)
             for part in block.parts[1:]:
@@ -293,28 +281,29 @@ class _Assembler:
                 _close(exits, next_entry)
                 exits = next_exits
             return entry, exits
-        return self._emit_parallel(list(block.branches), scope)
+        return self._emit_parallel(block, scope)
 
-    def _emit_parallel(
-        self, branches: list[structure.Block], scope: _Scope
-    ) -> tuple[str, list[Exit]]:
+    def _emit_parallel(self, block: structure.Parallel, scope: _Scope) -> tuple[str, list[Exit]]:
         outer = self.in_parallel
         self.in_parallel = True
         bodies = []
-        for branch in branches:
+        for branch in block.branches:
             inner = _Scope(self.names)
             entry, exits = self._emit(branch, inner)
             _close(exits, None)
             bodies.append({"StartAt": entry, "States": inner.states})
         self.in_parallel = outer
+        name = self.names.helper("Parallel")
+        state: State = {"Type": "Parallel", "Branches": bodies}
+        scope.add(name, state)
+        if not self._results_read_after(block):
+            state["ResultPath"] = None  # nothing later reads them: keep the input as it was
+            return name, [_next_exit(state, scope)]
         # Each branch ends with the whole execution document; results of different steps sit
         # under different top-level keys, so shallow merges join them. One field may nest at
         # most 10 intrinsic calls, so wide Parallel states merge in groups, then in Pass states.
         items = [fn.call("ArrayGetItem", Ref("$", True), i) for i in range(len(bodies))]
         fields = [_merge(group) for group in _groups(items, MERGE_ITEMS)]
-        name = self.names.helper("Parallel")
-        state: State = {"Type": "Parallel", "Branches": bodies}
-        scope.add(name, state)
         target = "ResultSelector"
         while len(fields) > 1:
             state[target] = {f"M{i}.$": field.text for i, field in enumerate(fields)}
@@ -329,16 +318,93 @@ class _Assembler:
         state["OutputPath"] = "$.Merged"
         return name, [_next_exit(state, scope)]
 
+    def _results_read_after(self, block: structure.Block) -> bool:
+        """Does a step after ``block`` read a result stored inside it?"""
+        inside = set(self._members(block))
+        return any(
+            self._stores_result(name) and any(s not in inside for s in self.successors[name])
+            for name in inside
+        )
+
+    def _members(self, block: structure.Block) -> Iterable[str]:
+        for name in structure.steps_in(block):
+            yield name
+            if self.plan.routed(name):
+                yield from self.plan.members(name)
+
+    def _stores_result(self, name: str) -> bool:
+        return bool(self.values.kept[name].fields) or (
+            name in self.maybe_skipped and bool(self.successors[name])
+        )
+
+    # --- one Condition, routed into its branches --------------------------------------------
+
+    def _emit_route(self, step: Step, scope: _Scope) -> tuple[str, list[Exit]]:
+        self.values.current = step
+        sequence = list(self._json_get_states(step))
+        rule, operands = self._condition_rule(step)
+        if operands:
+            sequence.append(operands)
+        self.values.current = None
+        self.values.scratch = {}
+        choice: State = {"Type": "Choice", **_comment(step)}
+        choice["Choices"] = [*self._parameter_check(step, scope), {**rule, "Next": None}]
+        choice["Default"] = None  # the arms' entries, set below
+        sequence.append((self.state_name[step.name], choice))
+        if step.name in self.maybe_skipped:
+            sequence.insert(0, self._guard(step, first=sequence[0][0]))
+        entry, exits = self._wire(sequence, scope)
+        targets = []
+        for outcome in routes.OUTCOMES:
+            arm = self.blocks.get((step.name, outcome))
+            recorded = self._outcome_record(step, outcome)
+            if recorded is not None:
+                scope.add(*recorded)
+                arm_entry, arm_exits = recorded[0], [_next_exit(recorded[1], scope)]
+                if arm is not None:
+                    inner_entry, arm_exits_inner = self._emit(arm, scope)
+                    _close(arm_exits, inner_entry)
+                    arm_exits = arm_exits_inner
+                targets.append(arm_entry)
+                exits += arm_exits
+            elif arm is not None:
+                arm_entry, arm_exits = self._emit(arm, scope)
+                targets.append(arm_entry)
+                exits += arm_exits
+            else:
+                targets.append(None)
+        choice["Choices"][-1]["Next"] = targets[0] or CONTINUE
+        choice["Default"] = targets[1] or CONTINUE
+        for holder, field in ((choice["Choices"][-1], "Next"), (choice, "Default")):
+            if holder[field] == CONTINUE:
+                exits.append(_field_exit(holder, field, scope))
+        return entry, exits
+
+    def _outcome_record(self, step: Step, outcome: str) -> tuple[str, State] | None:
+        """A Pass recording the outcome, only where a later state reads it (a property
+        reference, or the guard of a step after the block checking that the Condition ran)."""
+        members = set(self.plan.members(step.name))
+        checked = step.name in self.maybe_skipped and any(
+            s not in members for s in self.successors[step.name]
+        )
+        if not self.values.kept[step.name].fields and not checked:
+            return None
+        return (
+            self.names.helper(f"Outcome.{outcome}", step.name),
+            {
+                "Type": "Pass",
+                "Result": {"Outcome": outcome},
+                "ResultPath": f"$.{self.keys[step.name]}",
+            },
+        )
+
     # --- one step ---------------------------------------------------------------------------
 
     def _emit_step(self, step: Step, scope: _Scope) -> tuple[str, list[Exit]]:
         self.values.current = step
-        sequence: list[tuple[str, State]] = []
-        for name, state in self._json_get_states(step):
-            sequence.append((name, state))
+        sequence: list[tuple[str, State]] = list(self._json_get_states(step))
         if step.kind is StepKind.CONDITION:
-            sequence += self._condition_states(step)
-            build = None
+            sequence += self._guarded_condition_states(step, scope)
         else:
             build = Build(
                 step=step,
@@ -384,16 +450,17 @@ class _Assembler:
             state["ResultPath"] = None
 
     def _guard(self, step: Step, first: str) -> tuple[str, State]:
-        """A Choice that runs ``step`` only if its Condition chose its branch and every step
-        it depends on ran."""
+        """A Choice that runs ``step`` only if its unrouted Condition chose its branch and
+        every step it depends on ran."""
         tests: list[State] = []
-        for condition, outcome in self.workflow_branches(step):
+        guarding = self._guarding(step.name)
+        for condition, outcome in guarding:
             outcome_path = f"$.{self.keys[condition]}.Outcome"
             test = {"Variable": outcome_path, "StringEquals": outcome}
             if condition in self.maybe_skipped:
                 test = {"And": [{"Variable": outcome_path, "IsPresent": True}, test]}
             tests.append(test)
-        branch_sources = {condition for condition, _ in self.branch_of[step.name]}
+        branch_sources = {condition for condition, _ in guarding}
         for predecessor in self.predecessors[step.name]:
             if predecessor in self.maybe_skipped and predecessor not in branch_sources:
                 tests.append({"Variable": f"$.{self.keys[predecessor]}", "IsPresent": True})
@@ -406,17 +473,14 @@ class _Assembler:
         }
         return self.names.helper("Guard", step.name), state
 
-    def workflow_branches(self, step: Step) -> list[tuple[str, str]]:
-        return self.branch_of[step.name]
-
     def _json_get_states(self, step: Step) -> Iterable[tuple[str, State]]:
-        """One S3 read per Std:JsonGet in the step, before it; sets ``Values.scratch``."""
+        """One S3 read per file the step's Std:JsonGet calls read, before it; sets
+        ``Values.scratch``. Calls reading the same file share its read."""
         nodes = self.values.collect_json_gets(step_values(step))
-        for number, node in enumerate(nodes, start=1):
-            slot = f"JsonGet{number}"
+        slots: dict[str, str] = {}  # the read's request (as text) -> its slot
+        for node in nodes:
             try:
                 location = self.values.json_get_location(node)
-                self.values.scratch[id(node)] = self.values.json_get_path(slot, node.path)
             except NotExpressible as error:
                 self.diagnostics.unsupported("asl.json-get", str(error), step.name)
                 continue
@@ -427,6 +491,16 @@ class _Assembler:
                 else:
                     parameters[field] = value
             self.values.take_problems()
+            request = json.dumps(parameters, sort_keys=True)
+            known = request in slots
+            slot = slots.setdefault(request, f"JsonGet{len(slots) + 1}")
+            try:
+                self.values.scratch[id(node)] = self.values.json_get_path(slot, node.path)
+            except NotExpressible as error:
+                self.diagnostics.unsupported("asl.json-get", str(error), step.name)
+                continue
+            if known:
+                continue
             file_ref = node.property_file
             yield (
                 self.names.helper("JsonGet", step.name),
@@ -440,7 +514,17 @@ class _Assembler:
                 },
             )
 
-    def _condition_states(self, step: Step) -> list[tuple[str, State]]:
+    def _parameter_check(self, step: Step, scope: _Scope) -> list[State]:
+        """A rule failing the execution when a parameter the Condition compares is mistyped
+        (see ``start``); required parameters and ones with allowed values are checked at the
+        start already."""
+        compared = compared_parameters(self.workflow, step)
+        rule = invalid_rule([p for p in compared if not (p.required or p.enum_values)])
+        return [] if rule is None else [{**rule, "Next": scope.parameter_fail(self.workflow)}]
+
+    def _condition_rule(self, step: Step) -> tuple[State, tuple[str, State] | None]:
+        """The Choice rule of a Condition, and a Pass computing operands that are not paths
+        (Choice rules read only paths)."""
         operands: dict[str, str] = {}
 
         def operand(value: Any) -> Any:
@@ -458,41 +542,30 @@ class _Assembler:
             rule = {"Not": {"Variable": f"$.{RUN_KEY}", "IsPresent": True}}
         for problem in self.values.take_problems():
             self.diagnostics.unsupported("asl.condition", problem, step.name)
+        if not operands:
+            return rule, None
+        computed = {
+            "Type": "Pass",
+            "Comment": "Computed operands of the condition (Choice rules read paths).",
+            "Parameters": operands,
+            "ResultPath": f"$.{SCRATCH_KEY}.Operands",
+        }
+        return rule, (self.names.helper("Operands", step.name), computed)
+
+    def _guarded_condition_states(self, step: Step, scope: _Scope) -> list[tuple[str, State]]:
+        """An unrouted Condition: a Choice that records its outcome for the guards."""
+        rule, operands = self._condition_rule(step)
         key = self.keys[step.name]
         true_name = self.names.helper("Outcome.True", step.name)
         false_name = self.names.helper("Outcome.False", step.name)
-        states: list[tuple[str, State]] = []
-        if operands:
-            states.append(
-                (
-                    self.names.helper("Operands", step.name),
-                    {
-                        "Type": "Pass",
-                        "Comment": "Computed operands of the condition (Choice rules read paths).",
-                        "Parameters": operands,
-                        "ResultPath": f"$.{SCRATCH_KEY}.Operands",
-                    },
-                )
-            )
-        choice: State = {"Type": "Choice"}
-        parts = [v for v in (step.display_name, step.description) if isinstance(v, str)]
-        if parts:
-            choice["Comment"] = " | ".join(parts)
-        choice["Choices"] = [{**rule, "Next": true_name}]
+        states: list[tuple[str, State]] = [operands] if operands else []
+        choice: State = {"Type": "Choice", **_comment(step)}
+        choice["Choices"] = [*self._parameter_check(step, scope), {**rule, "Next": true_name}]
         choice["Default"] = false_name
         states.append((self.state_name[step.name], choice))
         for name, outcome in ((true_name, "True"), (false_name, "False")):
-            states.append(
-                (
-                    name,
-                    {
-                        "Type": "Pass",
-                        "Result": {"Outcome": outcome},
-                        "ResultPath": f"$.{key}",
-                        "Next": CONTINUE,
-                    },
-                )
-            )
+            record = {"Type": "Pass", "Result": {"Outcome": outcome}, "ResultPath": f"$.{key}"}
+            states.append((name, {**record, "Next": CONTINUE}))
         return states
 
     def _wire(self, sequence: list[tuple[str, State]], scope: _Scope) -> tuple[str, list[Exit]]:
@@ -532,7 +605,7 @@ class _Assembler:
         return total
 
     def _check_limits(self, document: dict[str, Any]) -> None:
-        size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
+        size = _compact_size(document)
         if size > DEFINITION_LIMIT:
             self.diagnostics.unsupported(
                 "asl.limit.definition-size",
@@ -610,17 +683,17 @@ def _names(steps: Iterable[str]) -> str:
     return ", ".join(map(repr, steps))
 
 
-def _describe_type(parameter: Parameter) -> str:
-    words = {
-        ParameterType.STRING: "a string",
-        ParameterType.INTEGER: "a number (Integer)",
-        ParameterType.FLOAT: "a number (Float)",
-        ParameterType.BOOLEAN: "true or false (Boolean)",
-    }
-    text = words[parameter.type]
-    if parameter.enum_values and parameter.type is ParameterType.STRING:
-        text += " and one of " + ", ".join(json.dumps(v) for v in parameter.enum_values)
-    return text
+def _comment(step: Step) -> dict[str, str]:
+    parts = [v for v in (step.display_name, step.description) if isinstance(v, str)]
+    return {"Comment": " | ".join(parts)} if parts else {}
+
+
+def _compact_size(document: dict[str, Any]) -> int:
+    """Bytes of the definition as Step Functions counts them (compact UTF-8 JSON)."""
+    try:
+        return len(orjson.dumps(document))
+    except orjson.JSONEncodeError:  # an integer wider than 64 bits
+        return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def _json_get_comment(reference: PropertyFileRef | None) -> str:
