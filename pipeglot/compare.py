@@ -9,6 +9,7 @@ Rendered as text, JSON, or one self-contained HTML page (see ``compare_html``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from pipeglot import shapes
 from pipeglot.api import dump
 from pipeglot.diagnostics import Diagnostic, Diagnostics, Fidelity, UnsupportedLevel
-from pipeglot.errors import PipeglotError, UsageError
+from pipeglot.errors import UsageError
 from pipeglot.formats import WRITERS, writer
 from pipeglot.ir.graph import build_graph, edges
 from pipeglot.ir.model import StepKind, Workflow
@@ -119,7 +120,7 @@ def _translate(workflow: Workflow, target: str, texts: dict[str, str]) -> Target
     ledger = Diagnostics()
     try:
         text = dump(workflow, write=target, unsupported=UnsupportedLevel.WARN, diagnostics=ledger)
-    except PipeglotError as error:  # e.g. kfp-yaml without kfp installed
+    except UsageError as error:  # e.g. kfp-yaml without kfp installed; a bug still raises
         return TargetReport(target, description, error=str(error))
     texts[target] = text
     return TargetReport(target, description, size=len(text.encode("utf-8")), entries=tuple(ledger))
@@ -131,16 +132,7 @@ def _with_shape(
     if report.error is not None:
         return report
     shape, note = _shape(report.target, texts, workflow, steps, report.step_status())
-    limits = _limits(report, shape)
-    return TargetReport(
-        report.target,
-        report.description,
-        report.size,
-        report.entries,
-        shape,
-        note,
-        limits,
-    )
+    return dataclasses.replace(report, shape=shape, shape_note=note, limits=_limits(report, shape))
 
 
 def _shape(
@@ -174,7 +166,7 @@ def _shape(
 def _compiled_kfp(workflow: Workflow) -> str | None:
     try:
         return dump(workflow, write="kfp-yaml", unsupported=UnsupportedLevel.IGNORE)
-    except PipeglotError:
+    except UsageError:  # kfp is not installed
         return None
 
 

@@ -449,4 +449,5 @@ _SCRIPT = """document.querySelectorAll(".toolbar").forEach(function (bar) {
     if (first) { first.scrollIntoView({block: "center", inline: "center"}); }
   });
 });
+document.body.setAttribute("data-ready", "yes");
 """

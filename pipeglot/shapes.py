@@ -326,7 +326,7 @@ def kfp_shape(spec_text: str, steps: frozenset[str], status: dict[str, str]) -> 
     through a diamond that shows its trigger condition."""
     import yaml  # kfp depends on PyYAML: present wherever a kfp-yaml spec could be written
 
-    spec = yaml.safe_load(spec_text)
+    spec = yaml.load(spec_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     walk = _KfpWalk(spec, steps, status)
     walk.dag(spec["root"]["dag"], scope="", cluster=None)
     graph = nx.DiGraph([(line.source, line.target) for line in walk.lines])
