@@ -7,8 +7,13 @@ a time limit, its ``pipeline.definition()`` comes back as JSON, and the ``sagema
 reads that, so a script and its definition always give the same workflow.
 
 Offline by default: AWS calls are answered by moto, under dummy credentials and a placeholder
-execution role, with telemetry, role validation and instance-metadata lookups off. ``online``
-lets the SDK use the real account (the environment's credentials) instead.
+execution role, with telemetry, role validation and instance-metadata lookups off, and the run
+is reproducible (a frozen clock, seeded randomness: see ``_sdk_runner``), so the same script,
+kwargs and pipeglot give the same bytes. Whatever the script uploaded or created offline is
+listed in the ledger; ``assets`` writes the uploaded files out in the layout of their S3 keys,
+and ``bucket`` points the SDK at the user's bucket, so that syncing them there makes the
+translation deployable. ``online`` lets the SDK use the real account (the environment's
+credentials) instead.
 """
 
 from __future__ import annotations
@@ -25,16 +30,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError, UsageError
 from pipeglot.frontends import _sdk_runner, sagemaker
 from pipeglot.ir.model import Workflow
 
 READS_TEXT = False  # the CLI hands this frontend the INPUT string: a path or a module reference
-OPTIONS = ("kwargs", "online", "python", "timeout")  # what the CLI may pass besides the source
+RECORDS_DIAGNOSTICS = True  # what ran offline only goes into the translation's ledger
+# What the CLI may pass besides the source; ``pending_files`` is a dict that the CLI writes
+# (or, with --check, compares) together with the translation.
+OPTIONS = ("kwargs", "online", "python", "timeout", "cwd", "assets", "bucket", "pending_files")
 
 DEFAULT_TIMEOUT = 300.0  # seconds; importing SDK v3 alone takes a few
 DEFAULT_REGION = "us-east-1"
+OFFLINE_ACCOUNT = "123456789012"  # moto's
 _RUNNER = Path(_sdk_runner.__file__).resolve()
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED = re.compile(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})*")
 # Where botocore looks for credentials, endpoints and profiles: offline, none of them may apply.
@@ -75,6 +86,11 @@ def load(
     online: bool = False,
     python: str | os.PathLike[str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    cwd: str | os.PathLike[str] | None = None,
+    assets: str | os.PathLike[str] | None = None,
+    bucket: str | None = None,
+    diagnostics: Diagnostics | None = None,
+    pending_files: dict[Path, bytes] | None = None,
 ) -> Workflow:
     """Read a SageMaker SDK pipeline into a validated Workflow.
 
@@ -83,10 +99,22 @@ def load(
             or a function returning one; without it, ``get_pipeline`` or else the one
             module-level Pipeline), or a Pipeline object, or a function returning one.
         name: the pipeline's name; by default the Pipeline's own.
-        kwargs: keyword arguments for the function that builds the pipeline.
+        kwargs: keyword arguments for the function that builds the pipeline. A ``role`` also
+            becomes the role of ``@step`` functions (the SDK configuration's RemoteFunction
+            RoleArn); the builder gets it only if it takes it.
         online: let the SDK call AWS with the environment's credentials (scripts only).
         python: the interpreter that runs the script (default: this one); it needs the SDK.
         timeout: seconds the script may take.
+        cwd: the script's working directory (default: a file's own folder; for a module
+            reference, the current one).
+        assets: a folder to write the files the script uploaded to, as ``ASSETS/KEY`` for
+            each object of the output's bucket.
+        bucket: the S3 bucket the SDK uses by default (and the builder's ``default_bucket``
+            when it takes one), so that the output points at it.
+        diagnostics: the ledger that receives what ran offline only (uploads, resources,
+            calls answered for moto).
+        pending_files: when given, the asset files go here (path to bytes) for the caller to
+            write or compare, instead of being written.
 
     Raises:
         InputError: the script failed (the message holds its traceback), or builds no Pipeline.
@@ -97,9 +125,24 @@ def load(
         source = os.fspath(source)
     if not isinstance(source, str):
         return _load_object(source, name=name, kwargs=arguments)
+    if bucket is not None and not _BUCKET.fullmatch(bucket):
+        raise UsageError(
+            f"--bucket {bucket!r} is not an S3 bucket name: 3 to 63 lowercase letters, digits, "
+            "dots and hyphens"
+        )
     reference = parse_reference(source)
-    result = _run_script(reference, arguments, online, python, timeout)
-    return sagemaker.load(result["definition"], name=name or result.get("name"))
+    run = _Run(reference, arguments, online, bucket, _working_folder(reference, cwd))
+    with tempfile.TemporaryDirectory(prefix="pipeglot-") as folder:
+        result = run.execute(Path(folder), python, timeout)
+        workflow = sagemaker.load(result["definition"], name=name or result.get("name"))
+        files = _assets(result, Path(folder) / "objects", assets, run.bucket)
+    ledger = diagnostics if diagnostics is not None else Diagnostics()
+    _record(ledger, result, run, assets, files)
+    if pending_files is not None:
+        pending_files.update(files)
+    else:
+        write_files(files)
+    return workflow
 
 
 def parse_reference(text: str) -> Reference:
@@ -134,50 +177,95 @@ def looks_like_reference(text: str) -> bool:
 # --- a script, in a child process ---------------------------------------------------------------
 
 
-def _run_script(
-    reference: Reference,
-    kwargs: dict[str, Any],
-    online: bool,
-    python: str | os.PathLike[str] | None,
-    timeout: float,
-) -> dict[str, Any]:
-    request = {
-        "path": reference.path,
-        "module": reference.module,
-        "attribute": reference.attribute,
-        "kwargs": kwargs,
-        "online": online,
-    }
-    interpreter = os.fspath(python) if python is not None else sys.executable
-    with tempfile.TemporaryDirectory(prefix="pipeglot-") as folder:
-        request_path = Path(folder) / "request.json"
-        result_path = Path(folder) / "result.json"
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One run of a script: what the child is asked, and the environment it gets."""
+
+    reference: Reference
+    kwargs: dict[str, Any]
+    online: bool
+    bucket: str | None  # the one the SDK is told to use
+    cwd: Path
+
+    def execute(
+        self, folder: Path, python: str | os.PathLike[str] | None, timeout: float
+    ) -> dict[str, Any]:
+        request_path, result_path = folder / "request.json", folder / "result.json"
+        (folder / "objects").mkdir()
+        (folder / "tmp").mkdir()
         try:
-            request_path.write_text(json.dumps(request), encoding="utf-8")
+            request_path.write_text(json.dumps(self._request(folder)), encoding="utf-8")
         except TypeError:
             raise UsageError("--kwargs must hold JSON values only") from None
+        interpreter = os.fspath(python) if python is not None else sys.executable
+        if os.sep in interpreter or "/" in interpreter:
+            # The child runs in another folder. No resolve(): a venv's python is a symlink.
+            interpreter = os.path.abspath(interpreter)
         command = [interpreter, str(_RUNNER), str(request_path), str(result_path)]
-        returncode, stderr = _run(command, _environment(online), timeout, reference)
+        environment = _environment(self.online, folder, self._sdk_config())
+        returncode, stderr = _run(command, environment, timeout, self.reference, self.cwd)
         if not result_path.is_file():
-            raise InputError(_crash_message(returncode, stderr), source=reference.label)
+            raise InputError(_crash_message(returncode, stderr), source=self.reference.label)
         result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
-    if result.get("error") == "script":
-        raise InputError(
-            f"the script failed: {result['message']}\n{result['traceback']}".rstrip(),
-            source=reference.label,
-        )
-    if result.get("error"):
-        raise InputError(result["message"], source=reference.label)
-    return result
+        if result.get("error") == "script":
+            raise InputError(
+                f"the script failed: {result['message']}\n{result['traceback']}".rstrip(),
+                source=self.reference.label,
+            )
+        if result.get("error"):
+            raise InputError(result["message"], source=self.reference.label)
+        return result
+
+    def _request(self, folder: Path) -> dict[str, Any]:
+        path = self.reference.path
+        return {
+            "path": str(Path(path).resolve()) if path is not None else None,
+            "module": self.reference.module,
+            "root": os.getcwd(),
+            "attribute": self.reference.attribute,
+            "kwargs": self.kwargs,
+            "online": self.online,
+            "bucket": self.bucket,
+            "objects": str(folder / "objects"),
+            "sdk_config": self._sdk_config() is not None,
+        }
+
+    def _sdk_config(self) -> dict[str, Any] | None:
+        """SDK defaults (its config file's keys) for the @step role and the bucket."""
+        modules: dict[str, Any] = {}
+        role = self.kwargs.get("role")
+        if isinstance(role, str) and role:
+            modules["RemoteFunction"] = {"RoleArn": role}
+        if self.bucket is not None:
+            modules["Session"] = {"DefaultS3Bucket": self.bucket}
+        if not modules:
+            return None  # a config file costs the SDK a schema validation on every lookup
+        return {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": modules}}}
+
+
+def _working_folder(reference: Reference, cwd: str | os.PathLike[str] | None) -> Path:
+    if cwd is not None:
+        folder = Path(cwd)
+        if not folder.is_dir():
+            raise UsageError(f"--cwd {folder} is not a folder")
+        return folder.resolve()
+    if reference.path is not None:
+        return Path(reference.path).resolve().parent  # where `cd pkg && python script.py` runs
+    return Path.cwd()  # a module reference runs from here, as `python -m` does
 
 
 def _run(
-    command: list[str], environment: dict[str, str], timeout: float, reference: Reference
+    command: list[str],
+    environment: dict[str, str],
+    timeout: float,
+    reference: Reference,
+    cwd: Path,
 ) -> tuple[int, str]:
     """Run the child in its own process group, so that a timeout ends whatever it started."""
     try:
         process = subprocess.Popen(
             command,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,  # the script's prints must not mix with translated output
             stderr=subprocess.PIPE,
@@ -214,9 +302,13 @@ def _crash_message(returncode: int, stderr: str) -> str:
     )
 
 
-def _environment(online: bool) -> dict[str, str]:
-    """The child's environment: offline, no way to reach an AWS account, and no telemetry."""
+def _environment(online: bool, folder: Path, sdk_config: dict[str, Any] | None) -> dict[str, str]:
+    """The child's environment: offline, no way to reach an AWS account, and no telemetry;
+    and reproducible: UTC, fixed hash seed, its own temporary folder (tempfile names are
+    seeded, so they must not meet another run's)."""
     environment = dict(os.environ)
+    if sdk_config is not None:
+        _use_sdk_config(environment, folder, sdk_config)
     if online:
         return environment
     region = environment.get("AWS_REGION") or environment.get("AWS_DEFAULT_REGION")
@@ -233,8 +325,144 @@ def _environment(online: bool) -> dict[str, str]:
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",
         SAGEMAKER_VALIDATE_ROLE="false",
+        MOTO_IAM_LOAD_MANAGED_POLICIES="true",  # a fresh account has them (AWSLambdaBasic...)
+        TZ="UTC",
+        PYTHONHASHSEED="0",
+        TMPDIR=str(folder / "tmp"),
     )
     return environment
+
+
+def _use_sdk_config(environment: dict[str, str], folder: Path, config: dict[str, Any]) -> None:
+    """pipeglot's defaults as the administrator's SDK config: the user's own still wins."""
+    path = folder / "sagemaker-config.yaml"
+    path.write_text(json.dumps(config, indent=2), encoding="utf-8")  # JSON is YAML
+    for variable in ("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", "SAGEMAKER_USER_CONFIG_OVERRIDE"):
+        if not environment.get(variable):
+            environment[variable] = str(path)
+            return
+    raise UsageError(
+        "both SAGEMAKER_ADMIN_CONFIG_OVERRIDE and SAGEMAKER_USER_CONFIG_OVERRIDE are set, so "
+        "pipeglot has no SDK config file left for --bucket and the @step role; unset one"
+    )
+
+
+# --- what the script left in the offline account ----------------------------------------------
+
+
+def _assets(
+    result: dict[str, Any], objects: Path, assets: str | os.PathLike[str] | None, bucket: str | None
+) -> dict[Path, bytes]:
+    """The files --assets writes: ASSETS/KEY for each object of the output's bucket."""
+    if assets is None or "objects" not in result:
+        return {}
+    folder = Path(assets)
+    chosen = bucket or _main_bucket(result)
+    return {
+        folder / item["key"]: (objects / item["file"]).read_bytes()
+        for item in result["objects"]
+        if item["bucket"] == chosen and item["file"] is not None
+    }
+
+
+def _main_bucket(result: dict[str, Any]) -> str | None:
+    """Without --bucket: the one bucket that holds objects, or else the SDK's default one."""
+    buckets = sorted({item["bucket"] for item in result["objects"]})
+    if len(buckets) == 1:
+        return buckets[0]
+    default = f"sagemaker-{result.get('region', DEFAULT_REGION)}-{OFFLINE_ACCOUNT}"
+    return default if default in buckets else None
+
+
+def _record(
+    ledger: Diagnostics,
+    result: dict[str, Any],
+    run: _Run,
+    assets: str | os.PathLike[str] | None,
+    files: dict[Path, bytes],
+) -> None:
+    for note in result.get("notes", []):
+        ledger.approximated(note["code"], note["message"])
+    written = {Path(path).relative_to(assets).as_posix() for path in files} if assets else set()
+    for item in result.get("objects", []):
+        ledger.approximated("sagemaker-python.asset", _object_message(item, assets, written, run))
+    for resource in result.get("resources", []):
+        source = f" (from {', '.join(map(_shown, resource['local']))})" if resource["local"] else ""
+        ledger.approximated(
+            "sagemaker-python.offline-resource",
+            f"{resource['kind']} {resource['id']}{source} was created in pipeglot's offline "
+            "account only; create it in your account before running the translation, or "
+            "translate with --online",
+        )
+    definition = result.get("definition") or ""
+    role = f"arn:aws:iam::{OFFLINE_ACCOUNT}:role/{_sdk_runner.OFFLINE_ROLE_NAME}"
+    if not run.online and role in definition:
+        ledger.approximated(
+            "sagemaker-python.offline-role",
+            f"the translation runs as the offline placeholder role {role}; pass your role as "
+            '--kwargs \'{"role": "arn:aws:iam::ACCOUNT:role/NAME"}\'',
+        )
+
+
+def _object_message(
+    item: dict[str, Any], assets: str | os.PathLike[str] | None, written: set[str], run: _Run
+) -> str:
+    uri = f"s3://{item['bucket']}/{item['key']}"
+    origin = f"from {_shown(item['local'])}" if item["local"] else "made by the SDK"
+    head = f"uploaded object {uri} ({origin}, {item['size']} bytes)"
+    if item["key"] in written and assets is not None:
+        target = Path(assets) / item["key"]
+        return (
+            f"{head} is written to {target}; upload it with "
+            f"`aws s3 sync {Path(assets)} s3://{item['bucket']}` before running the translation"
+        )
+    if run.online:
+        return f"{head} was uploaded to your account"
+    hint = (
+        "pass --assets DIR to write it out"
+        if assets is None
+        else "--assets writes only the output bucket's objects: upload this one yourself"
+    )
+    bucket_hint = "" if run.bucket else " and --bucket NAME to use your bucket"
+    return f"{head} exists in pipeglot's offline account only; {hint}{bucket_hint}"
+
+
+def _shown(path: str) -> str:
+    """A local path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+    except ValueError:  # another drive (Windows)
+        return path
+
+
+def write_files(files: Mapping[Path, bytes]) -> None:
+    """Write each file atomically (a temporary file in its folder, then a rename)."""
+    for path, data in sorted(files.items()):
+        if path.is_file() and path.read_bytes() == data:
+            continue  # unchanged: keep its time stamp, so that a sync sends nothing
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def stale_files(files: Mapping[Path, bytes]) -> list[Path]:
+    """The files that are missing or differ from what would be written."""
+    return sorted(path for path, data in files.items() if not _holds(path, data))
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
 
 
 # --- an object, in this process -----------------------------------------------------------------

@@ -155,6 +155,24 @@ def _add_script_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="the Python that runs the script, e.g. a venv with sagemaker<3 (default: this one)",
     )
+    group.add_argument(
+        "--cwd",
+        metavar="DIR",
+        help="the script's working directory (default: the script's folder; for a module "
+        "reference, the current one)",
+    )
+    group.add_argument(
+        "--assets",
+        metavar="DIR",
+        help="write the files the script uploaded offline under DIR, in the layout of their "
+        "S3 keys (sync DIR to the bucket to deploy the translation)",
+    )
+    group.add_argument(
+        "--bucket",
+        metavar="NAME",
+        help="the S3 bucket the SDK uploads to and the output points at "
+        "(default: the SDK's default bucket of the offline account)",
+    )
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -179,16 +197,18 @@ def _translate(args: argparse.Namespace) -> int:
     level = UnsupportedLevel.parse(args.unsupported)
     jobs = _jobs(args)
     outputs: list[tuple[_Job, str]] = []
+    args.pending_files = {}  # files an input brings besides its translation (--assets)
     for job in jobs:
         workflow = _load(job, name=args.name if len(jobs) == 1 else None, args=args)
         outputs.append((job, _dump(workflow, job, args.to, level, **_backend_options(args))))
     if args.check:
-        return _check(outputs)
+        return max(_check(outputs), _check_assets(args.pending_files))
     for job, text in outputs:  # only now, when every input translated, is anything written
         if job.output is None:
             sys.stdout.write(text)
         else:
             write_atomic(job.output, text)
+    _write_assets(args.pending_files)
     return 0
 
 
@@ -247,13 +267,15 @@ def _frontend_options(args: argparse.Namespace | None, frontend: Any, read: str)
     """The script options given on the command line; an error if the input format takes none."""
     given = {
         key: getattr(args, key)
-        for key in ("kwargs", "online", "python")
+        for key in ("kwargs", "online", "python", "cwd", "assets", "bucket")
         if getattr(args, key, None) is not None
     }
     accepted = getattr(frontend, "OPTIONS", ())
     for key in given:
         if key not in accepted:
             raise UsageError(f"--{key} applies to sagemaker-python inputs only, not {read}")
+    if "pending_files" in accepted and hasattr(args, "pending_files"):
+        given["pending_files"] = args.pending_files  # written (or checked) with the outputs
     return given
 
 
@@ -336,6 +358,21 @@ def _check(outputs: list[tuple[_Job, str]]) -> int:
     for job in stale:
         _say("stale", f"{job.output} is out of date with {job.label}; run without --check")
     return EXIT_STALE if stale else 0
+
+
+def _check_assets(files: dict[Path, bytes]) -> int:
+    from pipeglot.frontends.sagemaker_python import stale_files
+
+    for path in stale_files(files):
+        _say("stale", f"{path} is out of date with the script's upload; run without --check")
+    return EXIT_STALE if stale_files(files) else 0
+
+
+def _write_assets(files: dict[Path, bytes]) -> None:
+    if files:
+        from pipeglot.frontends.sagemaker_python import write_files
+
+        write_files(files)
 
 
 # --- deploy ---------------------------------------------------------------------------------
