@@ -48,6 +48,25 @@ READERS: dict[str, Format] = {
             "arn:aws-us-gov:sagemaker:",
         ),
     ),
+    # Readers of the other orchestrators. Their files share endings with the ones above
+    # (.json, .py, .yaml), so inference also looks inside the file: see _readers/sniff.py.
+    "asl": Format(
+        "asl",
+        "pipeglot.frontends.asl",
+        "Step Functions state machine (ASL, JSONPath or JSONata; or a CloudFormation/SAM "
+        "template holding one)",
+        suffixes=(".asl.json", ".asl.yaml", ".asl.yml"),
+    ),
+    "airflow": Format(
+        "airflow",
+        "pipeglot.frontends.airflow",
+        "Airflow DAG file using the Amazon provider's SageMaker operators (read, not run)",
+    ),
+    "kfp-yaml": Format(
+        "kfp-yaml",
+        "pipeglot.frontends.kfp_yaml",
+        "Kubeflow Pipelines v2 compiled pipeline spec (IR YAML)",
+    ),
 }
 
 WRITERS: dict[str, Format] = {
@@ -118,6 +137,11 @@ def infer_reader(source: str) -> str:
     """The input format for a path or reference, from its ending; stdin ('-') is JSON."""
     if source == "-":
         return "sagemaker"
+    from pipeglot.frontends._readers.sniff import sniff
+
+    sniffed = sniff(source)
+    if sniffed is not None:
+        return sniffed
     for name, fmt in READERS.items():
         if source.startswith(fmt.prefixes) or source.endswith(fmt.suffixes):
             return name

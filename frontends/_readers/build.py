@@ -25,6 +25,7 @@ from pipeglot.ir.expressions import (
 from pipeglot.ir.model import (
     MISSING,
     NO_EXTRA,
+    CacheConfig,
     OutputParameter,
     Parameter,
     ParameterType,
@@ -59,6 +60,7 @@ class Draft:
     else_steps: list[str] = field(default_factory=list)
     display_name: Value = MISSING
     description: Value = MISSING
+    cache_config: CacheConfig | None = None
     extra: dict[str, Value] = field(default_factory=dict)
 
     def add_output(self, name: str, type_name: str = "String", replace: bool = False) -> None:
@@ -222,6 +224,7 @@ class WorkflowBuilder:
             depends_on=tuple(depends) or None,
             display_name=draft.display_name,
             description=draft.description,
+            cache_config=draft.cache_config,
             retry_policies=tuple(draft.retry_policies) if draft.retry_policies else None,
             function_arn=draft.function_arn,
             sqs_queue_url=draft.sqs_queue_url,

@@ -1,0 +1,611 @@
+"""Frontend for Kubeflow Pipelines v2 compiled pipeline specs (the IR YAML the compiler writes).
+
+A compiled spec is data: the root DAG's tasks with their ``dependentTasks``, input bindings
+(pipeline parameters, constants, other tasks' outputs), ``triggerPolicy`` conditions (CEL),
+``retryPolicy`` and ``cachingOptions``, and one executor per component. What maps onto
+SageMaker:
+
+- tasks of the SageMaker Components for KFP (v2, ``aws-sagemaker-kfp-components`` image:
+  TrainingJob, Model, EndpointConfig, Endpoint) become steps of the same kind, their request
+  fields converted from the components' ACK spelling (``s3URI``) to the API's (``S3Uri``);
+- ``dsl.If`` / ``Elif`` / ``Else`` groups become Condition steps; root inputs become
+  parameters with their types and defaults; ``set_retry`` becomes RetryPolicies.
+
+Python and container components run arbitrary code on Kubernetes: each is reported unsupported
+with its task's JSON pointer, and a placeholder step keeps its image, command and arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pipeglot.diagnostics import Diagnostics
+from pipeglot.errors import InputError, UsageError
+from pipeglot.frontends._readers.build import Draft, WorkflowBuilder
+from pipeglot.frontends._readers.integrations import BROAD_ERRORS, RETRYABLE_KINDS
+from pipeglot.ir.expressions import (
+    Attribute,
+    Comparison,
+    ComparisonOperator,
+    Condition,
+    ExecutionVariable,
+    Join,
+    Not,
+    Or,
+    StepProperty,
+)
+from pipeglot.ir.model import MISSING, CacheConfig, ParameterType, RetryPolicy, StepKind, Workflow
+
+READS_TEXT = True
+RECORDS_DIAGNOSTICS = True
+
+_PARAMETER_TYPES = {
+    "STRING": ParameterType.STRING,
+    "NUMBER_INTEGER": ParameterType.INTEGER,
+    "NUMBER_DOUBLE": ParameterType.FLOAT,
+    "BOOLEAN": ParameterType.BOOLEAN,
+}
+_SAGEMAKER_IMAGE = "aws-sagemaker-kfp-components"
+_COMPONENT_SCRIPT = re.compile(r"^(?P<folder>[A-Za-z0-9]+)/src/[A-Za-z0-9]+_component\.py$")
+# SageMaker Components for KFP v2 -> (kind, SageMaker Type, the name field SageMaker generates)
+_COMPONENTS = {
+    "TrainingJob": (StepKind.TRAINING, "Training", "TrainingJobName"),
+    "Model": (StepKind.MODEL, "Model", "ModelName"),
+    "Modelv2": (StepKind.MODEL, "Model", "ModelName"),
+    "EndpointConfig": (StepKind.ENDPOINT_CONFIG, "EndpointConfig", None),
+    "Endpoint": (StepKind.ENDPOINT, "Endpoint", None),
+}
+# Inputs of those components that are maps of the user's own keys (no spelling to convert).
+_USER_MAPS = {"hyper_parameters", "environment"}
+_NOT_REQUEST = {"region"}  # the component's own settings
+# ACK spells acronyms in capitals where the SageMaker API capitalises only their first letter.
+_ACK_SPELLINGS = (("URI", "Uri"), ("ARN", "Arn"), ("KMSKeyID", "KmsKeyId"), ("VPC", "Vpc"))
+_PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
+_RUN_PLACEHOLDERS = {
+    "{{$.pipeline_job_uuid}}": "PipelineExecutionId",
+    "{{$.pipeline_job_name}}": "PipelineExecutionId",
+    "{{$.pipeline_job_resource_name}}": "PipelineExecutionArn",
+    "{{$.pipeline_job_create_time_utc}}": "StartDateTime",
+}
+_CEL_COMPARISON = re.compile(
+    r"^(?:(?:int|double|string)\()?inputs\.parameter_values\['(?P<name>[^']+)'\]\)?\s*"
+    r"(?P<op>==|!=|<=|>=|<|>)\s*(?P<right>.+)$"
+)
+_OPERATORS = {
+    "==": ComparisonOperator.EQUALS,
+    "<": ComparisonOperator.LESS_THAN,
+    ">": ComparisonOperator.GREATER_THAN,
+    "<=": ComparisonOperator.LESS_THAN_OR_EQUAL_TO,
+    ">=": ComparisonOperator.GREATER_THAN_OR_EQUAL_TO,
+}
+
+
+def load(
+    source: str | bytes, *, name: str | None = None, diagnostics: Diagnostics | None = None
+) -> Workflow:
+    """Read a compiled pipeline spec into a validated Workflow.
+
+    Raises:
+        InputError: not a compiled spec; the message names the JSON pointer.
+    """
+    spec = _spec(_parse(source))
+    builder = WorkflowBuilder("kfp-yaml", diagnostics)
+    reader = _SpecReader(spec, builder)
+    reader.read()
+    pipeline_name = (spec.get("pipelineInfo") or {}).get("name")
+    return builder.build(name or pipeline_name)
+
+
+def _parse(source: str | bytes) -> list[Any]:
+    try:
+        import yaml
+    except ImportError:
+        raise UsageError("reading a compiled KFP spec needs PyYAML (pip install pyyaml)") from None
+    text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
+    try:
+        return [document for document in yaml.safe_load_all(text) if document is not None]
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        raise InputError(
+            f"not valid YAML: {getattr(error, 'problem', error)}", location=where
+        ) from None
+
+
+def _spec(documents: list[Any]) -> dict[str, Any]:
+    for document in documents:
+        if isinstance(document, dict) and "root" in document and "pipelineInfo" in document:
+            if not isinstance(document["root"], dict) or "dag" not in document["root"]:
+                raise InputError("the spec's root has no dag", location="/root")
+            return document
+    raise InputError(
+        "not a compiled KFP pipeline spec (a YAML document with pipelineInfo and root); "
+        "compile the pipeline with kfp.compiler.Compiler().compile(...)",
+        location="/",
+    )
+
+
+class _SpecReader:
+    def __init__(self, spec: dict[str, Any], builder: WorkflowBuilder) -> None:
+        self.spec = spec
+        self.builder = builder
+        self.components: dict[str, Any] = spec.get("components") or {}
+        self.executors: dict[str, Any] = (spec.get("deploymentSpec") or {}).get("executors") or {}
+        self.steps: dict[tuple[str, str], str] = {}  # (dag pointer, task key) -> last step
+        self.floats_rounded = False
+
+    def read(self) -> None:
+        root = self.spec["root"]
+        scope = self._parameters(root.get("inputDefinitions") or {})
+        self._dag(root["dag"], "/root/dag", scope, None, [])
+        if self.floats_rounded:
+            self.builder.approximated(
+                "numbers",
+                "KFP stores every number as a double (1 becomes 1.0); whole numbers in "
+                "requests are read back as integers",
+            )
+
+    def _parameters(self, definitions: dict[str, Any]) -> dict[str, Any]:
+        scope: dict[str, Any] = {}
+        for name, spec in (definitions.get("parameters") or {}).items():
+            pointer = f"/root/inputDefinitions/parameters/{name}"
+            type_name = spec.get("parameterType")
+            kind = _PARAMETER_TYPES.get(type_name)
+            default = spec.get("defaultValue", MISSING)
+            if kind is None:
+                self.builder.approximated(
+                    "parameter-type",
+                    f"the {type_name} input {name!r} (at {pointer}) becomes a String parameter "
+                    "holding its JSON",
+                )
+                kind = ParameterType.STRING
+                if default is not MISSING:
+                    import json
+
+                    default = json.dumps(default, separators=(",", ":"))
+            if kind is ParameterType.INTEGER and isinstance(default, float):
+                default = int(default)
+            scope[name] = self.builder.parameter(
+                name, pointer, type=kind, default=default, inferred=False
+            )
+        return scope
+
+    # --- DAGs -----------------------------------------------------------------------------
+
+    def _dag(
+        self,
+        dag: Any,
+        pointer: str,
+        scope: dict[str, Any],
+        branch: list[str] | None,
+        after: list[str],
+    ) -> list[str]:
+        """Read one DAG's tasks; return the last steps of the DAG (what its dependents wait
+        for)."""
+        tasks = dag.get("tasks") if isinstance(dag, dict) else None
+        if not isinstance(tasks, dict):
+            raise InputError("a dag needs tasks", location=pointer)
+        finals: list[str] = []
+        used: set[str] = set()
+        for key in _task_order(tasks, pointer):
+            task = tasks[key]
+            task_pointer = f"{pointer}/tasks/{key}"
+            waits = [
+                self.steps[(pointer, other)]
+                for other in task.get("dependentTasks") or []
+                if (pointer, other) in self.steps
+            ]
+            step = self._task(key, task, task_pointer, pointer, scope, branch, after + waits)
+            if step is not None:
+                self.steps[(pointer, key)] = step
+            used.update(task.get("dependentTasks") or [])
+        for key in tasks:
+            if key not in used and (pointer, key) in self.steps:
+                finals.append(self.steps[(pointer, key)])
+        return finals
+
+    def _task(
+        self,
+        key: str,
+        task: dict[str, Any],
+        pointer: str,
+        dag_pointer: str,
+        scope: dict[str, Any],
+        branch: list[str] | None,
+        after: list[str],
+    ) -> str | None:
+        reference = (task.get("componentRef") or {}).get("name")
+        component = self.components.get(reference)
+        if not isinstance(component, dict):
+            raise InputError(
+                f"the task's component {reference!r} is not in components",
+                location=f"{pointer}/componentRef",
+            )
+        bindings = self._bindings(task, pointer, scope, dag_pointer)
+        display = (task.get("taskInfo") or {}).get("name") or key
+        for unsupported in ("iteratorPolicy", "parameterIterator", "artifactIterator"):
+            if unsupported in task:
+                return self._placeholder(
+                    display, pointer, branch, after, "KFP:ParallelFor",
+                    "a ParallelFor runs its tasks once per item known at run time; SageMaker "
+                    "pipelines have a fixed set of steps",
+                    task,
+                )  # fmt: skip
+        if "dag" in component:
+            return self._group(display, task, component, pointer, bindings, branch, after)
+        executor = self.executors.get(component.get("executorLabel"))
+        if not isinstance(executor, dict):
+            raise InputError(
+                f"the component {reference!r} has no executor in deploymentSpec",
+                location=f"/components/{reference}",
+            )
+        container = executor.get("container")
+        if not isinstance(container, dict):
+            return self._placeholder(
+                display, pointer, branch, after, "KFP:importer",
+                "an importer brings an artifact into KFP's metadata; SageMaker steps read S3 "
+                "URIs directly",
+                executor,
+            )  # fmt: skip
+        script = (container.get("args") or [""])[0]
+        match = _COMPONENT_SCRIPT.match(str(script))
+        if _SAGEMAKER_IMAGE in str(container.get("image")) and match:
+            folder = match.group("folder")
+            if folder in _COMPONENTS:
+                return self._sagemaker(
+                    display, folder, task, component, pointer, bindings, branch, after
+                )
+        return self._placeholder(
+            display, pointer, branch, after, "KFP:container",
+            f"runs the container {container.get('image')!r} on Kubernetes, which has no "
+            "SageMaker step (run it as a Processing job with the same image and command)",
+            container,
+        )  # fmt: skip
+
+    def _bindings(
+        self, task: dict[str, Any], pointer: str, scope: dict[str, Any], dag_pointer: str
+    ) -> dict[str, Any]:
+        """The task's input parameters as IR values (constants with placeholders resolved)."""
+        inputs = (task.get("inputs") or {}).get("parameters") or {}
+        values: dict[str, Any] = {}
+        for name, binding in inputs.items():
+            where = f"{pointer}/inputs/parameters/{name}"
+            if "componentInputParameter" in binding:
+                source = binding["componentInputParameter"]
+                if source not in scope:
+                    raise InputError(f"the input {source!r} is not defined", location=where)
+                values[name] = scope[source]
+            elif "taskOutputParameter" in binding:
+                output = binding["taskOutputParameter"]
+                producer = self.steps.get((dag_pointer, output.get("producerTask")))
+                if producer is None:
+                    raise InputError(
+                        f"the task {output.get('producerTask')!r} is not in this dag",
+                        location=where,
+                    )
+                values[name] = StepProperty(
+                    producer, (Attribute(_pascal(output.get("outputParameterKey", ""))),)
+                )
+            elif "runtimeValue" in binding:
+                values[name] = (binding["runtimeValue"] or {}).get("constant")
+            else:
+                self.builder.unsupported(
+                    "input", f"the input binding at {where} has no SageMaker equivalent"
+                )
+        for name in list(values):
+            values[name] = self._resolve(values[name], values)
+        if (task.get("inputs") or {}).get("artifacts"):
+            self.builder.unsupported(
+                "artifacts",
+                f"the task at {pointer} passes KFP artifacts, which SageMaker steps read as "
+                "S3 URIs: pass the URI as a parameter",
+            )
+        return values
+
+    def _resolve(self, value: Any, bindings: dict[str, Any]) -> Any:
+        if isinstance(value, dict):
+            return {key: self._resolve(item, bindings) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._resolve(item, bindings) for item in value]
+        if isinstance(value, float) and value.is_integer():
+            self.floats_rounded = True
+            return int(value)
+        if not isinstance(value, str) or "{{$" not in value:
+            return value
+        if value in _RUN_PLACEHOLDERS:
+            return ExecutionVariable(_RUN_PLACEHOLDERS[value])
+        pieces: list[Any] = []
+        position = 0
+        for match in _PLACEHOLDER.finditer(value):
+            if match.start() > position:
+                pieces.append(value[position : match.start()])
+            pieces.append(bindings.get(match.group(1), match.group(0)))
+            position = match.end()
+        if position < len(value):
+            pieces.append(value[position:])
+        return pieces[0] if len(pieces) == 1 else Join("", tuple(pieces))
+
+    # --- groups and conditions ------------------------------------------------------------
+
+    def _group(
+        self,
+        display: str,
+        task: dict[str, Any],
+        component: dict[str, Any],
+        pointer: str,
+        bindings: dict[str, Any],
+        branch: list[str] | None,
+        after: list[str],
+    ) -> str | None:
+        reference = task["componentRef"]["name"]
+        inner_pointer = f"/components/{reference}/dag"
+        condition = (task.get("triggerPolicy") or {}).get("condition")
+        if condition is None:
+            if "exit" in reference or task.get("triggerPolicy", {}).get("strategy"):
+                self.builder.unsupported(
+                    "exit-handler",
+                    f"the group at {pointer} runs its exit task whatever happens; SageMaker "
+                    "stops at the first failure",
+                )
+            finals = self._dag(component["dag"], inner_pointer, bindings, branch, after)
+            return finals[-1] if finals else (after[-1] if after else None)
+        step = self.builder.step_name(display, pointer)
+        conditions = self._cel(condition, bindings, f"{pointer}/triggerPolicy/condition")
+        draft = Draft(
+            step, StepKind.CONDITION, "Condition", pointer, after=list(after),
+            conditions=tuple(conditions),
+        )  # fmt: skip
+        self.builder.add(draft, branch)
+        self._dag(component["dag"], inner_pointer, bindings, draft.if_steps, [])
+        if condition.startswith("!("):
+            self.builder.approximated(
+                "else",
+                f"the Elif/Else group at {pointer} becomes its own Condition step, true when "
+                "the groups before it are false",
+                step,
+            )
+        return step
+
+    def _cel(self, text: str, bindings: dict[str, Any], pointer: str) -> list[Condition]:
+        """The AND-ed conditions of a trigger policy (the CEL the kfp compiler writes)."""
+        try:
+            return [self._cel_condition(part.strip(), bindings) for part in _split(text, "&&")]
+        except ValueError as error:
+            self.builder.unsupported(
+                "condition",
+                f"the condition {text!r} at {pointer} ({error}) has no SageMaker equivalent; "
+                "a condition that is false stands in for it",
+            )
+            return [Comparison(ComparisonOperator.EQUALS, f"pipeglot-unsupported: {pointer}", True)]
+
+    def _cel_condition(self, text: str, bindings: dict[str, Any]) -> Condition:
+        text = _strip_parentheses(text)
+        if text.startswith("!(") and text.endswith(")"):
+            return Not(self._cel_condition(text[1:], bindings))
+        alternatives = _split(text, "||")
+        if len(alternatives) > 1:
+            return Or(tuple(self._cel_condition(part.strip(), bindings) for part in alternatives))
+        conjuncts = _split(text, "&&")
+        if len(conjuncts) > 1:
+            inner = [self._cel_condition(part.strip(), bindings) for part in conjuncts]
+            return Not(Or(tuple(Not(condition) for condition in inner)))
+        match = _CEL_COMPARISON.match(text)
+        if match is None:
+            raise ValueError("only comparisons of an input with a value are read")
+        name = match.group("name")
+        if name not in bindings:
+            raise ValueError(f"the input {name!r} is not bound")
+        left = bindings[name]
+        right = _cel_literal(match.group("right").strip())
+        operator = match.group("op")
+        if operator == "!=":
+            return Not(Comparison(ComparisonOperator.EQUALS, left, right))
+        return Comparison(_OPERATORS[operator], left, right)
+
+    # --- steps ----------------------------------------------------------------------------
+
+    def _sagemaker(
+        self,
+        display: str,
+        folder: str,
+        task: dict[str, Any],
+        component: dict[str, Any],
+        pointer: str,
+        bindings: dict[str, Any],
+        branch: list[str] | None,
+        after: list[str],
+    ) -> str:
+        kind, type_name, name_field = _COMPONENTS[folder]
+        step = self.builder.step_name(display, pointer)
+        defaults = {
+            name: spec.get("defaultValue", MISSING)
+            for name, spec in (
+                (component.get("inputDefinitions") or {}).get("parameters") or {}
+            ).items()
+        }
+        arguments: dict[str, Any] = {}
+        for name, value in bindings.items():
+            if name.startswith("pipelinechannel--") or name in _NOT_REQUEST:
+                continue
+            if name in defaults and value == defaults[name]:
+                continue  # not set by the pipeline
+            field_name = _pascal(name)
+            arguments[field_name] = value if name in _USER_MAPS else _api_spelling(value)
+        if name_field and name_field in arguments:
+            del arguments[name_field]
+            self.builder.exact(
+                "job-name", f"{name_field} is left out: SageMaker names each execution's job", step
+            )
+        self.builder.approximated(
+            "ack-spelling",
+            f"the {folder} component's request fields (at {pointer}/inputs) are converted from "
+            "the ACK spelling (s3URI, instanceCount) to the SageMaker API's (S3Uri, "
+            "InstanceCount); check the request",
+            step,
+        )
+        draft = Draft(step, kind, type_name, pointer, arguments=arguments, after=list(after))
+        self._task_settings(draft, task, pointer)
+        self.builder.add(draft, branch)
+        return step
+
+    def _task_settings(self, draft: Draft, task: dict[str, Any], pointer: str) -> None:
+        retry = task.get("retryPolicy")
+        if isinstance(retry, dict) and retry.get("maxRetryCount"):
+            if draft.kind not in RETRYABLE_KINDS:
+                self.builder.dropped(
+                    "retry", f"the retry policy at {pointer}/retryPolicy has no SageMaker "
+                    f"equivalent on {draft.type_name} steps", draft.name,
+                )  # fmt: skip
+            else:
+                draft.retry_policies = [
+                    RetryPolicy(
+                        exception_types=BROAD_ERRORS["States.ALL"],
+                        interval_seconds=_duration(retry.get("backoffDuration", "0s")),
+                        backoff_rate=float(retry.get("backoffFactor", 2.0)),
+                        max_attempts=min(int(retry["maxRetryCount"]), 20),
+                    )
+                ]
+                self.builder.approximated(
+                    "retry",
+                    f"the retry policy at {pointer}/retryPolicy retries any failure; SageMaker "
+                    "retries the job's service, throttling, limit, internal and capacity errors"
+                    + (
+                        "; its backoffMaxDuration has no SageMaker equivalent"
+                        if "backoffMaxDuration" in retry
+                        else ""
+                    ),
+                    draft.name,
+                )
+        caching = task.get("cachingOptions")
+        if isinstance(caching, dict) and caching.get("enableCache"):
+            draft.cache_config = CacheConfig(enabled=True)
+            self.builder.approximated(
+                "cache",
+                f"caching is on at {pointer}/cachingOptions (KFP's default): the SageMaker step "
+                "caches its results too, keyed by its arguments, with no expiry",
+                draft.name,
+            )
+
+    def _placeholder(
+        self,
+        display: str,
+        pointer: str,
+        branch: list[str] | None,
+        after: list[str],
+        type_name: str,
+        why: str,
+        kept: Any,
+    ) -> str:
+        step = self.builder.step_name(display, pointer)
+        self.builder.unsupported(
+            "task", f"the task at {pointer} {why}; a placeholder keeps it", step
+        )
+        draft = Draft(step, StepKind.UNKNOWN, type_name, pointer, arguments=kept, after=list(after))
+        self.builder.add(draft, branch)
+        return step
+
+
+def _task_order(tasks: dict[str, Any], pointer: str) -> list[str]:
+    """Task keys with every task after the ones it depends on or reads (stable otherwise)."""
+    needs: dict[str, set[str]] = {}
+    for key, task in tasks.items():
+        wanted = set(task.get("dependentTasks") or [])
+        for binding in ((task.get("inputs") or {}).get("parameters") or {}).values():
+            producer = (binding.get("taskOutputParameter") or {}).get("producerTask")
+            if producer:
+                wanted.add(producer)
+        needs[key] = {name for name in wanted if name in tasks}
+    order: list[str] = []
+    placed: set[str] = set()
+    while len(order) < len(tasks):
+        ready = [key for key in tasks if key not in placed and needs[key] <= placed]
+        if not ready:
+            raise InputError("the dag's tasks depend on each other in a cycle", location=pointer)
+        order.extend(ready)
+        placed.update(ready)
+    return order
+
+
+def _pascal(name: str) -> str:
+    """``training_job_name`` -> ``TrainingJobName``."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def _api_spelling(value: Any) -> Any:
+    """ACK's lowerCamel request fields (``s3DataSource``, ``s3URI``) in the API's PascalCase."""
+    if isinstance(value, dict):
+        return {_api_key(key): _api_spelling(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_api_spelling(item) for item in value]
+    return value
+
+
+def _api_key(key: str) -> str:
+    key = key[:1].upper() + key[1:]
+    for ack, api in _ACK_SPELLINGS:
+        key = re.sub(rf"{ack}(?=[A-Z]|$)", api, key)
+    return key
+
+
+def _duration(text: Any) -> int | float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)s", str(text))
+    if match is None:
+        return 1
+    value = float(match.group(1))
+    return int(value) if value.is_integer() else value
+
+
+def _split(text: str, operator: str) -> list[str]:
+    """``text`` split at ``operator`` outside parentheses and quotes."""
+    parts, depth, quote, start, position = [], 0, "", 0, 0
+    while position < len(text):
+        char = text[position]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif depth == 0 and text.startswith(operator, position):
+            parts.append(text[start:position])
+            start = position + len(operator)
+            position = start
+            continue
+        position += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _strip_parentheses(text: str) -> str:
+    while text.startswith("(") and text.endswith(")") and len(_split(text[1:-1], ")(")) == 1:
+        inner = text[1:-1]
+        depth = 0
+        balanced = True
+        for char in inner:
+            depth += char == "("
+            depth -= char == ")"
+            if depth < 0:
+                balanced = False
+                break
+        if not balanced:
+            break
+        text = inner.strip()
+    return text
+
+
+def _cel_literal(text: str) -> Any:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    if text in ("true", "false"):
+        return text == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"the value {text!r}") from None
