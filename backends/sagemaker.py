@@ -120,6 +120,9 @@ def _condition_arguments(step: Step, workflow: Workflow) -> dict[str, Value]:
         "IfSteps": [_step(workflow.step(name), workflow) for name in step.if_steps],
         "ElseSteps": [_step(workflow.step(name), workflow) for name in step.else_steps],
     }
+    for key in ("IfSteps", "ElseSteps"):
+        if key not in step.branch_keys:  # the source left it out; so does the copy
+            del arguments[key]
     if isinstance(step.arguments, dict):
         arguments.update(step.arguments)
     return arguments

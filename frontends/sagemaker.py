@@ -6,15 +6,23 @@ document, so request bodies are never walked in Python just to find expressions.
 document's envelope (parameters, steps, options) is read into IR records, with a JSON pointer
 for every problem. A malformed expression is found by the hook without a location, so the
 document is parsed once more, plainly, to point at it: errors may be slow, success is fast.
+
+Hostile input is stopped here, once, so that no writer has to guard against it: documents
+nested deeper than :data:`MAX_NESTING` (checked on the text, before parsing), numbers beyond
+a 64-bit float (``1e309`` would silently become infinity), and strings holding a lone
+surrogate (``"\\ud800"``: not Unicode text, so no UTF-8 output could hold it).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable, Collection, Mapping
+from itertools import accumulate
 from typing import Any
 
-from pipeglot.errors import InputError, ValidationError
+from pipeglot.errors import InputError, ValidationError, shorten
 from pipeglot.ir.expressions import (
     EXPRESSION_KEYS,
     Condition,
@@ -41,7 +49,7 @@ from pipeglot.ir.model import (
     StepKind,
     Workflow,
 )
-from pipeglot.ir.validate import validate
+from pipeglot.ir.validate import MAX_NESTING, validate
 
 READS_TEXT = True  # the CLI hands this frontend the input's bytes, not its path
 
@@ -62,7 +70,11 @@ def load(source: str | bytes, *, name: str | None = None) -> Workflow:
     Raises:
         InputError: the text is not a valid definition; the message names the JSON pointer.
     """
-    document = _parse_json(_decode(source))
+    text = _decode(source)
+    _check_nesting(text)
+    document = _parse_json(text)
+    if _may_hold_surrogates(text):
+        _check_unicode(document)
     return _Reader().workflow(document, name)
 
 
@@ -85,6 +97,98 @@ def _decode(source: str | bytes) -> str:
     return text
 
 
+# --- limits checked on the text ---------------------------------------------------------------
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _check_nesting(text: str) -> None:
+    """Reject a document nested deeper than MAX_NESTING, before any recursive code sees it."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return  # cannot be too deep: the common case costs two counts
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_NESTING:
+        line, column = _too_deep_at(text)
+        raise InputError(
+            f"the JSON is nested too deeply: more than {MAX_NESTING} levels (at line {line}, "
+            f"column {column}); real definitions nest fewer than 20, so check what wrote it"
+        )
+
+
+def _too_deep_at(text: str) -> tuple[int, int]:
+    """Line and column of the bracket that opens level MAX_NESTING + 1 (the slow path)."""
+    depth, in_string, escaped = 0, False, False
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped, in_string = char == "\\", char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, index) + 1
+                return line, index - text.rfind("\n", 0, index)
+        elif char in "]}":
+            depth -= 1
+    return 1, 1  # pragma: no cover  # only called when the fast check found too deep
+
+
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|[\ud800-\udfff]")
+
+
+def _may_hold_surrogates(text: str) -> bool:
+    """True when the text escapes a surrogate (as in an emoji pair) or holds one raw."""
+    return _SURROGATE.search(text) is not None
+
+
+def _check_unicode(document: Any) -> None:
+    """Raise for the first string (key or value) holding a lone surrogate."""
+    stack: list[tuple[Any, str]] = [(document, "")]
+    while stack:
+        value, pointer = stack.pop()
+        if isinstance(value, str):
+            _check_text(value, pointer)
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                _check_text(key, f"{pointer}/{_escape(key)}", is_key=True)
+                stack.append((item, f"{pointer}/{_escape(key)}"))
+        elif isinstance(value, list):
+            stack.extend((item, f"{pointer}/{i}") for i, item in reversed(list(enumerate(value))))
+        elif isinstance(value, tuple):
+            stack.extend((item, pointer) for item in value)
+        elif value is not None and not isinstance(value, bool | int | float):
+            # An expression node (or a part of its path): its strings are at its pointer.
+            stack.extend((getattr(value, slot), pointer) for slot in value.__slots__)
+
+
+def _check_text(text: str, pointer: str, is_key: bool = False) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        what = "key" if is_key else "string"
+        raise InputError(
+            f"the {what} {shorten(text)} holds a lone surrogate "
+            f"({error.object[error.start]!r}), which is not Unicode text and cannot be "
+            "written as UTF-8; use the character itself or a complete surrogate pair",
+            location=pointer or "/",
+        ) from None
+
+
+class _NonFiniteNumber(ValueError):
+    """A JSON number beyond the range of a float (1e309), which Python reads as infinity."""
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NonFiniteNumber(text)
+    return number
+
+
 def _expression_hook(obj: dict[str, Any]) -> Any:
     if len(obj) == 1 and next(iter(obj)) in EXPRESSION_KEYS:
         return expression_from_json(obj)
@@ -97,40 +201,81 @@ def _reject_constant(name: str) -> None:
 
 def _parse_json(text: str) -> Any:
     try:
-        return json.loads(text, object_hook=_expression_hook, parse_constant=_reject_constant)
+        return json.loads(
+            text,
+            object_hook=_expression_hook,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+        )
     except json.JSONDecodeError as error:
         raise InputError(
             f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         ) from None
-    except RecursionError:
-        raise InputError(
-            "the JSON is nested too deeply to be a pipeline definition; check the input"
-        ) from None
-    except ExpressionError:
-        raise _locate_expression_error(text) from None
+    except (ExpressionError, _NonFiniteNumber):
+        raise _locate_error(text) from None
     except ValueError as error:  # NaN / Infinity, or an integer too long to convert
         raise InputError(f"not valid JSON: {error}") from None
 
 
-def _locate_expression_error(text: str) -> InputError:
-    """Parse again without the hook and convert bottom-up, as the hook does, with pointers."""
+def _locate_error(text: str) -> InputError:
+    """Parse again without the hook and convert bottom-up, as the hook does, with pointers.
+
+    The recursion is bounded: the text passed the nesting check.
+    """
+    plain = json.loads(text, parse_float=_FloatText)
 
     def convert(value: Any, pointer: str) -> Any:
         if isinstance(value, list):
             return [convert(item, f"{pointer}/{index}") for index, item in enumerate(value)]
+        if isinstance(value, _FloatText):
+            return _located_float(value, pointer)
         if not isinstance(value, dict):
             return value
         converted = {key: convert(item, f"{pointer}/{_escape(key)}") for key, item in value.items()}
         try:
             return _expression_hook(converted)
         except ExpressionError as error:
-            raise InputError(str(error), location=pointer or "/") from None
+            raise InputError(str(error), location=_with_step(plain, pointer)) from None
 
     try:
-        convert(json.loads(text), "")
+        convert(plain, "")
     except InputError as error:
         return error
     return InputError("a malformed expression could not be located")  # pragma: no cover
+
+
+_STEP_LISTS = ("Steps", "IfSteps", "ElseSteps")
+
+
+class _FloatText(str):
+    """A float's text, kept as written while locating an error."""
+
+
+def _located_float(text: str, pointer: str) -> float:
+    try:
+        return _finite_float(text)
+    except _NonFiniteNumber:
+        raise InputError(
+            f"the number {shorten(str(text))} is beyond the range of a 64-bit float (about "
+            "1.8e308), so no target can hold it; write a smaller number or a string",
+            location=pointer,
+        ) from None
+
+
+def _with_step(document: Any, pointer: str) -> str:
+    """``pointer`` followed by the name of the innermost step it lies in, when there is one."""
+    name, value, container = None, document, ""
+    for part in pointer.split("/")[1:]:
+        key = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, dict):
+            value, container = value.get(key), key
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+            if container in _STEP_LISTS and isinstance(value, dict):
+                name = value.get("Name") if isinstance(value.get("Name"), str) else name
+        else:
+            break
+    return f"{pointer or '/'} (step {shorten(name)})" if name is not None else pointer or "/"
 
 
 def _escape(key: str) -> str:
@@ -154,7 +299,7 @@ class _Reader:
         version = document.get("Version", MISSING)
         if version is not MISSING and version not in SUPPORTED_VERSIONS:
             raise InputError(
-                f"unknown definition Version {version!r}; pipeglot reads "
+                f"unknown definition Version {shorten(version)}; pipeglot reads "
                 f"{', '.join(SUPPORTED_VERSIONS)}",
                 location="/Version",
             )
@@ -178,6 +323,11 @@ class _Reader:
             validate(workflow)
         except ValidationError as error:
             raise self._relocate(error) from None
+        if not workflow.steps:  # no writer can make a useful workflow of nothing
+            raise InputError(
+                'the "Steps" list is empty, so there is nothing to translate; add a step',
+                location="/Steps",
+            )
         return workflow
 
     def _relocate(self, error: ValidationError) -> InputError:
@@ -203,7 +353,8 @@ class _Reader:
         except ValueError:
             known = ", ".join(t.value for t in ParameterType)
             raise InputError(
-                f"parameter {name!r} has the unknown Type {type_name!r}; use one of {known}",
+                f"parameter {shorten(name)} has the unknown Type {shorten(type_name)}; "
+                f"use one of {known}",
                 location=f"{pointer}/Type",
             ) from None
         enum_values = fields.get("EnumValues", MISSING)
@@ -247,15 +398,18 @@ class _Reader:
         name = _expect_string(fields, "Name", pointer, "the step's name")
         if name in self.pointers:
             raise InputError(
-                f"a second step is named {name!r} (the first is at {self.pointers[name]}); "
+                f"a second step is named {shorten(name)} (the first is at {self.pointers[name]}); "
                 "step names must be unique in the whole pipeline, Condition branches included",
                 location=f"{pointer}/Name",
             )
         self.pointers[name] = pointer
-        type_name = _expect_string(fields, "Type", pointer, f"the type of step {name!r}")
+        type_name = _expect_string(fields, "Type", pointer, f"the type of step {shorten(name)}")
         index = len(self.steps)
         self.steps.append(None)  # type: ignore[arg-type]  # keeps document order: parent first
-        self.steps[index] = self._build_step(fields, name, type_name, pointer)
+        try:
+            self.steps[index] = self._build_step(fields, name, type_name, pointer)
+        except InputError as error:
+            raise _naming_step(error, name) from None
         return name
 
     def _build_step(self, fields: dict[str, Any], name: str, type_name: str, pointer: str) -> Step:
@@ -296,11 +450,23 @@ class _Reader:
             except ExpressionError as error:
                 raise InputError(str(error), location=f"{pointer}/Conditions/{index}") from None
         return {
-            "arguments": _extra(fields, ("Conditions", "IfSteps", "ElseSteps")),
+            "arguments": _extra(fields, _BRANCH_KEYS),
             "conditions": tuple(conditions),
             "if_steps": self._step_list(fields.get("IfSteps", []), f"{pointer}/IfSteps"),
             "else_steps": self._step_list(fields.get("ElseSteps", []), f"{pointer}/ElseSteps"),
+            "branch_keys": tuple(key for key in _BRANCH_KEYS[1:] if key in fields),
         }
+
+
+_BRANCH_KEYS = ("Conditions", "IfSteps", "ElseSteps")
+
+
+def _naming_step(error: InputError, name: str) -> InputError:
+    """``error`` with the step's name after its pointer, unless an inner step is named."""
+    location = error.location or ""
+    if "(step " in location or isinstance(error, ValidationError):
+        return error
+    return InputError(error.message, location=f"{location} (step {shorten(name)})")
 
 
 _STEP_KEYS = frozenset(

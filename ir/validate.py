@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import networkx as nx
 
-from pipeglot.errors import ValidationError
+from pipeglot.errors import ValidationError, shorten
 from pipeglot.ir.expressions import (
     EXPRESSION_TYPES,
     Expression,
@@ -35,6 +35,19 @@ from pipeglot.ir.graph import (
 )
 from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step, StepKind, Workflow
 
+# The deepest nesting of JSON lists and objects (expression and condition objects included) a
+# definition may have. Frontends reject deeper input once, with its location; every writer is
+# tested to handle this depth (tests/test_hardening.py), so none needs a limit of its own.
+# Real definitions nest at most 16 levels; 128 leaves room for 40 nested Condition steps, and
+# stays well inside what Python can compile (200 nested brackets) and recursion allows.
+MAX_NESTING = 128
+
+# Step keys without which a step has nothing to call (SageMaker's step-level required keys).
+_REQUIRED_KEYS: dict[StepKind, tuple[str, str, str]] = {
+    StepKind.LAMBDA: ("function_arn", "FunctionArn", "the ARN of the Lambda function to invoke"),
+    StepKind.CALLBACK: ("sqs_queue_url", "SqsQueueUrl", "the URL of the SQS queue to notify"),
+}
+
 _DEFAULT_TYPES: dict[ParameterType, tuple[type, ...]] = {
     ParameterType.STRING: (str,),
     ParameterType.INTEGER: (int,),
@@ -49,8 +62,10 @@ def validate(workflow: Workflow) -> tuple[Edge, ...]:
     _check_unique_steps(workflow)
     _check_branches(workflow)
     parameters = {parameter.name for parameter in workflow.parameter_list}
+    _check_experiment_config(workflow, parameters)
     all_edges: list[Edge] = []
     for step in workflow.steps:
+        _check_required_keys(step)
         # One walk per step serves both the reference checks and the step's edges.
         expressions = step_expressions(step)
         _check_references(workflow, step, expressions, parameters)
@@ -65,7 +80,7 @@ def _check_parameters(parameters: tuple[Parameter, ...]) -> None:
         where = f"/Parameters/{index}"
         if parameter.name in seen:
             raise ValidationError(
-                f"a second parameter is named {parameter.name!r}; rename one of them",
+                f"a second parameter is named {shorten(parameter.name)}; rename one of them",
                 location=where,
             )
         seen.add(parameter.name)
@@ -79,16 +94,46 @@ def _check_default(parameter: Parameter, where: str) -> None:
     allowed = _DEFAULT_TYPES[parameter.type]
     if (isinstance(default, bool) and bool not in allowed) or not isinstance(default, allowed):
         raise ValidationError(
-            f"parameter {parameter.name!r} is {parameter.type.value} but its DefaultValue is "
-            f"{default!r}; give a DefaultValue of that type or change the Type",
+            f"parameter {shorten(parameter.name)} is {parameter.type.value} but its DefaultValue "
+            f"is {shorten(default)}; give a DefaultValue of that type or change the Type",
             location=f"{where}/DefaultValue",
         )
     if parameter.enum_values is not None and default not in parameter.enum_values:
         raise ValidationError(
-            f"parameter {parameter.name!r} defaults to {default!r}, which is not one of its "
-            f"EnumValues {list(parameter.enum_values)}; add it or change the default",
+            f"parameter {shorten(parameter.name)} defaults to {shorten(default)}, which is not "
+            f"one of its EnumValues {shorten(list(parameter.enum_values))}; add it or change "
+            "the default",
             location=f"{where}/DefaultValue",
         )
+
+
+def _check_required_keys(step: Step) -> None:
+    if step.kind not in _REQUIRED_KEYS:
+        return
+    attribute, key, what = _REQUIRED_KEYS[step.kind]
+    if getattr(step, attribute) is MISSING:
+        raise ValidationError(
+            f'a {step.type_name} step needs "{key}" ({what}); add it', step=step.name
+        )
+
+
+def _check_experiment_config(workflow: Workflow, parameters: set[str]) -> None:
+    """Its Gets are resolved when an execution starts: parameters and execution variables
+    only, since no step has run yet."""
+    config = workflow.experiment_config
+    if config is None:
+        return
+    values = {"ExperimentName": config.experiment_name, "TrialName": config.trial_name}
+    for key, value in {**values, **config.extra}.items():
+        for path, node in _walk(f"PipelineExperimentConfig/{_escape(key)}", value):
+            problem = _reference_problem(workflow, node, parameters)
+            if problem is None and isinstance(node, StepProperty | PropertyFileRef):
+                problem = (
+                    f"{shorten(format_get(node))} reads a step, but the experiment config is "
+                    "resolved before any step runs; use a parameter or an execution variable"
+                )
+            if problem:
+                raise ValidationError(problem, location=f"/{path}")
 
 
 def _check_unique_steps(workflow: Workflow) -> None:
@@ -96,7 +141,7 @@ def _check_unique_steps(workflow: Workflow) -> None:
     for step in workflow.steps:
         if step.name in seen:
             raise ValidationError(
-                f"a second step is named {step.name!r}; step names must be unique in the "
+                f"a second step is named {shorten(step.name)}; step names must be unique in the "
                 "whole pipeline, Condition branches included",
                 step=step.name,
             )
@@ -110,11 +155,13 @@ def _check_branches(workflow: Workflow) -> None:
             raise ValidationError("only Condition steps have branch steps", step=step.name)
         for child in (*step.if_steps, *step.else_steps):
             if not workflow.has_step(child):
-                raise ValidationError(f"branch step {child!r} does not exist", step=step.name)
+                raise ValidationError(
+                    f"branch step {shorten(child)} does not exist", step=step.name
+                )
             if child in owner:
                 raise ValidationError(
-                    f"step {child!r} is in a branch of {owner[child]!r} and of {step.name!r}; "
-                    "a step can be in one Condition branch only",
+                    f"step {shorten(child)} is in a branch of {shorten(owner[child])} and of "
+                    f"{shorten(step.name)}; a step can be in one Condition branch only",
                     step=step.name,
                 )
             owner[child] = step.name
@@ -126,7 +173,7 @@ def _check_references(
     for name in step.explicit_dependencies:
         if not workflow.has_step(name):
             raise ValidationError(
-                f"DependsOn names {name!r}, which is not a step of this pipeline; "
+                f"DependsOn names {shorten(name)}, which is not a step of this pipeline; "
                 "fix the name or remove it",
                 step=step.name,
                 path="DependsOn",
@@ -151,7 +198,7 @@ def _check_property_file_use(step: Step, expressions: list[Expression]) -> None:
         if type(n) is PropertyFileRef and not p.endswith("/Std:JsonGet/PropertyFile")
     )
     raise ValidationError(
-        f"{format_get(node)!r} names a property file, which has a value only inside "
+        f"{shorten(format_get(node))} names a property file, which has a value only inside "
         '"Std:JsonGet"; write {"Std:JsonGet": {"PropertyFile": ..., "Path": "..."}}',
         step=step.name,
         path=path,
@@ -161,21 +208,22 @@ def _check_property_file_use(step: Step, expressions: list[Expression]) -> None:
 def _reference_problem(workflow: Workflow, node: object, parameters: set[str]) -> str | None:
     if isinstance(node, ParameterRef) and node.name not in parameters:
         return (
-            f"{format_get(node)!r} refers to a parameter that is not declared; "
-            f"add {node.name!r} to Parameters or fix the name"
+            f"{shorten(format_get(node))} refers to a parameter that is not declared; "
+            f"add {shorten(node.name)} to Parameters or fix the name"
         )
     if isinstance(node, StepProperty | PropertyFileRef) and not workflow.has_step(node.step):
         return (
-            f"{format_get(node)!r} refers to step {node.step!r}, which is not in this "
-            "pipeline; fix the step name"
+            f"{shorten(format_get(node))} refers to step {shorten(node.step)}, which is not in "
+            "this pipeline; fix the step name"
         )
     if isinstance(node, PropertyFileRef):
         declared = workflow.step(node.step).property_files or ()
         if all(file.name != node.name for file in declared):
             names = ", ".join(repr(file.name) for file in declared) or "none"
             return (
-                f"{format_get(node)!r} refers to a property file that step {node.step!r} does "
-                f"not declare (it declares {names}); add it to that step's PropertyFiles"
+                f"{shorten(format_get(node))} refers to a property file that step "
+                f"{shorten(node.step)} does not declare (it declares {names}); add it to that "
+                "step's PropertyFiles"
             )
     return None
 
@@ -184,7 +232,7 @@ def _check_cycles(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
     for edge in all_edges:
         if edge.source == edge.target:
             raise ValidationError(
-                f"step {edge.target!r} depends on itself ({_ORIGIN_WORDS[edge.origin]}); "
+                f"step {shorten(edge.target)} depends on itself ({_ORIGIN_WORDS[edge.origin]}); "
                 "remove that dependency",
                 step=edge.target,
             )

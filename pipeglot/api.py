@@ -1,11 +1,19 @@
-"""The public API: load, dump and translate."""
+"""The public API: load, dump and translate.
+
+This is the error boundary: only pipeglot's own errors leave it. Bad input is an InputError,
+an inexpressible construct an UnsupportedError; any other exception is a bug and leaves as an
+InternalError (exit code 4 in the CLI) that asks to be reported, with the original as cause.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pipeglot.backend import check_options
 from pipeglot.diagnostics import Diagnostics, UnsupportedLevel
+from pipeglot.errors import InternalError, PipeglotError
 from pipeglot.formats import reader, writer
 from pipeglot.ir.model import Workflow
 from pipeglot.performance import paused_garbage_collection
@@ -27,8 +35,9 @@ def load(
         UsageError: ``read`` is not a known format.
     """
     frontend = reader(read)
-    with paused_garbage_collection():
-        return frontend.load(source, name=name, **options)
+    with internal_errors(f"reading {read}"), paused_garbage_collection():
+        workflow: Workflow = frontend.load(source, name=name, **options)
+    return workflow
 
 
 def dump(
@@ -50,7 +59,7 @@ def dump(
     ledger = Diagnostics() if diagnostics is None else diagnostics
     backend = writer(write)
     options = check_options(write, backend, options)
-    with paused_garbage_collection():
+    with internal_errors(f"writing {write}"), paused_garbage_collection():
         text: str = backend.export(workflow, diagnostics=ledger, **options)
     ledger.check(level)
     return text
@@ -69,3 +78,19 @@ def translate(
     """``dump(load(source, read=read), write=write)``; options go to the backend."""
     workflow = load(source, read=read, name=name)
     return dump(workflow, write=write, unsupported=unsupported, diagnostics=diagnostics, **options)
+
+
+@contextmanager
+def internal_errors(doing: str) -> Iterator[None]:
+    """Let pipeglot's errors through; turn any other exception into an InternalError.
+
+    KeyboardInterrupt and SystemExit are not errors of the translation and pass unchanged.
+    A TypeError from a wrong keyword is the caller's mistake, but one raised deep inside a
+    writer is not, so no exception type is trusted to mean "usage".
+    """
+    try:
+        yield
+    except PipeglotError:
+        raise
+    except Exception as error:
+        raise InternalError(doing, error) from error

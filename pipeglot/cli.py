@@ -1,16 +1,23 @@
 """The command line: ``pipeglot translate | validate | inspect | formats``.
 
-Exit codes: 0 success, 1 ``--check`` found stale output, 2 invalid input or usage,
-3 unsupported constructs. Bad input never shows a traceback and never leaves an output file.
+Exit codes: 0 success, 1 ``--check`` found stale output (and nothing else), 2 invalid input
+or usage (or an output that cannot be written), 3 unsupported constructs, 4 an internal error:
+a bug, reported in one line that asks for a report (``PIPEGLOT_DEBUG=1`` adds the traceback).
+Bad input never shows a traceback and never leaves an output file.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +27,14 @@ from pipeglot.api import dump, load
 from pipeglot.backend import SOURCE_COMMAND
 from pipeglot.backend import options as backend_options
 from pipeglot.diagnostics import Diagnostics, Fidelity, UnsupportedLevel
-from pipeglot.errors import InputError, PipeglotError, UnsupportedError, UsageError
-from pipeglot.files import read_text_if_exists, write_atomic
+from pipeglot.errors import InputError, InternalError, PipeglotError, UsageError
+from pipeglot.files import (
+    DEFAULT_MAX_INPUT_MB,
+    read_input,
+    read_text_if_exists,
+    write_all_atomic,
+    write_atomic,
+)
 from pipeglot.formats import READERS, WRITERS, infer_reader, reader, writer, writer_options
 from pipeglot.ir.graph import build_graph, edges, topological_order
 from pipeglot.ir.model import MISSING, Workflow
@@ -41,18 +54,58 @@ class _Job:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
-    args.argv = argv
+    with _terminate_as_exception():
+        try:
+            args = _parser().parse_args(argv)
+            args.argv = argv
+            return int(args.handler(args))
+        except PipeglotError as error:
+            _say("error", str(error))
+            _debug(error)
+            return error.exit_code
+        except KeyboardInterrupt:
+            return 130
+        except _Terminated:
+            return 128 + signal.SIGTERM
+        except BrokenPipeError:  # `pipeglot ... | head`: the reader left, nothing to report
+            _silence_stdout()
+            return 128 + signal.SIGPIPE
+        except Exception as error:  # a bug; InputError and friends were handled above
+            internal = InternalError(f"running {shlex.join(['pipeglot', *argv[:1]])}", error)
+            _say("error", str(internal))
+            _debug(error)
+            return internal.exit_code
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that open temporary files are removed."""
+
+
+@contextmanager
+def _terminate_as_exception() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set in the main thread
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        return int(args.handler(args))
-    except UnsupportedError as error:
-        _say("error", str(error))
-        return error.exit_code
-    except PipeglotError as error:
-        _say("error", str(error))
-        return error.exit_code
-    except KeyboardInterrupt:
-        return 130
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _debug(error: BaseException) -> None:
+    """With PIPEGLOT_DEBUG=1, the traceback a bug report needs."""
+    if os.environ.get("PIPEGLOT_DEBUG") == "1":
+        traceback.print_exception(error.__cause__ or error, file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -132,7 +185,24 @@ def _add_from(parser: argparse.ArgumentParser) -> None:
         metavar="FORMAT",
         help=f"input format (default: inferred from INPUT). {_names(READERS)}",
     )
+    parser.add_argument(
+        "--max-input-mb",
+        type=_positive_number,
+        default=DEFAULT_MAX_INPUT_MB,
+        metavar="MB",
+        help=f"refuse input files larger than this (default: {DEFAULT_MAX_INPUT_MB} MB)",
+    )
     _add_script_options(parser)
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("give a positive number of megabytes")
+    return value
 
 
 def _add_script_options(parser: argparse.ArgumentParser) -> None:
@@ -203,13 +273,24 @@ def _translate(args: argparse.Namespace) -> int:
         outputs.append((job, _dump(workflow, job, args.to, level, **_backend_options(args))))
     if args.check:
         return max(_check(outputs), _check_assets(args.pending_files))
-    for job, text in outputs:  # only now, when every input translated, is anything written
+    # Only now, when every input translated, is anything written; and all files or none.
+    write_all_atomic([(job.output, text) for job, text in outputs if job.output is not None])
+    for job, text in outputs:
         if job.output is None:
-            sys.stdout.write(text)
-        else:
-            write_atomic(job.output, text)
+            _write_stdout(text)
     _write_assets(args.pending_files)
     return 0
+
+
+def _write_stdout(text: str) -> None:
+    """Outputs are UTF-8 whatever the locale says (a C locale would refuse 'é')."""
+    sys.stdout.flush()
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:
+        sys.stdout.write(text)
+    else:
+        stream.write(text.encode("utf-8"))
+        stream.flush()
 
 
 def _jobs(args: argparse.Namespace) -> list[_Job]:
@@ -252,7 +333,8 @@ def _load(job: _Job, name: str | None = None, args: argparse.Namespace | None = 
     frontend = reader(job.read)
     options = _frontend_options(args, frontend, job.read)
     if getattr(frontend, "READS_TEXT", False):
-        source: Any = _read_bytes(job)
+        limit = getattr(args, "max_input_mb", DEFAULT_MAX_INPUT_MB)
+        source: Any = read_input(job.source, job.label, limit)
         name = name or (None if job.source == "-" else Path(job.source).stem)
     else:
         source = job.source

@@ -202,8 +202,9 @@ def job_step(draw: st.DrawFn, name: str, ctx: Context) -> Step:
                 )
             )
         ),
-        function_arn=draw(maybe(value)),
-        sqs_queue_url=draw(maybe(texts)),
+        # Required where SageMaker requires them (the reader rejects their absence).
+        function_arn=draw(value if kind is StepKind.LAMBDA else maybe(value)),
+        sqs_queue_url=draw(texts if kind is StepKind.CALLBACK else maybe(texts)),
         output_parameters=draw(
             optional_tuple(
                 st.builds(
