@@ -16,7 +16,7 @@ import keyword
 import math
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 LINE_LENGTH = 100
@@ -142,26 +142,34 @@ def number_literal(value: int | float) -> str:
     return repr(value)
 
 
-def literal(value: object, expression: type | tuple[type, ...] = (), node=None) -> Doc:
+def literal(
+    value: object,
+    expression: type | tuple[type, ...] = (),
+    node=None,
+    names: Mapping[str, str] | None = None,
+) -> Doc:
     """The layout of a JSON-like ``value``; instances of ``expression`` are passed to ``node``,
-    which returns their Doc (the caller decides how an expression node is written)."""
+    which returns their Doc (the caller decides how an expression node is written). A string
+    that ``names`` maps to a name is written as that name (a module constant holding it)."""
     if value is None or isinstance(value, bool):
         return Atom(repr(value))
     if isinstance(value, int | float):
         return Atom(number_literal(value))
     if isinstance(value, str):
+        if names and value in names:
+            return Atom(names[value])
         return Atom(string_literal(value))
     if isinstance(value, dict):
         return Group(
             "{",
             tuple(
-                Entry(string_literal(str(key)), ": ", literal(item, expression, node))
+                Entry(string_literal(str(key)), ": ", literal(item, expression, node, names))
                 for key, item in value.items()
             ),
             "}",
         )
     if isinstance(value, list | tuple):
-        return Group("[", tuple(literal(item, expression, node) for item in value), "]")
+        return Group("[", tuple(literal(item, expression, node, names) for item in value), "]")
     if expression and isinstance(value, expression):
         return node(value)
     raise TypeError(f"cannot write {type(value).__name__} as a Python literal")
@@ -178,13 +186,16 @@ class Identifiers:
     keyword, builtin or ``taken`` name. Injective by construction (a table of what was given),
     deterministic for a given order of requests."""
 
-    def __init__(self, taken: Iterable[str] = ()) -> None:
+    def __init__(self, taken: Iterable[str] = (), *, keep_case: bool = False) -> None:
         self._given: dict[str, str] = {}
         self._used = set(_RESERVED) | set(taken)
+        # keep_case: names that users type (pipeline inputs) stay as written when they are
+        # identifiers already; only other characters become "_".
+        self._style = _identifier if keep_case else _snake_case
 
     def __getitem__(self, name: str) -> str:
         if name not in self._given:
-            self._given[name] = self._fresh(_snake_case(name))
+            self._given[name] = self._fresh(self._style(name))
         return self._given[name]
 
     def helper(self, name: str) -> str:
@@ -200,6 +211,11 @@ class Identifiers:
             candidate = f"{base}_{number}"
         self._used.add(candidate)
         return candidate
+
+
+def _identifier(name: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return f"n_{text}" if not text or text[0].isdigit() else text
 
 
 def _snake_case(name: str) -> str:
@@ -240,9 +256,15 @@ def _isort_key(name: str) -> tuple[int, str]:
 
 
 def file_header(
-    title: str, pipeline: str, command: str | list[str] | tuple[str, ...], fallback: str
+    title: str,
+    pipeline: str,
+    command: str | list[str] | tuple[str, ...],
+    fallback: str,
+    *,
+    future_annotations: bool = True,
 ) -> str:
-    """The module docstring of a generated file, then ``from __future__ import annotations``.
+    """The module docstring of a generated file, then ``from __future__ import annotations``
+    (unless ``future_annotations`` is false: kfp reads components' annotations as types).
 
     ``title`` is our own text (one line); ``pipeline`` is shown only in a safe spelling, on a line
     of its own, so no pipeline text can end the docstring; ``command`` is the command that
@@ -261,7 +283,7 @@ def file_header(
         f"{shown}\n\n"
         "Generated code: change the pipeline and regenerate rather than edit this file:\n\n"
         f"{body}\n"
-        '"""\n\nfrom __future__ import annotations'
+        '"""' + ("\n\nfrom __future__ import annotations" if future_annotations else "")
     )
 
 

@@ -1,155 +1,190 @@
-"""Writing one step's component: a ``@dsl.component`` function that calls the runtime.
+"""Writing the reusable components: one ``@dsl.component`` per step kind the workflow uses.
 
-The component receives the step's request as JSON text and, as typed inputs, the pipeline
-parameters, upstream step outputs and execution values its expressions read; its body builds
-the context ``runtime.resolve`` evaluates against and calls the kind's runtime function.
+Every task of a kind calls the same component with its own ``step`` name and ``request``
+(JSON text). The other inputs are those its tasks need, united: the results of the steps a task
+reads from (``upstream_1``...: each result names its step, so their order does not matter), the
+pipeline parameters the requests read (typed, defaulting to the pipeline's defaults), and the
+execution values KFP supplies as placeholders. A component returns the step's result (its
+properties, as JSON text); a Condition also returns the branch it chose. What the component
+needs to know about SageMaker (API names, name rules, statuses) comes from
+``pipeglot.ir.sagemaker`` and is written into its body as data.
 """
 
 from __future__ import annotations
 
-from pipeglot.backends.kfp.kinds import SAGEMAKER_APIS, UNSUPPORTED, runtime_sources
-from pipeglot.backends.kfp.plan import Plan, Task
-from pipeglot.backends.kfp.source import (
-    Namer,
-    call,
-    code_dict,
-    code_list,
-    code_tuple,
-    literal,
-    string,
-)
-from pipeglot.backends.kfp.values import to_json
-from pipeglot.ir.model import ParameterType, StepKind
+from typing import Any
 
+from pipeglot.backends._python import Atom, Doc, Entry, Group, call, literal, render
+from pipeglot.backends.kfp.kinds import carried
+from pipeglot.backends.kfp.plan import EXECUTION_INPUTS, Plan, Use
+from pipeglot.ir.model import MISSING, Parameter, ParameterType, StepKind
+from pipeglot.ir.sagemaker import (
+    BASELINE_FILES,
+    DRIFT_CHECK_BASELINES,
+    TUNING_SUMMARIES_FIELD,
+    TUNING_SUMMARIES_LIMIT,
+    resource_api,
+)
+
+INDENT = "    "
 PYTHON_TYPES = {
     ParameterType.STRING: "str",
     ParameterType.INTEGER: "int",
     ParameterType.FLOAT: "float",
     ParameterType.BOOLEAN: "bool",
 }
-
-# Execution variables that KFP supplies as whole-value placeholders: (input name, placeholder).
-EXECUTION_INPUTS = {
-    "PipelineExecutionId": ("execution_id", "dsl.PIPELINE_JOB_ID_PLACEHOLDER"),
-    "StartDateTime": ("start_time", "dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER"),
-    "PipelineExecutionArn": ("execution_arn", "dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER"),
+_ZERO = {
+    ParameterType.STRING: "",
+    ParameterType.INTEGER: 0,
+    ParameterType.FLOAT: 0.0,
+    ParameterType.BOOLEAN: False,
 }
-
-# (name, annotation, the pipeline-side value) of one component input
-Input = tuple[str, str, str]
+CONDITION_OUTPUTS = 'NamedTuple("Outputs", [("branch", str), ("result", str)])'
 
 
-def inputs(plan: Plan, task: Task) -> tuple[list[Input], Namer]:
-    """The component's inputs, and the namer that gave them their (component-local) names."""
-    local = Namer(("request", "context", "Output", *runtime_sources()))
-    found: list[Input] = []
-    if task.request is not None:
-        found.append(("request", "str", f"json.dumps(REQUESTS[{string(task.step.name)}])"))
-    for name in task.references.parameters:
-        parameter = plan.workflow.parameter(name)
-        annotation = PYTHON_TYPES[parameter.type] if parameter else "str"
-        ident = local.name(("parameter", name), plan.parameters.get(name, name))
-        found.append((ident, annotation, plan.parameters.get(name, name)))
-    for name in task.references.steps:
-        producer = plan.tasks[name]
-        ident = local.name(("step", name), producer.component)
-        found.append((ident, _output_type(producer), f"{producer.variable}.output"))
-    for name in task.references.execution:
-        if name in EXECUTION_INPUTS:
-            ident, placeholder = EXECUTION_INPUTS[name]
-            found.append((local.name(("execution", name), ident), "str", placeholder))
-    return found, local
+def upstream_inputs(count: int) -> list[str]:
+    return [f"upstream_{number}" for number in range(1, count + 1)]
 
 
-def component(plan: Plan, task: Task) -> str:
-    """The decorated component function of ``task``."""
-    found, local = inputs(plan, task)
-    decorator = call(
-        "@dsl.component",
-        [
-            "base_image=BASE_IMAGE",
-            "packages_to_install=PACKAGES",
-            f"additional_funcs={task.runtime_list}",
-        ],
-    )
-    signature = call(
-        f"def {task.component}",
-        [f"{name}: {annotation}" for name, annotation, _ in found],
-        f" -> {_output_type(task)}:",
-    )
-    return f"{decorator}\n{signature}\n{_body(plan, task, local)}"
+def runtime_functions(use: Use) -> tuple[str, ...]:
+    """The runtime functions the component carries."""
+    features = set(use.features)
+    if StepKind.TUNING in use.kinds:
+        features.add("tuning")
+    if use.check:
+        features.add("check")
+    roots = ("step_context", "skipped", "skipped_result", use.component.entry)
+    if use.slots:
+        roots += ("list_name_fields",)
+    return carried(roots, frozenset(features))
 
 
-def _output_type(task: Task) -> str:
-    # A Condition's output is its outcome; every other step returns its properties as JSON.
-    return "bool" if task.step.kind is StepKind.CONDITION else "str"
+def runtime_list_name(use: Use) -> str:
+    return f"{use.component.name.upper()}_RUNTIME"
 
 
-def _body(plan: Plan, task: Task, local: Namer) -> str:
-    step = task.step
-    name = string(step.name)
-    if task.kind is None:
-        reason = UNSUPPORTED[step.kind]
-        return call(
-            "return unsupported_step",
-            [name, string(step.type_name), string(reason)],
-            level=1,
+def component(plan: Plan, use: Use) -> str:
+    """The decorated component function of ``use``."""
+    decorator = render(
+        call(
+            "@dsl.component",
+            base_image=Atom("BASE_IMAGE"),
+            packages_to_install=Atom("PACKAGES"),
+            additional_funcs=Atom(runtime_list_name(use)),
         )
-    context = call("context = build_context", _context(plan, task, local), level=1)
-    outputs = code_list([string(p) for p in plan.outputs[step.name]], level=2)
-    if step.kind in (StepKind.CONDITION, StepKind.FAIL):
-        arguments = [name, "request", "context"]
-    elif step.kind is StepKind.LAMBDA:
-        arn = literal(to_json(plan.expand(step.function_arn)), 2)
-        arguments = [name, arn, "request", "context", outputs]
-    elif step.kind in (StepKind.EMR, StepKind.EMR_SERVERLESS, StepKind.LINEAGE):
-        arguments = [name, "request", "context", outputs]
-    else:
-        job = task.kind.sagemaker_kind or ""
-        api = code_tuple([literal(part) for part in SAGEMAKER_APIS[job]], 2)
-        arguments = [name, string(job), api, "request", "context"]
-        arguments.append(f"outputs={outputs}")
-        if step.kind in (StepKind.QUALITY_CHECK, StepKind.CLARIFY_CHECK):
-            arguments.append(f"check={literal(to_json(plan.expand(dict(step.check))), 2)}")
-    result = call(f"return {task.kind.runtime}", arguments, level=1)
-    return f"{context}\n{result}"
+    )
+    returns = CONDITION_OUTPUTS if StepKind.CONDITION in use.kinds else "str"
+    signature = _signature(plan, use, returns)
+    body = [f'{INDENT}"""{use.component.summary}"""']
+    if use.guarded:
+        body.append(f"{INDENT}if skipped(step, guard, guard_branch):")
+        skipped = '"Skipped", skipped_result(step)' if returns != "str" else "skipped_result(step)"
+        body.append(f"{INDENT * 2}return {skipped}")
+    body.append(_statement("context", _context(plan, use)))
+    body.extend(_call(use))
+    return "\n".join([decorator, signature, *body])
 
 
-def _context(plan: Plan, task: Task, local: Namer) -> list[str]:
-    """The keyword arguments of ``build_context``: what the step's expressions read."""
-    found = task.references
-    out = []
-    if found.parameters:
-        entries = [
-            (name, local.name(("parameter", name), plan.parameters.get(name, name)))
-            for name in found.parameters
-        ]
-        out.append(f"parameters={code_dict(entries, 2)}")
-    if found.steps:
-        entries = [(name, _step_value(plan, name, local)) for name in found.steps]
-        out.append(f"steps={code_dict(entries, 2)}")
-    execution = []
-    for name in found.execution:
+def _signature(plan: Plan, use: Use, returns: str) -> str:
+    inputs = ["step: str", "request: str"]
+    if use.check:
+        inputs.append('check: str = "{}"')
+    inputs.extend(f'{name}: str = ""' for name in upstream_inputs(use.slots))
+    for name in use.parameters:
+        parameter = plan.workflow.parameter(name)
+        inputs.append(_parameter_input(plan.parameters.get(name, name), parameter))
+    for name in use.execution:
         if name in EXECUTION_INPUTS:
-            execution.append((name, local.name(("execution", name), "")))
-        elif name in ("PipelineName", "PipelineArn"):
-            execution.append((name, string(plan.workflow.name or plan.pipeline_name)))
+            inputs.append(f'{EXECUTION_INPUTS[name][0]}: str = ""')
+    if use.guarded:
+        inputs.extend(['guard: str = ""', 'guard_branch: str = ""'])
+    head = f"def {use.component.name}("
+    lines = [head, *(f"{INDENT}{item}," for item in inputs), f") -> {returns}:"]
+    one_line = f"{head}{', '.join(inputs)}) -> {returns}:"
+    return one_line if len(one_line) <= 100 else "\n".join(lines)
+
+
+def _parameter_input(ident: str, parameter: Parameter | None) -> str:
+    if parameter is None:
+        return f'{ident}: str = ""'
+    default = parameter.default if parameter.default is not MISSING else _ZERO[parameter.type]
+    if parameter.type is ParameterType.FLOAT and type(default) is int:
+        default = float(default)  # kfp rejects an int default for a float input
+    return f"{ident}: {PYTHON_TYPES[parameter.type]} = {render(literal(default), 1)}"
+
+
+def _context(plan: Plan, use: Use) -> Doc:
+    arguments: list[Doc | Entry] = []
+    if use.slots:
+        slots = Group("[", tuple(Atom(name) for name in upstream_inputs(use.slots)), "]")
+        arguments.append(Entry("upstream", "=", slots))
+    if use.parameters:
+        entries = tuple(
+            Entry(literal(name).text, ": ", Atom(plan.parameters.get(name, name)))  # type: ignore[union-attr]
+            for name in use.parameters
+        )
+        arguments.append(Entry("parameters", "=", Group("{", entries, "}")))
+    execution = _execution(plan, use)
     if execution:
-        out.append(f"execution={code_dict(execution, 2)}")
-    files = []
-    for producer, file_name in found.property_files:
-        declared = plan.property_file(producer, file_name)
-        if declared is not None:
-            files.append((f"{producer}.{file_name}", literal(list(declared), 3)))
-    if files:
-        out.append(f"property_files={code_dict(files, 2)}")
-    return out
+        arguments.append(Entry("execution", "=", Group("{", tuple(execution), "}")))
+    if use.slots:
+        arguments.append(Entry("name_fields", "=", Atom("list_name_fields()")))
+    return Group("step_context(", tuple(arguments), ")")
 
 
-def _step_value(plan: Plan, name: str, local: Namer) -> str:
-    """What the context holds for upstream step ``name``: its properties (JSON text), or for a
-    Condition ``{"Outcome": outcome}``, since its task returns the bare outcome."""
-    ident = local.name(("step", name), plan.tasks[name].component)
-    if plan.tasks[name].step.kind is not StepKind.CONDITION:
-        return ident
-    return code_dict([("Outcome", ident)], 3)
+def _execution(plan: Plan, use: Use) -> list[Entry]:
+    entries = []
+    for name in use.execution:
+        if name in EXECUTION_INPUTS:
+            entries.append(Entry(literal(name).text, ": ", Atom(EXECUTION_INPUTS[name][0])))  # type: ignore[union-attr]
+        elif name in ("PipelineName", "PipelineArn"):
+            value = plan.workflow.name or plan.pipeline_name
+            entries.append(Entry(literal(name).text, ": ", literal(value)))  # type: ignore[union-attr]
+    return entries
+
+
+def _call(use: Use) -> list[str]:
+    entry = use.component.entry
+    if entry != "run_sagemaker_job":
+        return [f"{INDENT}return {entry}(step, request, context)"]
+    arguments = "step, api, request, context, check" if use.check else "step, api, request, context"
+    return [_statement("api", literal(_api(use))), f"{INDENT}return {entry}({arguments})"]
+
+
+def _api(use: Use) -> dict[str, Any]:
+    """The facts ``run_sagemaker_job`` needs, from the IR's table."""
+    kind = next(iter(use.kinds))
+    api = resource_api(kind)
+    assert api is not None
+    facts: dict[str, Any] = {
+        "resource": api.resource,
+        "name_field": api.name_field,
+        "name_limit": api.name_limit,
+        "name_is_prefix": api.name_is_prefix,
+        "unnamed_with": api.unnamed_with,
+        "arn_field": api.arn_field,
+        "status_field": api.status_field,
+        "succeeded": list(api.succeeded),
+        "failed": list(api.failed),
+        "failure_reason_field": api.failure_reason_field,
+    }
+    if kind is StepKind.TUNING:
+        facts["tuning_summaries"] = {
+            "field": TUNING_SUMMARIES_FIELD,
+            "limit": TUNING_SUMMARIES_LIMIT,
+        }
+    if use.check:
+        facts["baselines"] = {
+            "calculated": {
+                name: file
+                for (check_kind, name), file in BASELINE_FILES.items()
+                if check_kind is kind
+            },
+            "drift": {used: list(keys) for used, keys in DRIFT_CHECK_BASELINES.items()},
+        }
+    return facts
+
+
+def _statement(target: str, doc: Doc) -> str:
+    head = f"{target} = "
+    return INDENT + head + render(doc, 1, len(head))

@@ -1,118 +1,157 @@
-"""The dispatch table: what each step kind becomes, and the runtime functions it ships with.
+"""The dispatch table: the reusable component each step kind becomes, and the runtime it runs.
 
-A handled kind names the runtime function its component calls (see ``runtime.py`` and
-``runtime_services.py``) and the name of the list of runtime functions its component carries;
-an unsupported kind becomes a placeholder task that fails the run when reached, with the
-reason given here.
+Every kind pipeglot translates has one component per generated file (defined once, used by
+every task of that kind); SageMaker job kinds share ``run_sagemaker_job`` and differ only in
+the API facts their component passes it, read from ``pipeglot.ir.sagemaker``. Unknown step types
+become a placeholder task that fails the run when it is reached, with the reason given here.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
+from pipeglot.backends._python import string_literal
+from pipeglot.ir.expressions import NAME_KEYED_LISTS
 from pipeglot.ir.model import StepKind
 
 
 @dataclass(frozen=True, slots=True)
-class Kind:
-    """How one step kind is translated: the runtime function its component calls, the name of
-    the runtime functions' list the component carries, and for SageMaker jobs the job kind
-    ``run_sagemaker_step`` takes."""
+class Component:
+    """One reusable component: its function name, the runtime function it calls, and the
+    first line of its docstring."""
 
-    runtime: str
-    runtime_list: str
-    sagemaker_kind: str | None = None
+    name: str
+    entry: str
+    summary: str
 
 
-_JOB = "JOB_RUNTIME"
-HANDLED: dict[StepKind, Kind] = {
-    StepKind.PROCESSING: Kind("run_sagemaker_step", _JOB, "Processing"),
-    StepKind.TRAINING: Kind("run_sagemaker_step", _JOB, "Training"),
-    StepKind.FUNCTION: Kind("run_sagemaker_step", _JOB, "Training"),
-    StepKind.NOTEBOOK_JOB: Kind("run_sagemaker_step", _JOB, "Training"),
-    StepKind.TRANSFORM: Kind("run_sagemaker_step", _JOB, "Transform"),
-    StepKind.TUNING: Kind("run_sagemaker_step", _JOB, "Tuning"),
-    StepKind.AUTOML: Kind("run_sagemaker_step", _JOB, "AutoML"),
-    StepKind.MODEL: Kind("run_sagemaker_step", _JOB, "Model"),
-    StepKind.REGISTER_MODEL: Kind("run_sagemaker_step", _JOB, "RegisterModel"),
-    StepKind.ENDPOINT_CONFIG: Kind("run_sagemaker_step", _JOB, "EndpointConfig"),
-    StepKind.ENDPOINT: Kind("run_sagemaker_step", _JOB, "Endpoint"),
-    StepKind.INFERENCE_COMPONENT: Kind("run_sagemaker_step", _JOB, "InferenceComponent"),
-    StepKind.QUALITY_CHECK: Kind("run_sagemaker_step", _JOB, "QualityCheck"),
-    StepKind.CLARIFY_CHECK: Kind("run_sagemaker_step", _JOB, "ClarifyCheck"),
-    StepKind.LAMBDA: Kind("run_lambda_step", "LAMBDA_RUNTIME"),
-    StepKind.EMR: Kind("run_emr_step", "EMR_RUNTIME"),
-    StepKind.EMR_SERVERLESS: Kind("run_emr_serverless_step", "EMR_SERVERLESS_RUNTIME"),
-    StepKind.LINEAGE: Kind("run_lineage_step", "LINEAGE_RUNTIME"),
-    StepKind.CONDITION: Kind("evaluate_conditions", "CONDITION_RUNTIME"),
-    StepKind.FAIL: Kind("fail_step", "FAIL_RUNTIME"),
-}
+def _job(name: str, what: str) -> Component:
+    return Component(name, "run_sagemaker_job", what)
 
-# The SageMaker API of each job kind, as run_sagemaker_step takes it: (resource, name key,
-# status key or None when the resource is ready once created, whether a name in the request is
-# only a prefix). The job is created with create_<resource> and watched with describe_<resource>.
-SAGEMAKER_APIS: dict[str, tuple[str, str, str | None, bool]] = {
-    "Processing": ("processing_job", "ProcessingJobName", "ProcessingJobStatus", True),
-    "Training": ("training_job", "TrainingJobName", "TrainingJobStatus", True),
-    "Transform": ("transform_job", "TransformJobName", "TransformJobStatus", True),
-    "Tuning": (
-        "hyper_parameter_tuning_job",
-        "HyperParameterTuningJobName",
-        "HyperParameterTuningJobStatus",
-        True,
+
+_HANDLED: dict[StepKind, Component] = {
+    StepKind.PROCESSING: _job("processing_job", "A SageMaker processing job."),
+    StepKind.TRAINING: _job("training_job", "A SageMaker training job."),
+    StepKind.TRANSFORM: _job("transform_job", "A SageMaker batch transform job."),
+    StepKind.TUNING: _job("tuning_job", "A SageMaker hyperparameter tuning job."),
+    StepKind.AUTOML: _job("automl_job", "A SageMaker AutoML job."),
+    StepKind.MODEL: _job("model", "A SageMaker model."),
+    StepKind.REGISTER_MODEL: _job("model_package", "A model package in the model registry."),
+    StepKind.ENDPOINT_CONFIG: _job("endpoint_config", "A SageMaker endpoint configuration."),
+    StepKind.ENDPOINT: _job("endpoint", "A SageMaker endpoint, waited for until in service."),
+    StepKind.INFERENCE_COMPONENT: _job(
+        "inference_component", "A SageMaker inference component, waited for until in service."
     ),
-    "AutoML": ("auto_ml_job", "AutoMLJobName", "AutoMLJobStatus", True),
-    "Model": ("model", "ModelName", None, True),
-    "RegisterModel": ("model_package", "ModelPackageName", "ModelPackageStatus", True),
-    "EndpointConfig": ("endpoint_config", "EndpointConfigName", None, False),
-    "Endpoint": ("endpoint", "EndpointName", "EndpointStatus", False),
-    "InferenceComponent": (
-        "inference_component",
-        "InferenceComponentName",
-        "InferenceComponentStatus",
-        False,
+    StepKind.QUALITY_CHECK: _job(
+        "quality_check", "A QualityCheck step's processing job and its baselines."
     ),
+    StepKind.CLARIFY_CHECK: _job(
+        "clarify_check", "A ClarifyCheck step's processing job and its baselines."
+    ),
+    StepKind.LAMBDA: Component("lambda_function", "run_lambda_step", "A Lambda function call."),
+    StepKind.CALLBACK: Component(
+        "callback",
+        "run_callback_step",
+        "A Callback step: send its SQS message, wait for the answer.",
+    ),
+    StepKind.EMR: Component("emr_step", "run_emr_step", "An EMR step, on a cluster or a new one."),
+    StepKind.EMR_SERVERLESS: Component(
+        "emr_serverless_job", "run_emr_serverless_step", "An EMR Serverless job run."
+    ),
+    StepKind.LINEAGE: Component("lineage", "run_lineage_step", "SageMaker lineage entities."),
+    StepKind.CONDITION: Component(
+        "condition", "evaluate_conditions", "A Condition step: which branch runs."
+    ),
+    StepKind.FAIL: Component("fail", "fail_run", "A Fail step: end the run as failed."),
 }
-# Check steps run a processing job.
-SAGEMAKER_APIS["QualityCheck"] = SAGEMAKER_APIS["ClarifyCheck"] = SAGEMAKER_APIS["Processing"]
+# A Function step and a Notebook job step run SageMaker training jobs.
+_HANDLED[StepKind.FUNCTION] = _HANDLED[StepKind.TRAINING]
+_HANDLED[StepKind.NOTEBOOK_JOB] = _HANDLED[StepKind.TRAINING]
+HANDLED: Mapping[StepKind, Component] = MappingProxyType(_HANDLED)
+
+UNTRANSLATED = Component(
+    "untranslated_step", "untranslated", "A step pipeglot cannot translate: fails when reached."
+)
 
 # Kinds with no Kubeflow equivalent: a placeholder task fails the run when it is reached.
-UNSUPPORTED: dict[StepKind, str] = {
-    StepKind.CALLBACK: (
-        "a Callback step waits for SendPipelineExecutionStepSuccess, a SageMaker Pipelines API "
-        "that no Kubeflow task can receive; replace it with a component that runs or polls the "
-        "external work itself"
-    ),
-    StepKind.UNKNOWN: ("pipeglot does not know this step type; write a component for it by hand"),
-}
+UNSUPPORTED: Mapping[StepKind, str] = MappingProxyType(
+    {StepKind.UNKNOWN: "pipeglot does not know this step type; write a component for it by hand"}
+)
 
-UNSUPPORTED_RUNTIME = "UNSUPPORTED_RUNTIME"
-# The names of the runtime lists, one per entry function (see helpers.py for what they hold).
-RUNTIME_LISTS: dict[str, str] = {
-    **{kind.runtime_list: kind.runtime for kind in HANDLED.values()},
-    UNSUPPORTED_RUNTIME: "unsupported_step",
-}
+
+def component_of(kind: StepKind) -> Component:
+    return HANDLED.get(kind, UNTRANSLATED)
+
 
 # The files whose functions run inside the components, in the order the generated file
 # carries them.
 RUNTIME_FILES = ("runtime.py", "runtime_services.py")
 
 
-def runtime_list(kind: Kind | None) -> str:
-    """The name of the runtime list a component carries; ``None`` is a placeholder."""
-    return kind.runtime_list if kind else UNSUPPORTED_RUNTIME
-
-
 @functools.cache
 def runtime_sources() -> dict[str, str]:
-    """Each runtime function by name, as it is written in its file (in file order)."""
+    """Each runtime function by name, as it is written in its file (in file order), then the
+    one written from the IR's table: ``list_name_fields``."""
     sources = {}
     for file in RUNTIME_FILES:
         text = Path(__file__).with_name(file).read_text(encoding="utf-8")
         for node in ast.parse(text).body:
             if isinstance(node, ast.FunctionDef):
                 sources[node.name] = ast.get_source_segment(text, node) or ""
+    sources["list_name_fields"] = _list_name_fields()
     return sources
+
+
+def _list_name_fields() -> str:
+    entries = "".join(
+        f"        {string_literal(name)}: {string_literal(field)},\n"
+        for name, field in NAME_KEYED_LISTS.items()
+    )
+    return (
+        "def list_name_fields():\n"
+        '    """The lists of step properties that SageMaker indexes by a name field\n'
+        '    (``Outputs[\'train\']`` is the output whose OutputName is train)."""\n'
+        f"    return {{\n{entries}    }}"
+    )
+
+
+@functools.cache
+def _calls() -> dict[str, tuple[str, ...]]:
+    """The runtime functions each runtime function names, in file order."""
+    sources = runtime_sources()
+    calls = {}
+    for name, code in sources.items():
+        named = {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
+        calls[name] = tuple(other for other in sources if other in named and other != name)
+    return calls
+
+
+# Calls only some components make: (caller, callee) -> the feature that makes them happen.
+DATA_CALLS: Mapping[tuple[str, str], str] = MappingProxyType(
+    {
+        ("resolve", "json_get"): "json_get",
+        ("run_sagemaker_job", "check_baselines"): "check",
+        ("run_sagemaker_job", "tuning_summaries"): "tuning",
+    }
+)
+
+
+def carried(roots: tuple[str, ...], features: frozenset[str]) -> tuple[str, ...]:
+    """The runtime functions that ``roots`` can call, given ``features``, in file order."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for callee in _calls()[name]:
+            feature = DATA_CALLS.get((name, callee))
+            if feature is None or feature in features:
+                stack.append(callee)
+    return tuple(name for name in runtime_sources() if name in seen)

@@ -2,13 +2,15 @@
 
 SageMaker skips the steps of the branch not taken, and every step that depends on them. KFP
 skips the tasks inside a ``dsl.If`` whose condition is false, and a task may only read from (or
-run ``.after()``) tasks in its own block or in blocks that enclose it. So each step gets a
-*guard*, the chain of (condition step, branch) pairs that must hold for it to run: a branch
-step's guard is its Condition's guard plus that branch, and every step inherits the guards of
-the steps it depends on. Steps with equal guards share one block; blocks nest by guard prefix.
+run ``.after()``) tasks in its own block or in blocks that enclose it. So each step goes in the
+block of its *guard* (``ir/regions.py``: the chain of (condition step, branch) pairs that must
+hold for it to run); steps with equal guards share one block; blocks nest by guard prefix.
 
-A step whose upstream guards do not form one chain (it reads from two different branches that
-are not nested in each other) cannot be placed; it is reported and placed by its longest guard.
+Python compiles at most 20 nested blocks, so guards nest at most ``MAX_DEPTH`` deep. A step
+with a longer guard goes in the block of its guard's first ``MAX_DEPTH`` pairs, and its
+component checks the rest itself: it runs only when the last Condition of its guard chose its
+branch (that Condition, placed the same way, reports ``Skipped`` when its own guard failed, so
+the check covers the whole chain), and otherwise ends at once as skipped.
 """
 
 from __future__ import annotations
@@ -17,12 +19,9 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from pipeglot.ir.graph import EdgeOrigin
-from pipeglot.ir.model import Workflow
+from pipeglot.ir.regions import Guard, Regions
 
-# (condition step name, True for IfSteps / False for ElseSteps)
-Literal = tuple[str, bool]
-Guard = tuple[Literal, ...]
+MAX_DEPTH = 16
 
 
 @dataclass(slots=True)
@@ -49,12 +48,19 @@ class Branches:
 @dataclass(frozen=True, slots=True)
 class Layout:
     body: Block
-    guards: dict[str, Guard]
-    conflicts: dict[str, tuple[Guard, ...]]  # step -> the guards that could not be combined
+    guards: dict[str, Guard]  # step -> the guard of the block it is written in
+    checked_guards: dict[str, tuple[str, bool]]  # step -> the pair its component checks
 
 
-def layout(workflow: Workflow, graph: nx.DiGraph, order: list[str]) -> Layout:
-    guards, conflicts = _guards(workflow, graph, order)
+def layout(graph: nx.DiGraph, order: list[str], regions: Regions) -> Layout:
+    guards: dict[str, Guard] = {}
+    checked: dict[str, tuple[str, bool]] = {}
+    for name in order:
+        guard = regions.guard(name)
+        if len(guard) > MAX_DEPTH:
+            checked[name] = guard[-1]
+            guard = guard[:MAX_DEPTH]
+        guards[name] = guard
     position = {name: index for index, name in enumerate(order)}
     body = Block(())
     blocks: dict[Guard, Block] = {(): body}
@@ -62,29 +68,7 @@ def layout(workflow: Workflow, graph: nx.DiGraph, order: list[str]) -> Layout:
         _block(guards[name], blocks).items.append(name)
     for block in blocks.values():
         block.items = _ordered(block, graph, guards, position)
-    return Layout(body, guards, conflicts)
-
-
-def _guards(
-    workflow: Workflow, graph: nx.DiGraph, order: list[str]
-) -> tuple[dict[str, Guard], dict[str, tuple[Guard, ...]]]:
-    owners = workflow.branch_owner()
-    guards: dict[str, Guard] = {}
-    conflicts: dict[str, tuple[Guard, ...]] = {}
-    for name in order:
-        candidates: list[Guard] = []
-        if name in owners:
-            owner = owners[name]
-            candidates.append((*guards[owner], (owner, name in workflow.step(owner).if_steps)))
-        for source, _, data in graph.in_edges(name, data=True):
-            if set(data["origins"]) <= {EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH}:
-                continue
-            candidates.append(guards[source])
-        longest = max(candidates, key=len, default=())
-        if any(longest[: len(guard)] != guard for guard in candidates):
-            conflicts[name] = tuple(dict.fromkeys(candidates))
-        guards[name] = longest
-    return guards, conflicts
+    return Layout(body, guards, checked)
 
 
 def _block(guard: Guard, blocks: dict[Guard, Block]) -> Block:

@@ -1,71 +1,102 @@
-"""Assembling the generated file: header, constants, runtime functions, requests, components,
-pipeline and the ``__main__`` block that compiles it."""
+"""Assembling the generated file: header, constants, runtime functions, components, pipeline
+and the ``__main__`` block that compiles it."""
 
 from __future__ import annotations
 
-from pipeglot.backends.kfp import helpers, schedule, source
-from pipeglot.backends.kfp.components import component
+from collections.abc import Callable
+
+from pipeglot.backends._python import file_header, mark_long_lines, render, string_literal
+from pipeglot.backends.kfp.components import component, runtime_functions, runtime_list_name
+from pipeglot.backends.kfp.hoist import Constants, shared_constants
 from pipeglot.backends.kfp.kinds import runtime_sources
 from pipeglot.backends.kfp.pipeline import pipeline
-from pipeglot.backends.kfp.plan import Plan
-from pipeglot.backends.kfp.source import code_list, literal, string
+from pipeglot.backends.kfp.plan import MODULE_NAMES, Plan
+
+TITLE = "Kubeflow Pipelines v2 pipeline translated by pipeglot from a SageMaker pipeline."
+FALLBACK_COMMAND = "pipeglot translate SOURCE --to kfp -o THIS_FILE.py"
+MODULE_CONSTANTS = ("PIPELINE_NAME", "BASE_IMAGE", "PACKAGES")
+_ABOUT = """\
+# Each SageMaker step is one task whose display name is the step's name, made from the
+# reusable component of its kind below. Job components create the SageMaker resource from the
+# task's request under a new name per attempt and wait for it. The pods need AWS credentials
+# (for example IRSA on the run's service account) and AWS_DEFAULT_REGION.
+# Run `python THIS_FILE.py [OUTPUT.yaml]` to compile it."""
+
+_MAIN = """if __name__ == "__main__":
+    output = sys.argv[1] if len(sys.argv) > 1 else __file__.removesuffix(".py") + ".yaml"
+    compiler.Compiler().compile(pipeline, output)"""
+
+# Writes more files beside the pipeline (a recurring run, ...): (plan) -> extra module parts.
+EXTENSIONS: list[Callable[[Plan], str | None]] = []
 
 
-def module(plan: Plan) -> str:
+def module(plan: Plan, source_command: str | None) -> str:
     """The whole generated file, with over-long literal lines marked for ruff."""
-    # Each list once, in the order of the first task that carries it (a dict keeps the order
-    # in which keys first appear).
-    lists = {plan.tasks[name].runtime_list: plan.tasks[name].functions for name in plan.order}
-    defined = helpers.defined(name for functions in lists.values() for name in functions)
-    parts = [
-        _HEADER,
-        "import json\nimport sys\n\nfrom kfp import compiler, dsl",
-        _constants(plan),
-        "# --- Runs inside the components (standard library and boto3 only) ---",
-    ]
+    constants = _constants(plan)
+    uses = list(plan.uses.values())
+    functions = {name: runtime_functions(use) for name, use in plan.uses.items()}
+    defined = [name for name in runtime_sources() if any(name in f for f in functions.values())]
+    header = file_header(
+        TITLE,
+        plan.workflow.name or plan.pipeline_name,
+        source_command or FALLBACK_COMMAND,
+        FALLBACK_COMMAND,
+        future_annotations=False,
+    )
+    imports = (
+        "import json\nimport sys\nfrom typing import NamedTuple\n\nfrom kfp import compiler, dsl"
+    )
+    if not any(use.component.entry == "evaluate_conditions" for use in uses):
+        imports = imports.replace("from typing import NamedTuple\n", "")
+    parts = [header, imports, _settings(plan) + "\n\n" + _ABOUT]
+    if constants.bodies:
+        parts.append(_constant_block(constants))
+    parts.append("# --- Runs inside the components (standard library and boto3 only) ---")
     parts.extend(runtime_sources()[name] for name in defined)
-    parts.append("\n".join(f"{name} = {code_list(items)}" for name, items in lists.items()))
-    parts.append(_requests(plan))
-    parts.append("# --- One component per step ---")
-    parts.extend(component(plan, plan.tasks[name]) for name in plan.order)
-    parts.append(pipeline(plan))
-    parts.extend(schedule.sections(plan))  # recurring runs, when the pipeline has schedules
+    lists = [render_list(runtime_list_name(use), functions[use.component.name]) for use in uses]
+    parts.append("\n".join(lists))
+    parts.append("# --- One reusable component per kind of step ---")
+    parts.extend(component(plan, use) for use in uses)
+    parts.append(pipeline(plan, constants))
+    parts.extend(part for extension in EXTENSIONS if (part := extension(plan)) is not None)
     parts.append(_MAIN)
     # One blank line after the docstring and after the imports, two between the rest.
     head = "\n\n".join(parts[:3])
-    return source.mark_long_lines(head + "\n\n\n" + "\n\n\n".join(parts[3:]) + "\n")
+    return mark_long_lines(head + "\n\n\n" + "\n\n\n".join(parts[3:]) + "\n")
 
 
-def _constants(plan: Plan) -> str:
+def render_list(name: str, items: tuple[str, ...]) -> str:
+    from pipeglot.backends._python import Atom, Group
+
+    return f"{name} = " + render(
+        Group("[", tuple(Atom(item) for item in items), "]"), 0, len(name) + 3
+    )
+
+
+def _settings(plan: Plan) -> str:
     return "\n".join(
         [
-            f"PIPELINE_NAME = {string(plan.pipeline_name)}",
-            f"SOURCE_PIPELINE = {string(plan.workflow.name or '')}",
-            f"BASE_IMAGE = {string(plan.base_image)}",
+            f"PIPELINE_NAME = {string_literal(plan.pipeline_name)}",
+            f"BASE_IMAGE = {string_literal(plan.base_image)}",
             'PACKAGES = ["boto3"]',
         ]
     )
 
 
-def _requests(plan: Plan) -> str:
-    # Requests are data, not code: one literal, which each task passes on as JSON text.
-    requests = {name: task.request for name, task in plan.tasks.items() if task.request is not None}
-    return (
-        "# --- The request of each step, as SageMaker wrote it ---\n"
-        + "REQUESTS = "
-        + literal(requests)
-    )
+def _constants(plan: Plan) -> Constants:
+    requests = [
+        (name, value)
+        for name, task in plan.tasks.items()
+        for value in (task.request, task.check)
+        if value is not None
+    ]
+    taken = (*MODULE_NAMES, *MODULE_CONSTANTS, *(f"{u.upper()}_RUNTIME" for u in plan.uses))
+    return shared_constants(requests, taken)
 
 
-_HEADER = '''"""Kubeflow Pipelines v2 pipeline generated by pipeglot from a SageMaker pipeline.
-
-Each SageMaker step is one task whose display name is the step's name. Job steps create their
-SageMaker resource with boto3 from the request in REQUESTS, under a new unique name, and wait for
-it. Run `python THIS_FILE.py [OUTPUT.yaml]` to compile it; the pods need AWS credentials
-(for example IRSA on the run's service account) and AWS_DEFAULT_REGION.
-Regenerate it with `pipeglot translate SOURCE --to kfp` rather than editing it.
-"""'''
-
-_MAIN = """if __name__ == "__main__":
-    output = sys.argv[1] if len(sys.argv) > 1 else __file__.removesuffix(".py") + ".yaml"
-    compiler.Compiler().compile(pipeline, output)"""
+def _constant_block(constants: Constants) -> str:
+    lines = ["# --- Values several steps share ---"]
+    for name, value in constants.bodies.items():
+        head = f"{name} = "
+        lines.append(head + render(constants.doc(value, inline=True), 0, len(head)))
+    return "\n".join(lines)

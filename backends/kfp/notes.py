@@ -6,14 +6,19 @@ what is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from pipeglot.backends.kfp.layout import Layout
-from pipeglot.backends.kfp.task_settings import retry
-from pipeglot.backends.kfp.values import condition_operands
+from pipeglot.backends.kfp.kinds import UNSUPPORTED
+from pipeglot.backends.kfp.layout import MAX_DEPTH, Layout
 from pipeglot.diagnostics import Diagnostics
-from pipeglot.ir.expressions import ExecutionVariable, PropertyFileRef, Value, iter_expressions
+from pipeglot.ir.expressions import PropertyFileRef
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
+from pipeglot.ir.regions import Regions
+from pipeglot.ir.retries import any_failure_retry
+
+if TYPE_CHECKING:
+    from pipeglot.backends.kfp.plan import Task
 
 _EXECUTION_NOTES = {
     "PipelineExecutionId": "Execution.PipelineExecutionId is the KFP run's UUID",
@@ -28,7 +33,7 @@ _EXECUTION_NOTES = {
 def note_workflow(
     workflow: Workflow,
     parameters: dict[str, str],
-    expand: Callable[[Value], Value],
+    tasks: Iterable[Task],
     diagnostics: Diagnostics,
 ) -> None:
     """Parameters renamed or unrestricted, the experiment config, and execution variables."""
@@ -53,21 +58,16 @@ def note_workflow(
             "PipelineExperimentConfig: SageMaker adds each job to the experiment and trial; "
             "the KFP tasks do not (add ExperimentConfig to the requests to keep that)",
         )
-    seen = {
-        node.name
-        for step in workflow.steps
-        for value in (step.arguments, step.function_arn, *condition_operands(step.conditions))
-        for node in iter_expressions(expand(value))
-        if isinstance(node, ExecutionVariable)
-    }
+    seen = {name for task in tasks for name in task.reads.execution}
     for name in sorted(seen & set(_EXECUTION_NOTES)):
         diagnostics.approximated("kfp.execution_variable", _EXECUTION_NOTES[name])
 
 
-def note_unsupported(step: Step, reason: str, diagnostics: Diagnostics) -> None:
+def note_unsupported(step: Step, diagnostics: Diagnostics) -> None:
     diagnostics.unsupported(
         "kfp.step_type",
-        f"{step.type_name} step: {reason}. The generated task fails the run when reached.",
+        f"{step.type_name} step: {UNSUPPORTED[step.kind]}. The generated task fails the run "
+        "when reached.",
         step.name,
     )
 
@@ -114,6 +114,18 @@ def note_step(step: Step, diagnostics: Diagnostics) -> None:
             "that already exists (from an earlier attempt or run) fails the task",
             step.name,
         )
+    elif step.kind is StepKind.CALLBACK:
+        diagnostics.approximated(
+            "kfp.callback.protocol",
+            "the task sends SageMaker's SQS message (token, arguments, status) and waits, in "
+            "its pod, for the answer; the worker that reads the message must answer with "
+            "pipeglot.callback_worker's send_pipeline_execution_step_success(CallbackToken="
+            "token, OutputParameters=[...]) (or send_pipeline_execution_step_failure): an SQS "
+            "message to the reply queue (the request queue's URL plus '-replies') with the "
+            "token in the message attribute CallbackToken, instead of SageMaker's "
+            "SendPipelineExecutionStepSuccess/Failure",
+            step.name,
+        )
     elif step.kind is StepKind.LAMBDA:
         diagnostics.approximated(
             "kfp.lambda_outputs",
@@ -134,9 +146,9 @@ def note_missing_property_file(
     )
 
 
-def note_conflicts(placed: Layout, diagnostics: Diagnostics) -> None:
+def note_conflicts(regions: Regions, diagnostics: Diagnostics) -> None:
     """Steps that read from different Condition branches: KFP cannot wire them."""
-    for name, guards in placed.conflicts.items():
+    for name, guards in regions.conflicts.items():
         branches = "; ".join(
             " and ".join(f"{c} is {'true' if b else 'false'}" for c, b in g) or "always"
             for g in guards
@@ -145,6 +157,19 @@ def note_conflicts(placed: Layout, diagnostics: Diagnostics) -> None:
             "kfp.branch_join",
             f"the step reads from steps in different Condition branches ({branches}); "
             "a KFP task can only read from tasks in its own or enclosing dsl.If blocks",
+            name,
+        )
+
+
+def note_flattened(placed: Layout, diagnostics: Diagnostics) -> None:
+    """Steps nested deeper than MAX_DEPTH conditions: their component checks the guard."""
+    for name, (condition, branch) in placed.checked_guards.items():
+        diagnostics.approximated(
+            "kfp.deep_condition",
+            f"the step runs under more than {MAX_DEPTH} nested conditions, more dsl.If blocks "
+            "than Python compiles; it sits in the block of the outer ones and checks that "
+            f"{condition!r} chose {'IfSteps' if branch else 'ElseSteps'} itself: when not, its "
+            "task ends at once as skipped (KFP shows it as succeeded, not skipped)",
             name,
         )
 
@@ -170,17 +195,15 @@ def _note_cache(step: Step, diagnostics: Diagnostics) -> None:
 
 
 def _note_retry(step: Step, diagnostics: Diagnostics) -> None:
-    settings = retry(step.retry_policies or ())
-    if settings is None:
-        if step.retry_policies:
-            diagnostics.dropped(
-                "kfp.retry", "RetryPolicies without numbers cannot be mapped", step.name
-            )
+    rule = any_failure_retry(step)
+    if rule is None:
         return
-    types = sorted({t for p in step.retry_policies or () for t in p.exception_types})
+    detail = ""
+    if rule.computed:
+        detail = f" ({', '.join(rule.computed)} given as expressions: SageMaker's defaults used)"
     diagnostics.approximated(
         "kfp.retry",
-        f"KFP retries the task up to {settings[0]} times after any failure, not only "
-        f"{', '.join(types)}; a retry starts a new job under a new name",
+        f"KFP retries the task up to {rule.max_attempts} times after any failure, not only "
+        f"{', '.join(rule.exception_types)}; a retry starts a new job under a new name" + detail,
         step.name,
     )

@@ -1,26 +1,38 @@
 """Writing the ``@dsl.pipeline`` function: typed inputs, one task per step, and the
-``dsl.If``/``dsl.Else`` blocks that ``layout.py`` placed them in."""
+``dsl.If``/``dsl.Else`` blocks that ``layout.py`` placed them in.
+
+Each task calls its kind's component with the step's name and request (shared values by the
+name of their constant), the parameters and upstream results it reads, then sets its display
+name (the step's name), caching, retries and ``.after()``.
+"""
 
 from __future__ import annotations
 
-from pipeglot.backends.kfp import source
-from pipeglot.backends.kfp.components import PYTHON_TYPES, inputs
+from pipeglot.backends._python import Atom, Doc, Entry, Group, literal, render
+from pipeglot.backends.kfp.components import PYTHON_TYPES, upstream_inputs
+from pipeglot.backends.kfp.hoist import Constants
+from pipeglot.backends.kfp.kinds import UNSUPPORTED
 from pipeglot.backends.kfp.layout import Block, Branches
-from pipeglot.backends.kfp.plan import Plan, Task
-from pipeglot.backends.kfp.source import INDENT, call, literal, string
+from pipeglot.backends.kfp.plan import EXECUTION_INPUTS, Plan, Task
 from pipeglot.backends.kfp.task_settings import caching, retry
-from pipeglot.ir.graph import EdgeOrigin
-from pipeglot.ir.model import Parameter, ParameterType
+from pipeglot.ir.model import Parameter, ParameterType, StepKind
 
-_BRANCH_ORIGINS = {EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH}
+INDENT = "    "
+LINE_LENGTH = 100
 
 
-def pipeline(plan: Plan) -> str:
+def pipeline(plan: Plan, constants: Constants) -> str:
     # Python wants parameters without defaults first.
     parameters = sorted(plan.workflow.parameter_list, key=lambda p: not p.required)
-    decorator = call("@dsl.pipeline", ["name=PIPELINE_NAME"])
-    signature = call("def pipeline", [_parameter(plan, p) for p in parameters], ":")
-    body = _block(plan, plan.placed.body, 1)
+    decorator = "@dsl.pipeline(name=PIPELINE_NAME)"
+    head = "def pipeline("
+    items = [_parameter(plan, p) for p in parameters]
+    one_line = f"{head}{', '.join(items)}):"
+    if len(one_line) <= LINE_LENGTH:
+        signature = one_line
+    else:
+        signature = "\n".join([head, *(f"{INDENT}{item}," for item in items), "):"])
+    body = _block(plan, constants, plan.placed.body, 1) or [f"{INDENT}pass"]
     return f"{decorator}\n{signature}\n" + "\n".join(body)
 
 
@@ -32,79 +44,108 @@ def _parameter(plan: Plan, parameter: Parameter) -> str:
     default = parameter.default
     if parameter.type is ParameterType.FLOAT and type(default) is int:
         default = float(default)  # kfp rejects an int default for a float input
-    return f"{ident}: {annotation} = {literal(default)}"
+    return f"{ident}: {annotation} = {render(literal(default), 1)}"
 
 
-def _block(plan: Plan, block: Block, level: int) -> list[str]:
+def _block(plan: Plan, constants: Constants, block: Block, level: int) -> list[str]:
     lines: list[str] = []
     for item in block.items:
         if isinstance(item, str):
-            lines.extend(_task_lines(plan, plan.tasks[item], level))
+            lines.extend(task_lines(plan, constants, plan.tasks[item], level))
         else:
-            lines.extend(_branches(plan, item, level))
+            lines.extend(_branches(plan, constants, item, level))
     return lines
 
 
-def _branches(plan: Plan, branches: Branches, level: int) -> list[str]:
-    outcome = f"{plan.tasks[branches.condition].variable}.output"
+def _branches(plan: Plan, constants: Constants, branches: Branches, level: int) -> list[str]:
+    outcome = f'{plan.tasks[branches.condition].variable}.outputs["branch"]'
     lines = []
     if branches.when_true is not None:
-        lines.append(_with_if(outcome, "True", level))
-        lines.extend(_block(plan, branches.when_true, level + 1))
+        lines.append(_with_if(outcome, "IfSteps", level))
+        lines.extend(_block(plan, constants, branches.when_true, level + 1))
         if branches.when_false is not None:
             lines.append(f"{INDENT * level}with dsl.Else():")
-            lines.extend(_block(plan, branches.when_false, level + 1))
+            lines.extend(_block(plan, constants, branches.when_false, level + 1))
     elif branches.when_false is not None:
-        lines.append(_with_if(outcome, "False", level))
-        lines.extend(_block(plan, branches.when_false, level + 1))
+        lines.append(_with_if(outcome, "ElseSteps", level))
+        lines.extend(_block(plan, constants, branches.when_false, level + 1))
     return lines
 
 
-def _with_if(outcome: str, value: str, level: int) -> str:
-    # `== True` is what dsl.If needs (a channel is not a bool), hence the noqa for ruff.
+def _with_if(outcome: str, branch: str, level: int) -> str:
     indent = INDENT * level
-    line = f"{indent}with dsl.If({outcome} == {value}):  # noqa: E712"
-    if source.width(line) <= source.LINE_LENGTH:
+    line = f'{indent}with dsl.If({outcome} == "{branch}"):'
+    if len(line) <= LINE_LENGTH:
         return line
-    inner = INDENT * (level + 1)
-    return f"{indent}with dsl.If(\n{inner}{outcome} == {value},  # noqa: E712\n{indent}):"
+    return f'{indent}with dsl.If(\n{indent}{INDENT}{outcome} == "{branch}",\n{indent}):'
 
 
-def _task_lines(plan: Plan, task: Task, level: int) -> list[str]:
-    """The task's call, display name, caching, retries and ``.after()``."""
-    found, _ = inputs(plan, task)
-    step = task.step
-    lines = [
-        source.assign_call(
-            task.variable,
-            task.component,
-            [f"{name}={value}" for name, _, value in found],
-            level,
-        ),
-        call(f"{task.variable}.set_display_name", [string(step.name)], level=level),
-        call(f"{task.variable}.set_caching_options", [str(caching(step))], level=level),
+def task_lines(plan: Plan, constants: Constants, task: Task, level: int) -> list[str]:
+    """The task's call, then its display name, caching, retries and ``.after()``."""
+    indent = INDENT * level
+    head = f"{task.variable} = "
+    lines = [indent + head + render(_task_call(plan, constants, task), level, len(head))]
+    settings = [
+        f"set_display_name({literal(task.step.name).text})",  # type: ignore[union-attr]
+        f"set_caching_options({caching(task.step)})",
     ]
-    settings = retry(step.retry_policies or ())
-    if settings is not None:
-        count, interval, factor = settings
-        arguments = [
-            f"num_retries={count}",
-            f"backoff_duration={string(interval)}",
-            f"backoff_factor={factor!r}",
-        ]
-        lines.append(call(f"{task.variable}.set_retry", arguments, level=level))
-    after = _after(plan, task)
-    if after:
-        lines.append(call(f"{task.variable}.after", after, level=level))
-    return lines
+    rule = retry(task.step)
+    if rule is not None:
+        count, interval, factor = rule
+        settings.append(
+            f'set_retry(num_retries={count}, backoff_duration="{interval}", '
+            f"backoff_factor={factor!r})"
+        )
+    if task.after:
+        settings.append(f"after({', '.join(plan.tasks[name].variable for name in task.after)})")
+    chained = f"{indent}{task.variable}." + ".".join(settings)
+    if len(chained) <= LINE_LENGTH:
+        lines.append(chained)
+    else:
+        lines.extend(f"{indent}{task.variable}.{setting}" for setting in settings)
+    return [_fit(line, level) for line in lines]
 
 
-def _after(plan: Plan, task: Task) -> list[str]:
-    """Tasks this one waits for without reading from them (DependsOn). Data references are
-    wired by the inputs, and branch edges by the enclosing dsl.If."""
-    wired = set(task.references.steps)
-    return [
-        plan.tasks[upstream].variable
-        for upstream, _, data in plan.graph.in_edges(task.step.name, data=True)
-        if upstream not in wired and not set(data["origins"]) <= _BRANCH_ORIGINS
-    ]
+def _fit(line: str, level: int) -> str:
+    """A settings line that is still too long goes through the layout (``.after`` of many)."""
+    if len(line) <= LINE_LENGTH or "\n" in line:
+        return line
+    target, _, rest = line.strip().partition(".")
+    method, _, arguments = rest.partition("(")
+    items = tuple(Atom(a.strip()) for a in arguments.rstrip(")").split(","))
+    return INDENT * level + render(Group(f"{target}.{method}(", items, ")"), level)
+
+
+def _task_call(plan: Plan, constants: Constants, task: Task) -> Doc:
+    use = plan.uses[task.component.name]
+    arguments: list[Doc | Entry] = [Entry("step", "=", literal(task.step.name))]
+    arguments.append(Entry("request", "=", _request(task, constants)))
+    if task.check is not None:
+        arguments.append(
+            Entry("check", "=", Group("json.dumps(", (constants.doc(task.check),), ")"))
+        )
+    for slot, name in zip(upstream_inputs(use.slots), task.reads.steps, strict=False):
+        producer = plan.tasks[name]
+        output = 'outputs["result"]' if producer.step.kind is StepKind.CONDITION else "output"
+        arguments.append(Entry(slot, "=", Atom(f"{producer.variable}.{output}")))
+    for name in task.reads.parameters:
+        ident = plan.parameters.get(name, name)
+        arguments.append(Entry(ident, "=", Atom(ident)))
+    for name in task.reads.execution:
+        if name in EXECUTION_INPUTS:
+            ident, placeholder = EXECUTION_INPUTS[name]
+            arguments.append(Entry(ident, "=", Atom(placeholder)))
+    if task.guard is not None:
+        condition, branch = task.guard
+        outcome = f'{plan.tasks[condition].variable}.outputs["branch"]'
+        arguments.append(Entry("guard", "=", Atom(outcome)))
+        arguments.append(Entry("guard_branch", "=", literal("IfSteps" if branch else "ElseSteps")))
+    return Group(f"{task.component.name}(", tuple(arguments), ")")
+
+
+def _request(task: Task, constants: Constants) -> Doc:
+    if task.request is None:  # an untranslated step: its type and why
+        reason = UNSUPPORTED[task.step.kind]
+        value = {"Type": task.step.type_name, "Reason": reason}
+        return Group("json.dumps(", (literal(value),), ")")
+    return Group("json.dumps(", (constants.doc(task.request),), ")")

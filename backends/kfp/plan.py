@@ -1,170 +1,187 @@
-"""Planning a translation: one task per step, with its names, inputs and read properties.
+"""Planning a translation: one task per step, and one reusable component per kind used.
 
-The plan is everything the writers need and nothing they print: which kind each step is,
-what its component evaluates and receives, which of its properties later steps read, the
-Python names of parameters, components and tasks, and where each task sits in the
-``dsl.If``/``dsl.Else`` blocks. Differences found while planning go to the ledger.
+The plan is everything the writers need and nothing they print: each step's component, the
+request its task passes, the parameters, upstream steps and execution values it reads, where
+it sits in the ``dsl.If``/``dsl.Else`` blocks, and, for each component, the inputs its tasks
+need (the union over them). Differences found while planning go to the ledger.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
-from pipeglot.backends.kfp import helpers, notes
-from pipeglot.backends.kfp.kinds import HANDLED, UNSUPPORTED, Kind, runtime_list, runtime_sources
+from pipeglot.backends._python import Identifiers
+from pipeglot.backends.kfp import notes
+from pipeglot.backends.kfp.kinds import Component, component_of
 from pipeglot.backends.kfp.layout import Layout, layout
-from pipeglot.backends.kfp.source import Namer
-from pipeglot.backends.kfp.values import (
-    Expander,
-    References,
-    condition_operands,
-    or_empty,
-    output_key,
-    property_key,
-    references,
-    to_json,
-)
+from pipeglot.backends.kfp.values import Reads, RequestWriter
 from pipeglot.diagnostics import Diagnostics
-from pipeglot.ir.expressions import PropertyFileRef, StepProperty, Value, iter_expressions
-from pipeglot.ir.graph import build_graph, topological_order
-from pipeglot.ir.model import Step, StepKind, Workflow
+from pipeglot.ir.graph import EdgeOrigin, build_graph, topological_order
+from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
+from pipeglot.ir.regions import condition_regions
 
-# Names the generated module defines or imports; no parameter, component or task takes them.
-MODULE_NAMES = (
-    "json",
-    "sys",
-    "dsl",
-    "compiler",
-    "pipeline",
-    "PIPELINE_NAME",
-    "BASE_IMAGE",
-    "PACKAGES",
-    "REQUESTS",
-)
+# Execution variables KFP supplies as whole-value placeholders: name -> (input, placeholder).
+EXECUTION_INPUTS = {
+    "PipelineExecutionId": ("execution_id", "dsl.PIPELINE_JOB_ID_PLACEHOLDER"),
+    "StartDateTime": ("start_time", "dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER"),
+    "PipelineExecutionArn": ("execution_arn", "dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER"),
+}
+# Inputs every component may have; no pipeline parameter takes these names.
+COMPONENT_INPUTS = ("step", "request", "check", "guard", "guard_branch")
+# Names the generated module defines or imports.
+MODULE_NAMES = ("json", "sys", "dsl", "compiler", "pipeline", "NamedTuple")
+_BRANCH_ORIGINS = {EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH}
 
 
 @dataclass(slots=True)
 class Task:
-    """One step's component and task, as the writers need them."""
+    """One step's task."""
 
     step: Step
-    kind: Kind | None  # None: an unsupported placeholder
-    values: list[Value]  # the (expanded) values the component evaluates
-    request: Value  # what REQUESTS holds for it
-    references: References = field(default_factory=References)
-    functions: tuple[str, ...] = ()  # the runtime functions the component carries
-    runtime_list: str = ""  # the name of their list in the generated file
-    component: str = ""
+    component: Component
+    request: Any  # the JSON value its task passes as request
+    reads: Reads
+    check: Any = None  # a check step's own keys (JSON), passed as ``check``
     variable: str = ""
+    guard: tuple[str, bool] | None = None  # checked in the component (deep nesting only)
+    after: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Use:
+    """One component as this workflow uses it: what its tasks need, united."""
+
+    component: Component
+    kinds: dict[StepKind, None] = field(default_factory=dict)
+    parameters: dict[str, None] = field(default_factory=dict)
+    slots: int = 0  # upstream inputs: the most steps one of its tasks reads from
+    execution: dict[str, None] = field(default_factory=dict)
+    features: set[str] = field(default_factory=set)
+    guarded: bool = False
+    check: bool = False
 
 
 @dataclass(slots=True)
 class Plan:
     workflow: Workflow
     base_image: str
-    graph: nx.DiGraph
-    order: list[str]
-    expand: Expander
     pipeline_name: str
     parameters: dict[str, str]  # parameter name -> pipeline input identifier
     tasks: dict[str, Task]  # in topological order
-    outputs: dict[str, dict[str, None]]  # step -> the properties later steps read
+    uses: dict[str, Use]  # component name -> its use, in order of first use
     placed: Layout
-
-    def property_file(self, producer: str, name: str) -> tuple[str, str] | None:
-        """(output name, file path) of the property file ``name`` that ``producer`` declares."""
-        for file in self.workflow.step(producer).property_files or ():
-            if file.name == name:
-                return file.output_name, file.file_path
-        return None
+    read_steps: set[str]  # steps whose result a later step reads
 
 
 def plan(workflow: Workflow, diagnostics: Diagnostics, base_image: str) -> Plan:
     graph = build_graph(workflow)
     order = topological_order(workflow, graph)
-    # Parameters are named first, then components, then tasks: a clash gets the suffix.
-    namer = Namer(MODULE_NAMES + helpers.all_list_names() + tuple(runtime_sources()))
-    parameters = {
-        p.name: namer.name(("parameter", p.name), p.name) for p in workflow.parameter_list
-    }
-    expand = Expander(workflow)
-    notes.note_workflow(workflow, parameters, expand, diagnostics)
-    tasks = {name: _task(workflow.step(name), expand, diagnostics) for name in order}
-    result = Plan(
+    regions = condition_regions(workflow, graph)
+    placed = layout(graph, order, regions)
+    writer = RequestWriter(workflow)
+    tasks = {name: _task(workflow.step(name), writer, diagnostics) for name in order}
+    parameters = _parameter_names(workflow)
+    names = Identifiers((*MODULE_NAMES, *parameters.values(), *_component_names(tasks)))
+    read_steps: set[str] = set()
+    for name, task in tasks.items():
+        task.variable = names[name]
+        task.guard = placed.checked_guards.get(name)
+        task.after = _after(graph, task)
+        read_steps.update(task.reads.steps)
+    notes.note_workflow(workflow, parameters, tasks.values(), diagnostics)
+    notes.note_conflicts(regions, diagnostics)
+    notes.note_flattened(placed, diagnostics)
+    return Plan(
         workflow,
         base_image,
-        graph,
-        order,
-        expand,
         _kfp_pipeline_name(workflow.name),
         parameters,
         tasks,
-        {name: {} for name in order},
-        layout(workflow, graph, order),
+        _uses(tasks),
+        placed,
+        read_steps,
     )
-    for task in tasks.values():
-        _collect_outputs(result, task, diagnostics)
-    for task in tasks.values():
-        _choose_functions(result, task)
-    for name in order:
-        tasks[name].component = namer.name(("component", name), name)
-    for name in order:
-        tasks[name].variable = namer.name(("task", name), f"{tasks[name].component}_task")
-    notes.note_conflicts(result.placed, diagnostics)
-    return result
 
 
-def _task(step: Step, expand: Expander, diagnostics: Diagnostics) -> Task:
-    kind = HANDLED.get(step.kind)
-    if kind is None:
-        notes.note_unsupported(step, UNSUPPORTED[step.kind], diagnostics)
-        values = [step.arguments, *step.extra.values()]
-        return Task(step, None, [expand(v) for v in values], None)
-    if step.kind is StepKind.CONDITION:
-        conditions = [expand(condition) for condition in step.conditions]
-        task = Task(step, kind, condition_operands(conditions), to_json(conditions))
+def _task(step: Step, writer: RequestWriter, diagnostics: Diagnostics) -> Task:
+    component = component_of(step.kind)
+    reads = writer.start()
+    check = None
+    if step.kind is StepKind.UNKNOWN:
+        notes.note_unsupported(step, diagnostics)
+        writer(step.arguments)
+        request = None
+    elif step.kind is StepKind.CONDITION:
+        request = writer(list(step.conditions))
     elif step.kind is StepKind.LAMBDA:
-        arguments = expand(or_empty(step.arguments))
-        task = Task(step, kind, [arguments, expand(step.function_arn)], to_json(arguments))
+        request = {"FunctionArn": writer(step.function_arn), "Arguments": _arguments(step, writer)}
+    elif step.kind is StepKind.CALLBACK:
+        request = {
+            "SqsQueueUrl": writer(step.sqs_queue_url),
+            "Arguments": _arguments(step, writer),
+            "OutputParameters": [
+                {"OutputName": output.name, "OutputType": _output_type(output.type)}
+                for output in step.output_parameters or ()
+            ],
+        }
+        reads.execution["PipelineExecutionArn"] = None  # the message names the run
     else:
-        arguments = expand(or_empty(step.arguments))
-        check = expand(dict(step.check))
-        task = Task(step, kind, [arguments, check], to_json(arguments))
-    notes.note_step(step, diagnostics)
-    return task
+        request = _arguments(step, writer)
+        if step.kind in (StepKind.QUALITY_CHECK, StepKind.CLARIFY_CHECK):
+            check = writer(dict(step.check))
+    for missing in reads.missing_files:
+        notes.note_missing_property_file(missing, step.name, diagnostics)
+    if step.kind is not StepKind.UNKNOWN:
+        notes.note_step(step, diagnostics)
+    return Task(step, component, request, reads, check)
 
 
-def _collect_outputs(result: Plan, task: Task, diagnostics: Diagnostics) -> None:
-    """Record, on each producer, the properties ``task`` reads from it."""
-    task.references = references(task.values)
-    for value in task.values:
-        for node in iter_expressions(value):
-            if isinstance(node, StepProperty) and node.step in result.outputs:
-                result.outputs[node.step][property_key(node.path)] = None
-            elif isinstance(node, PropertyFileRef) and node.step in result.outputs:
-                found = result.property_file(node.step, node.name)
-                if found is None:
-                    notes.note_missing_property_file(node, task.step.name, diagnostics)
-                else:
-                    result.outputs[node.step][output_key(found[0])] = None
+def _arguments(step: Step, writer: RequestWriter) -> Any:
+    """A step's Arguments as JSON, ``{}`` when it has none."""
+    return {} if step.arguments is MISSING or step.arguments is None else writer(step.arguments)
 
 
-def _choose_functions(result: Plan, task: Task) -> None:
-    """The runtime functions ``task`` can call, given its values and the properties it returns
-    (see helpers.py); the conditions mirror those in runtime.run_sagemaker_step."""
-    step = task.step
-    entry = task.kind.runtime if task.kind else "unsupported_step"
-    features = helpers.expression_features(task.values) if task.kind else set()
-    if step.kind in (StepKind.QUALITY_CHECK, StepKind.CLARIFY_CHECK):
-        features.add("check")
-    read = result.outputs[step.name]
-    if step.kind is StepKind.TUNING and any(p.startswith("TrainingJobSummaries") for p in read):
-        features.add("tuning")
-    task.functions = helpers.carried(entry, frozenset(features))
-    task.runtime_list = helpers.list_name(runtime_list(task.kind), entry, frozenset(features))
+def _output_type(declared: object) -> str:
+    return declared if isinstance(declared, str) else "String"
+
+
+def _parameter_names(workflow: Workflow) -> dict[str, str]:
+    """Pipeline input identifiers: the parameter's own name when it is one."""
+    names = Identifiers((*MODULE_NAMES, *COMPONENT_INPUTS, "upstream"), keep_case=True)
+    return {p.name: names[p.name] for p in workflow.parameter_list}
+
+
+def _component_names(tasks: dict[str, Task]) -> list[str]:
+    return list(dict.fromkeys(task.component.name for task in tasks.values()))
+
+
+def _uses(tasks: dict[str, Task]) -> dict[str, Use]:
+    uses: dict[str, Use] = {}
+    for task in tasks.values():
+        use = uses.setdefault(task.component.name, Use(task.component))
+        use.kinds[task.step.kind] = None
+        use.parameters.update(task.reads.parameters)
+        use.slots = max(use.slots, len(task.reads.steps))
+        use.execution.update(task.reads.execution)
+        use.features |= task.reads.features
+        use.guarded |= task.guard is not None
+        use.check |= task.check is not None
+    return uses
+
+
+def _after(graph: nx.DiGraph, task: Task) -> tuple[str, ...]:
+    """Steps this one waits for without reading from them (DependsOn). Data references are
+    wired by the inputs, and branch edges by the enclosing dsl.If."""
+    wired = task.reads.steps
+    return tuple(
+        upstream
+        for upstream, _, data in graph.in_edges(task.step.name, data=True)
+        if upstream not in wired and not set(data["origins"]) <= _BRANCH_ORIGINS
+    )
 
 
 def _kfp_pipeline_name(name: str | None) -> str:

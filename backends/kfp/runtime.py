@@ -3,14 +3,17 @@
 The generated pipeline file holds these functions and ships them to its components with
 ``@dsl.component(additional_funcs=...)``. A component's module then contains only these
 functions and the component itself, so each function here must be self-contained: the standard
-library and boto3 only, imported inside the function, and no module-level names.
+library and boto3 only, imported inside the function, and no module-level names. The facts a
+function needs about SageMaker (API names, name limits, statuses, which lists are indexed by
+name) are arguments, written into the component by the backend from ``pipeglot.ir.sagemaker``.
 
-Request bodies reach the components exactly as SageMaker wrote them, with SageMaker's own
-expressions (``{"Get": ...}``, ``{"Std:Join": ...}``, ``{"Std:JsonGet": ...}``) left in place:
-``resolve`` evaluates them at run time against the values the component received (pipeline
-parameters, execution values, and the properties of the steps it reads from). A step returns,
-as JSON text, a map from each property path that later steps read (such as
-``ModelArtifacts.S3ModelArtifacts``) to its value in the step's Describe* response.
+Requests reach the components as JSON text, exactly as SageMaker wrote them, with SageMaker's
+own expressions (``{"Get": ...}``, ``{"Std:Join": ...}``, ``{"Std:JsonGet": ...}``) left in
+place: ``resolve`` evaluates them at run time against the step's context (pipeline parameters,
+execution values, and the results of the steps it reads from). Every step returns its *result*
+as JSON text: ``{"Step": name, "Properties": {...}}``, where the properties are what SageMaker
+exposes for the step (the Describe* answer of a job), or ``{"Step": name, "Skipped": true}``
+when the step was skipped (see ``skipped``).
 
 The functions of the steps that are not SageMaker jobs are in ``runtime_services.py``.
 This module is also imported by pipeglot's tests, which run these functions against moto.
@@ -25,19 +28,39 @@ def aws_client(service):
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 10}))
 
 
-def build_context(parameters=None, steps=None, execution=None, property_files=None):
-    """The values a step's expressions read; upstream step outputs arrive as JSON text."""
+def step_context(upstream=(), parameters=None, execution=None, name_fields=None):
+    """What a step's expressions read: the results of the steps it reads from (JSON text, in
+    any order: each names its step), pipeline parameters, execution values, and the lists of
+    step properties that are indexed by a name field."""
     import json
 
-    decoded = {}
-    for name, value in (steps or {}).items():
-        decoded[name] = json.loads(value) if isinstance(value, str) else value
+    steps = {}
+    for text in upstream:
+        if text:
+            result = json.loads(text)
+            steps[result["Step"]] = result
     return {
+        "steps": steps,
         "parameters": dict(parameters or {}),
-        "steps": decoded,
         "execution": dict(execution or {}),
-        "property_files": dict(property_files or {}),
+        "name_fields": dict(name_fields or {}),
     }
+
+
+def skipped(step, guard, branch):
+    """Whether a step placed outside the ``dsl.If`` blocks of its Condition must not run: its
+    guard Condition (``guard``, that task's branch output) did not choose ``branch``. Only
+    steps nested deeper than Python's block limit get a guard; others are skipped by KFP."""
+    if not branch or guard == branch:
+        return False
+    print(f"{step}: skipped (its condition chose {guard or 'no branch'}, not {branch})")
+    return True
+
+
+def skipped_result(step):
+    import json
+
+    return json.dumps({"Step": step, "Skipped": True})
 
 
 def resolve(value, context):
@@ -83,26 +106,20 @@ def resolve_get(reference, context):
         return context["execution"][rest]
     if root == "Steps":
         step = re.match(r"[^.\[']+", rest).group()
-        path = rest[len(step) :].removeprefix(".")
-        properties = context["steps"][step]
-        if path not in properties:
-            raise RuntimeError(f"step {step!r} has no property {path!r} in its response")
-        return properties[path]
+        path = rest[len(step) :]
+        result = context["steps"][step]
+        try:
+            return walk(result["Properties"], path, context["name_fields"])
+        except (KeyError, IndexError, TypeError):
+            raise RuntimeError(f"step {step!r} has no property {path!r} in its result") from None
     raise RuntimeError(f"cannot resolve {reference!r}")
 
 
 def json_get(body, context):
-    """Std:JsonGet: read a JSON file from S3 (a property file or a URI) and take ``Path``."""
+    """Std:JsonGet on an S3 URI: read the JSON file and take ``Path`` in it."""
     import json
 
-    if "PropertyFile" in body:
-        reference = body["PropertyFile"]["Get"].removeprefix("Steps.")
-        step, _, name = reference.partition(".PropertyFiles.")
-        output_name, file_path = context["property_files"][f"{step}.{name}"]
-        output = f"ProcessingOutputConfig.Outputs['{output_name}'].S3Output.S3Uri"
-        uri = context["steps"][step][output].rstrip("/") + "/" + file_path
-    else:
-        uri = resolve(body["S3Uri"], context)
+    uri = resolve(body["S3Uri"], context)
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     document = json.loads(aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
     return walk(document, body["Path"], {})
@@ -134,40 +151,27 @@ def walk(document, path, name_fields):
     return value
 
 
-def step_properties(document, paths):
-    """The values at ``paths`` in a Describe* response, as JSON text; absent ones are left out."""
+def step_result(step, properties):
+    """A step's result as JSON text (datetimes as ISO text)."""
     import json
 
-    name_fields = {
-        "Outputs": "OutputName",
-        "ProcessingInputs": "InputName",
-        "FinalMetricDataList": "MetricName",
-        "InputDataConfig": "ChannelName",
-        "OutputParameters": "Name",
-        "ActionArns": "ActionName",
-        "ArtifactArns": "ArtifactName",
-        "ContextArns": "ContextName",
-    }
-    properties = {}
-    for path in paths:
-        try:
-            properties[path] = walk(document, path, name_fields)
-        except (KeyError, IndexError, TypeError):
-            continue
-    return json.dumps(properties, default=str, sort_keys=True)
+    return json.dumps({"Step": step, "Properties": properties}, default=str, sort_keys=True)
 
 
-def unique_name(prefix):
-    """A fresh resource name for one attempt: ``prefix-<random>``, at most 63 characters."""
+def unique_name(prefix, limit=63):
+    """A fresh resource name for one attempt: ``prefix-<12 hex>``, valid SageMaker name
+    characters, at most ``limit`` characters."""
     import re
     import uuid
 
-    base = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-")[:46].strip("-") or "pipeglot"
-    return f"{base}-{uuid.uuid4().hex[:16]}"
+    budget = limit - 13
+    base = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-")[:budget].strip("-") or "step"
+    return f"{base}-{uuid.uuid4().hex[:12]}"
 
 
-def wait_for(describe, status_of, done, failed, poll_seconds):
-    """Call ``describe`` until ``status_of`` its answer is in ``done`` (or fail on ``failed``)."""
+def wait_for(describe, status_of, done, failed, poll_seconds, reason_of=None):
+    """Call ``describe`` until ``status_of`` its answer is in ``done`` (or fail on ``failed``,
+    with ``reason_of`` the answer as the message)."""
     import time
 
     while True:
@@ -176,97 +180,102 @@ def wait_for(describe, status_of, done, failed, poll_seconds):
         if status in done:
             return answer
         if status in failed:
-            # SageMaker says why in FailureReason, EMR in StateChangeReason, EMR Serverless in
-            # stateDetails.
-            keys = ("FailureReason", "StateChangeReason", "stateDetails")
-            reason = next((answer[key] for key in keys if answer.get(key)), "")
-            raise RuntimeError(f"ended with status {status}: {reason}".strip())
+            reason = reason_of(answer) if reason_of else ""
+            raise RuntimeError(f"ended with status {status}: {reason or ''}".strip())
         time.sleep(poll_seconds)
 
 
-def run_sagemaker_step(step, kind, api, request, context, outputs, check=None, poll_seconds=30):
-    """Create the SageMaker resource for one step, wait until it is done, return its properties.
+def run_sagemaker_job(step, api, request, context, check="", poll_seconds=30):
+    """Create the SageMaker resource of one step, wait until it is done, return its result.
 
-    ``api`` is (resource, name key, status key or None, whether a given name is a prefix): the
-    job is created with ``create_<resource>`` and watched with ``describe_<resource>``. The job
-    gets a new unique name on every attempt (names are stripped from definitions; a name present
-    in the request is a prefix, as with ``use_custom_job_prefix``). The task fails when the job
-    fails.
+    ``api`` holds the resource's facts (from pipeglot's table): ``resource`` (boto3 calls
+    ``create_<resource>`` and ``describe_<resource>``), ``name_field`` and ``name_limit``,
+    ``name_is_prefix`` (a name in the request only starts the generated one),
+    ``unnamed_with`` (a request key that makes the resource unnamed: a versioned model
+    package), ``status_field`` (None: ready once created), ``succeeded``, ``failed`` and
+    ``failure_reason_field``; optional extras are ``baselines`` (a check step's baseline files,
+    see ``check_baselines``) and ``tuning_summaries`` (list the tuning job's training jobs).
+    ``check`` is a check step's own keys (JSON text: RegisterNewBaseline, Supplied*...).
     """
     import json
 
-    resource, name_key, status_key, name_is_prefix = api
-    job_kind = "Processing" if kind in ("QualityCheck", "ClarifyCheck") else kind
-    body = json.loads(request) if isinstance(request, str) else request
-    versioned_package = job_kind == "RegisterModel" and "ModelPackageGroupName" in body
+    body = json.loads(request)
+    name_field = api["name_field"]
+    unnamed = api.get("unnamed_with") is not None and api["unnamed_with"] in body
     name = None
-    if not versioned_package:
-        given = resolve(body.get(name_key), context)
-        if given is None or name_is_prefix:
-            prefix = given if isinstance(given, str) else step
-            name = unique_name(prefix)
+    if not unnamed:
+        given = resolve(body.get(name_field), context)
+        if given is None or api["name_is_prefix"]:
+            name = unique_name(given if isinstance(given, str) else step, api["name_limit"])
         # A step may read its own job's name (Execution.ProcessingJobName / TrainingJobName).
-        context["execution"].setdefault(name_key, name)
+        context["execution"].setdefault(name_field, name if name is not None else given)
     body = resolve(body, context)
     if name is not None:
-        body[name_key] = name
+        body[name_field] = name
     client = aws_client("sagemaker")
-    created = getattr(client, f"create_{resource}")(**body)
-    if versioned_package:
-        key = {name_key: created["ModelPackageArn"]}
-    else:
-        key = {name_key: body[name_key]}
+    created = getattr(client, f"create_{api['resource']}")(**body)
+    key = {name_field: created[api["arn_field"]] if unnamed else body[name_field]}
 
     def describe():
-        return getattr(client, f"describe_{resource}")(**key)
+        return getattr(client, f"describe_{api['resource']}")(**key)
 
-    done, failed = {"Completed", "InService"}, {"Failed", "Stopped", "OutOfService"}
+    def reason(answer):
+        return answer.get(api.get("failure_reason_field") or "", "")
+
     try:
-        if status_key is None:
+        if api["status_field"] is None:
             document = describe()
         else:
-            document = wait_for(describe, lambda d: d.get(status_key), done, failed, poll_seconds)
+            status = api["status_field"]
+            done, failed = set(api["succeeded"]), set(api["failed"])
+            document = wait_for(
+                describe, lambda d: d.get(status), done, failed, poll_seconds, reason
+            )
     except RuntimeError as error:
-        raise RuntimeError(
-            f"step {step!r}: {job_kind} {next(iter(key.values()))} {error}"
-        ) from None
-    if job_kind == "Tuning" and any(path.startswith("TrainingJobSummaries") for path in outputs):
-        summaries = tuning_summaries(client, body, key[name_key])
-        document = {**document, "TrainingJobSummaries": summaries}
-    if check is not None:
-        document = {**document, **check_baselines(body, resolve(check, context))}
-    return step_properties(document, outputs)
+        raise RuntimeError(f"step {step!r}: {api['resource']} {key[name_field]} {error}") from None
+    document = {**created, **document}
+    document.pop("ResponseMetadata", None)
+    if api.get("tuning_summaries"):
+        document[api["tuning_summaries"]["field"]] = tuning_summaries(
+            client, body, key[name_field], api["tuning_summaries"]["limit"]
+        )
+    if check:
+        keys = resolve(json.loads(check), context)
+        document.update(check_baselines(body, keys, api["baselines"]))
+    return step_result(step, document)
 
 
-def tuning_summaries(client, request, name):
-    """A tuning job's best 50 training jobs, best first: its TrainingJobSummaries property."""
+def tuning_summaries(client, request, name, limit):
+    """A tuning job's best training jobs, best first: its TrainingJobSummaries property."""
     objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
     order = "Ascending" if objective.get("Type") == "Minimize" else "Descending"
     listed = client.list_training_jobs_for_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=name,
         SortBy="FinalObjectiveMetricValue",
         SortOrder=order,
-        MaxResults=50,
+        MaxResults=limit,
     )
     return listed["TrainingJobSummaries"]
 
 
-def check_baselines(request, check):
-    """The baseline properties of a QualityCheck or ClarifyCheck step, from its job's output."""
+def check_baselines(request, check, baselines):
+    """The baseline properties of a QualityCheck or ClarifyCheck step.
+
+    ``baselines["calculated"]`` maps each Calculated* property to its file under the check
+    job's first output; ``baselines["drift"]`` maps each BaselineUsedForDriftCheck* property to
+    (the step key of the supplied baseline, the Calculated* property). SageMaker's rule: with
+    RegisterNewBaseline true the calculated baseline is used, otherwise the supplied one when
+    it is given, else the calculated one.
+    """
     output = request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/")
-    if check.get("CheckType", "").startswith(("DATA_BIAS", "MODEL_BIAS", "MODEL_EXPLAINABILITY")):
-        calculated = {"CalculatedBaselineConstraints": f"{output}/analysis.json"}
-    else:
-        calculated = {
-            "CalculatedBaselineStatistics": f"{output}/statistics.json",
-            "CalculatedBaselineConstraints": f"{output}/constraints.json",
-        }
-    properties = dict(calculated)
-    for kind in ("Statistics", "Constraints"):
-        supplied = check.get(f"SuppliedBaseline{kind}")
-        used = calculated.get(f"CalculatedBaseline{kind}")
-        if supplied and not check.get("RegisterNewBaseline"):
-            used = supplied
-        if used is not None:
-            properties[f"BaselineUsedForDriftCheck{kind}"] = used
+    properties = {name: f"{output}/{file}" for name, file in baselines["calculated"].items()}
+    for used, (supplied_key, calculated_name) in baselines["drift"].items():
+        calculated = properties.get(calculated_name)
+        supplied = check.get(supplied_key)
+        if check.get("RegisterNewBaseline") is True or supplied in (None, ""):
+            value = calculated
+        else:
+            value = supplied
+        if value is not None:
+            properties[used] = value
     return properties

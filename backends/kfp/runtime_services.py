@@ -1,5 +1,5 @@
-"""The code that runs inside the components of steps other than SageMaker jobs: Lambda, EMR,
-EMR Serverless, Lineage, Condition and Fail steps, and the placeholder of unsupported ones.
+"""The code that runs inside the components of steps other than SageMaker jobs: Lambda, Callback,
+EMR, EMR Serverless, Lineage, Condition and Fail steps, and the placeholder of unsupported ones.
 
 Like ``runtime.py``, whose functions these call, every function here is copied verbatim into
 the generated files and must be self-contained: the standard library and boto3 only, imported
@@ -11,33 +11,97 @@ from pipeglot.backends.kfp.runtime import (
     aws_client,
     join_text,
     resolve,
-    step_properties,
+    step_result,
     unique_name,
     wait_for,
 )
 
 
-def run_lambda_step(step, function_arn, request, context, outputs):
-    """Invoke a Lambda function with the resolved arguments; its answer's keys are the outputs."""
+def run_lambda_step(step, request, context):
+    """Invoke a Lambda step's function (``FunctionArn`` of ``request``) with its resolved
+    ``Arguments``; the keys of the function's JSON answer are the step's OutputParameters."""
     import json
 
-    payload = resolve(json.loads(request) if isinstance(request, str) else request, context)
+    body = resolve(json.loads(request), context)
     answer = aws_client("lambda").invoke(
-        FunctionName=resolve(function_arn, context), Payload=json.dumps(payload).encode()
+        FunctionName=body["FunctionArn"], Payload=json.dumps(body["Arguments"]).encode()
     )
     text = answer["Payload"].read()
     if answer.get("FunctionError"):
         raise RuntimeError(f"step {step!r}: the Lambda function failed: {text.decode()}")
     result = json.loads(text) if text else {}
-    document = {"OutputParameters": result if isinstance(result, dict) else {}}
-    return step_properties(document, outputs)
+    return step_result(step, {"OutputParameters": result if isinstance(result, dict) else {}})
 
 
-def run_emr_step(step, request, context, outputs, poll_seconds=30):
+def run_callback_step(step, request, context, poll_seconds=20):
+    """A Callback step, in pipeglot's callback protocol (``pipeglot/callback_worker.py``).
+
+    Sends SageMaker's message (token, pipelineExecutionArn, resolved arguments, status) to
+    ``SqsQueueUrl``, then long-polls the reply queue that the token names (the request
+    queue's URL plus ``-replies``) for the worker's answer to this token, handing other answers
+    back at once. ``Succeeded`` gives the OutputParameters, each converted to its declared
+    type; ``Failed`` fails the task with the worker's reason.
+    """
+    import json
+    import secrets
+    import time
+
+    body = resolve(json.loads(request), context)
+    url = body["SqsQueueUrl"]
+    base, fifo = (url[: -len(".fifo")], ".fifo") if url.endswith(".fifo") else (url, "")
+    secret = secrets.token_hex(16)
+    token = f"{base}-replies{fifo}#{secret}"
+    message = {
+        "token": token,
+        "pipelineExecutionArn": context["execution"].get("PipelineExecutionArn", ""),
+        "arguments": body.get("Arguments", {}),
+        "status": "Executing",
+    }
+    sqs = aws_client("sqs")
+    fifo_ids = {"MessageGroupId": secret, "MessageDeduplicationId": secret} if fifo else {}
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message), **fifo_ids)
+    print(f"{step}: sent the callback message; waiting for the answer on {base}-replies{fifo}")
+    replies = f"{base}-replies{fifo}"
+    while True:
+        received = sqs.receive_message(
+            QueueUrl=replies,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=poll_seconds,
+            MessageAttributeNames=["CallbackToken"],
+        )
+        for reply in received.get("Messages", []):
+            receipt = {"QueueUrl": replies, "ReceiptHandle": reply["ReceiptHandle"]}
+            attributes = reply.get("MessageAttributes") or {}
+            if attributes.get("CallbackToken", {}).get("StringValue") != token:
+                sqs.change_message_visibility(**receipt, VisibilityTimeout=0)
+                continue
+            sqs.delete_message(**receipt)
+            declared = body.get("OutputParameters") or []
+            types = {item["OutputName"]: item.get("OutputType", "String") for item in declared}
+            outputs = callback_outputs(step, json.loads(reply["Body"]), types)
+            return step_result(step, {"OutputParameters": outputs})
+        if not poll_seconds:
+            time.sleep(0.1)
+
+
+def callback_outputs(step, answer, output_types):
+    """The OutputParameters of a worker's answer, each of its declared type, or the failure."""
+    if answer.get("status") != "Succeeded":
+        reason = answer.get("failureReason") or "no reason given"
+        raise RuntimeError(f"step {step!r}: the callback worker answered failure: {reason}")
+    given = {item["Name"]: item["Value"] for item in answer.get("outputParameters") or []}
+    missing = sorted(set(output_types) - set(given))
+    if missing:
+        raise RuntimeError(f"step {step!r}: the callback answer lacks {', '.join(missing)}")
+    convert = {"Integer": int, "Float": float, "Boolean": lambda v: str(v).lower() == "true"}
+    return {name: convert.get(kind, str)(given[name]) for name, kind in output_types.items()}
+
+
+def run_emr_step(step, request, context, poll_seconds=30):
     """Run an EMR step on an existing cluster (ClusterId) or on a new one (ClusterConfig)."""
     import json
 
-    body = resolve(json.loads(request) if isinstance(request, str) else request, context)
+    body = resolve(json.loads(request), context)
     emr = aws_client("emr")
     emr_step = {"Name": unique_name(step), "ActionOnFailure": "CONTINUE", **body["StepConfig"]}
     if "ClusterId" in body:
@@ -63,11 +127,10 @@ def run_emr_step(step, request, context, outputs, poll_seconds=30):
         )
     except RuntimeError as error:
         raise RuntimeError(f"step {step!r}: EMR step {step_id} {error}") from None
-    document = {"ClusterId": cluster, "StepId": step_id, "Step": described}
-    return step_properties(document, outputs)
+    return step_result(step, {"ClusterId": cluster, "StepId": step_id, "Step": described})
 
 
-def run_emr_serverless_step(step, request, context, outputs, poll_seconds=30):
+def run_emr_serverless_step(step, request, context, poll_seconds=30):
     """Run a job on an EMR Serverless application and wait for it; return GetJobRun's answer.
 
     With ApplicationId the job runs on that application. With ApplicationConfig the step
@@ -84,11 +147,11 @@ def run_emr_serverless_step(step, request, context, outputs, poll_seconds=30):
     # KFP ends a cancelled run's pods with SIGTERM; as an exception it still cancels the job
     # and cleans up the application below.
     signal.signal(signal.SIGTERM, cancelled)
-    body = resolve(json.loads(request) if isinstance(request, str) else request, context)
+    body = resolve(json.loads(request), context)
     client = aws_client("emr-serverless")
     if "ApplicationId" in body:
         document = emr_serverless_job(step, client, body["ApplicationId"], body, poll_seconds)
-        return step_properties(document, outputs)
+        return step_result(step, document)
     config = {"name": unique_name(step), **body["ApplicationConfig"]}
     created = client.create_application(clientToken=str(uuid.uuid4()), **config)
     application = created["applicationId"]
@@ -100,7 +163,7 @@ def run_emr_serverless_step(step, request, context, outputs, poll_seconds=30):
         end_emr_serverless_application(client, application, poll_seconds, quiet=True)
         raise
     end_emr_serverless_application(client, application, poll_seconds)
-    return step_properties(document, outputs)
+    return step_result(step, document)
 
 
 def emr_serverless_job(step, client, application, body, poll_seconds):
@@ -164,7 +227,7 @@ def end_emr_serverless_application(client, application, poll_seconds, quiet=Fals
         print(f"could not stop and delete EMR Serverless application {application}: {error}")
 
 
-def run_lineage_step(step, request, context, outputs):
+def run_lineage_step(step, request, context):
     """Create a Lineage step's actions, artifacts and contexts, then add its associations.
 
     An association end ``{"Name": n, "Type": t}`` is the entity of type t named n that this step
@@ -174,7 +237,7 @@ def run_lineage_step(step, request, context, outputs):
     """
     import json
 
-    body = resolve(json.loads(request) if isinstance(request, str) else request, context)
+    body = resolve(json.loads(request), context)
     client = aws_client("sagemaker")
     # request key: (entity type, create call, name field, ARN field of the answer)
     kinds = {
@@ -218,11 +281,12 @@ def run_lineage_step(step, request, context, outputs):
         "ContextArns": created["Context"],
         "Associations": associations,
     }
-    return step_properties(document, outputs)
+    return step_result(step, document)
 
 
 def evaluate_conditions(step, conditions, context):
-    """A Condition step's outcome: all of ``conditions`` hold (SageMaker ANDs the list)."""
+    """A Condition step's branch, ``IfSteps`` when all of ``conditions`` (JSON text) hold
+    (SageMaker ANDs the list), else ``ElseSteps``; and its result (its Outcome property)."""
     import json
 
     def number(value):
@@ -266,21 +330,24 @@ def evaluate_conditions(step, conditions, context):
             "LessThanOrEqualTo": left <= right,
         }[kind]
 
-    listed = json.loads(conditions) if isinstance(conditions, str) else conditions
-    outcome = all(holds(condition) for condition in listed)
+    outcome = all(holds(condition) for condition in json.loads(conditions))
     print(f"{step}: the conditions are {'met' if outcome else 'not met'}")
-    return outcome
+    return ("IfSteps" if outcome else "ElseSteps"), step_result(step, {"Outcome": outcome})
 
 
-def fail_step(step, request, context):
+def fail_run(step, request, context):
     """A Fail step: end the run as failed, with the step's error message."""
     import json
 
-    body = json.loads(request) if isinstance(request, str) else request
-    message = resolve(body.get("ErrorMessage", ""), context)
+    message = resolve(json.loads(request).get("ErrorMessage", ""), context)
     raise RuntimeError(f"step {step!r} failed the pipeline: {join_text(message)}")
 
 
-def unsupported_step(step, kind, reason):
+def untranslated(step, request, context):
     """A placeholder for a step pipeglot cannot translate: it fails the run when it is reached."""
-    raise RuntimeError(f"step {step!r} ({kind}) was not translated to Kubeflow: {reason}")
+    import json
+
+    body = json.loads(request)
+    raise RuntimeError(
+        f"step {step!r} ({body['Type']}) was not translated to Kubeflow: {body['Reason']}"
+    )

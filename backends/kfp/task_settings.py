@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeglot.ir.expressions import Value
-from pipeglot.ir.model import RetryPolicy, Step
+from pipeglot.ir.model import Step
+from pipeglot.ir.retries import any_failure_retry
 
 
 def caching(step: Step) -> bool:
@@ -11,34 +11,11 @@ def caching(step: Step) -> bool:
     return step.cache_config is not None and step.cache_config.enabled is True
 
 
-def retry(policies: tuple[RetryPolicy, ...]) -> tuple[int, str, float] | None:
-    """(retries, first backoff, backoff factor) for KFP's set_retry, from SageMaker's policies.
-
-    MaxAttempts counts retries; ExpireAfterMin becomes the number of retries whose backoffs fit
-    in that time. The most generous policy wins, since KFP cannot tell failures apart.
-    """
-    best: tuple[int, str, float] | None = None
-    for policy in policies:
-        interval = _number(policy.interval_seconds)
-        interval = 1 if interval is None else interval
-        factor = _number(policy.backoff_rate)
-        factor = 2.0 if factor is None else float(factor)
-        attempts = _number(policy.max_attempts)
-        if attempts is None:
-            minutes = _number(policy.expire_after_min)
-            if minutes is None:
-                continue
-            attempts, waited, wait = 0, 0.0, float(interval)
-            while waited + wait <= minutes * 60 and attempts < 20:
-                attempts, waited, wait = attempts + 1, waited + wait, wait * factor
-        seconds = int(interval) if float(interval).is_integer() else interval
-        candidate = (int(attempts), f"{seconds}s", factor)
-        if best is None or candidate[0] > best[0]:
-            best = candidate
-    return best
-
-
-def _number(value: Value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+def retry(step: Step) -> tuple[int, str, float] | None:
+    """(retries, first backoff, backoff factor) for KFP's set_retry: one rule for any failure,
+    merged from the step's RetryPolicies by ``ir/retries.py``. Without RetryPolicies there is
+    none: the components' AWS clients retry throttling and service faults themselves."""
+    rule = any_failure_retry(step)
+    if rule is None or rule.max_attempts == 0:
         return None
-    return value
+    return rule.max_attempts, f"{rule.interval_seconds}s", float(rule.backoff_rate)

@@ -1,17 +1,25 @@
-"""Reading the values of a step: what they refer to, and how they travel to the component.
+"""A step's values as the request its task passes: plain JSON, and what they read.
 
-Request bodies reach the components as plain JSON with SageMaker's own expressions left in
-place (``runtime.resolve`` evaluates them), so the writer only needs to know which parameters,
-steps, execution variables and property files each step reads, and which properties of each
-step are read at all (a step returns only those).
+Requests reach the components as JSON text with SageMaker's own expressions left in place
+(``runtime.resolve`` evaluates them), so one walk over a step's values both writes them as
+JSON and notes what they read: parameters, upstream steps, execution variables, and the
+runtime features they need. Three rewrites keep the request exact at run time:
+
+- ``PipelineExperimentConfig`` references become what they stand for (``ir/experiment.py``):
+  a component has no experiment config to read;
+- a property file read (``Std:JsonGet`` on ``Steps.X.PropertyFiles.F``) becomes SageMaker's
+  other JsonGet form, on the S3 URI of the file under the producer's output: the producer's
+  declaration is known here, not in the consumer's pod;
+- a string holding ``{{$`` (which KFP would take for one of its placeholders and replace)
+  becomes a ``Std:Join`` of pieces that do not, so it arrives as written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeglot.ir.experiment import experiment_value
 from pipeglot.ir.expressions import (
     Comparison,
     ExecutionVariable,
@@ -24,115 +32,95 @@ from pipeglot.ir.expressions import (
     ParameterRef,
     PropertyFileRef,
     StepProperty,
-    Value,
     condition_to_json,
-    expression_to_json,
-    format_path,
-    iter_condition_values,
-    iter_expressions,
+    format_get,
 )
-from pipeglot.ir.model import MISSING, Workflow
+from pipeglot.ir.model import Workflow
+
+KFP_PLACEHOLDER = "{{$"
 
 
 @dataclass(slots=True)
-class References:
+class Reads:
     """What a step's values read, each in order of first appearance (dicts used as sets)."""
 
     parameters: dict[str, None] = field(default_factory=dict)
     steps: dict[str, None] = field(default_factory=dict)
     execution: dict[str, None] = field(default_factory=dict)
-    property_files: dict[tuple[str, str], None] = field(default_factory=dict)
+    features: set[str] = field(default_factory=set)
+    missing_files: list[PropertyFileRef] = field(default_factory=list)
 
 
-def references(values: list[Value]) -> References:
-    found = References()
-    for value in values:
-        for node in iter_expressions(value):
-            if isinstance(node, ParameterRef):
-                found.parameters[node.name] = None
-            elif isinstance(node, ExecutionVariable):
-                found.execution[node.name] = None
-            elif isinstance(node, StepProperty):
-                found.steps[node.step] = None
-            elif isinstance(node, PropertyFileRef):
-                found.steps[node.step] = None
-                found.property_files[(node.step, node.name)] = None
-    return found
-
-
-def property_key(path: tuple[Any, ...]) -> str:
-    """How a property path is spelled in a step's outputs: ``ModelArtifacts.S3ModelArtifacts``."""
-    return format_path(path).removeprefix(".")
-
-
-def output_key(output_name: str) -> str:
-    """The property a property file is read through: the S3 URI of the processing output."""
-    return f"ProcessingOutputConfig.Outputs['{output_name}'].S3Output.S3Uri"
-
-
-def to_json(value: Value) -> Value:
-    """``value`` as plain JSON, expressions written as SageMaker writes them."""
-    if isinstance(value, dict):
-        return {key: to_json(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json(item) for item in value]
-    if isinstance(value, (Comparison, In, Not, Or)):
-        return to_json(condition_to_json(value))
-    if isinstance(value, (ParameterRef, ExecutionVariable, StepProperty, PropertyFileRef)):
-        return expression_to_json(value)
-    if isinstance(value, (Join, JsonGet)):
-        return to_json(expression_to_json(value))
-    return value
-
-
-def or_empty(value: Value) -> Value:
-    """A step's arguments, ``{}`` when the step has none."""
-    return {} if value is MISSING or value is None else value
-
-
-def condition_operands(conditions: Iterable[Value]) -> list[Value]:
-    """The values that ``conditions`` (a Condition step's list) compare."""
-    return [value for c in conditions for value in iter_condition_values(c)]
-
-
-class Expander:
-    """Replaces PipelineExperimentConfig references by what they stand for.
-
-    Components have no experiment config to read at run time, so ``ExperimentName`` and
-    ``TrialName`` are written out: the configured value, or SageMaker's default (the pipeline
-    name and the execution id).
-    """
+class RequestWriter:
+    """Writes values as request JSON for one workflow, noting what they read in ``reads``."""
 
     def __init__(self, workflow: Workflow) -> None:
         self.workflow = workflow
+        self.reads = Reads()
+        self._files: dict[tuple[str, str], tuple[str, str] | None] = {}
 
-    def __call__(self, value: Value) -> Value:
-        if isinstance(value, dict):
+    def start(self) -> Reads:
+        """Begin a new step: its reads are collected afresh."""
+        self.reads = Reads()
+        return self.reads
+
+    def __call__(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            return self._string(value) if KFP_PLACEHOLDER in value else value
+        if kind is dict:
             return {key: self(item) for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
+        if kind is list or kind is tuple:
             return [self(item) for item in value]
-        if isinstance(value, ExperimentConfigRef):
-            return self(self._experiment_value(value.name))
-        if isinstance(value, Join):
-            return Join(value.on, tuple(self(item) for item in value.values))
-        if isinstance(value, JsonGet) and value.property_file is None:
-            return JsonGet(value.path, s3_uri=self(value.s3_uri))
-        if isinstance(value, Comparison):
-            return Comparison(value.operator, self(value.left), self(value.right))
-        if isinstance(value, In):
-            return In(self(value.query), tuple(self(v) for v in value.values))
-        if isinstance(value, Not):
-            return Not(self(value.condition))
-        if isinstance(value, Or):
-            return Or(tuple(self(inner) for inner in value.conditions))
-        return value
+        if kind is ParameterRef:
+            self.reads.parameters[value.name] = None
+        elif kind is ExecutionVariable:
+            self.reads.execution[value.name] = None
+        elif kind is StepProperty:
+            self.reads.steps[value.step] = None
+        elif kind is ExperimentConfigRef:
+            return self(experiment_value(self.workflow, value.name))
+        elif kind is Join:
+            return {"Std:Join": {"On": value.on, "Values": [self(v) for v in value.values]}}
+        elif kind is JsonGet:
+            return self._json_get(value)
+        elif kind in (Comparison, In, Not, Or):
+            return self(condition_to_json(value))
+        else:
+            return value
+        return {"Get": format_get(value)}
 
-    def _experiment_value(self, name: str) -> Value:
-        config = self.workflow.experiment_config
-        configured = MISSING
-        if config is not None:
-            configured = config.experiment_name if name == "ExperimentName" else config.trial_name
-        if configured is not MISSING:
-            return configured
-        default = "PipelineName" if name == "ExperimentName" else "PipelineExecutionId"
-        return ExecutionVariable(default)
+    def _string(self, text: str) -> dict[str, Any]:
+        # "{{" and "$..." joined back together: no piece holds KFP's placeholder opening.
+        pieces = text.split(KFP_PLACEHOLDER)
+        values = [pieces[0]]
+        for piece in pieces[1:]:
+            values[-1] += "{{"
+            values.append("$" + piece)
+        return {"Std:Join": {"On": "", "Values": values}}
+
+    def _json_get(self, node: JsonGet) -> dict[str, Any]:
+        self.reads.features.add("json_get")
+        if node.property_file is None:
+            return {"Std:JsonGet": {"S3Uri": self(node.s3_uri), "Path": node.path}}
+        reference = node.property_file
+        found = self.property_file(reference.step, reference.name)
+        self.reads.steps[reference.step] = None
+        if found is None:
+            self.reads.missing_files.append(reference)
+            return {"Std:JsonGet": {"PropertyFile": {"Get": format_get(reference)}}}
+        output, path = found
+        outputs = f"Steps.{reference.step}.ProcessingOutputConfig.Outputs"
+        uri = {"Get": f"{outputs}['{output}'].S3Output.S3Uri"}
+        location = {"Std:Join": {"On": "/", "Values": [uri, path]}}
+        return {"Std:JsonGet": {"S3Uri": location, "Path": node.path}}
+
+    def property_file(self, producer: str, name: str) -> tuple[str, str] | None:
+        """(output name, file path) of the property file ``name`` that ``producer`` declares."""
+        key = (producer, name)
+        if key not in self._files:
+            files = self.workflow.step(producer).property_files or ()
+            self._files[key] = next(
+                ((f.output_name, f.file_path) for f in files if f.name == name), None
+            )
+        return self._files[key]
