@@ -76,10 +76,10 @@ RECORDS_DIAGNOSTICS = True
 
 _STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 _RESOURCE = re.compile(
-    r"^arn:[^:]+:states:::(?P<service>[a-z0-9-]+(?::[a-z0-9-]+)?):(?P<api>[A-Za-z0-9]+)"
+    r"^arn:(?:\$\{[^}]+\}|[^:]+):states:::(?P<service>[a-z0-9-]+(?::[a-z0-9-]+)?):(?P<api>[A-Za-z0-9]+)"
     r"(?P<mode>\.sync(?::2)?|\.waitForTaskToken)?$"
 )
-_LAMBDA_ARN = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:.+")
+_LAMBDA_ARN = re.compile(r"^arn:(?:\$\{[^}]+\}|[^:]+):lambda:[^:]*:[^:]*:function:.+")
 _TOKEN = object()  # $$.Task.Token: SageMaker sends its own callback token
 _CONTEXT = {
     ("Execution", "Name"): ("PipelineExecutionId", True),
@@ -121,7 +121,30 @@ def load(
     document = _parse(text)
     definition, where = _definition(document)
     builder = WorkflowBuilder("asl", diagnostics)
+    from_template = where.startswith("/Resources/")
+    for placeholder in sorted(_placeholders(definition) if from_template else ()):
+        builder.approximated(
+            "template-substitution",
+            f"${{{placeholder}}} is filled by CloudFormation when the stack is deployed (from "
+            "DefinitionSubstitutions or a pseudo parameter); the SageMaker pipeline keeps the "
+            "placeholder text: replace it",
+        )
     return _Reader(builder, where).read(definition, name)
+
+
+def _placeholders(value: Any) -> set[str]:
+    """The ${Var} left in a template's definition after the substitutions it spells out."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            found.update(re.findall(r"\$\{([^}!]+)\}", item))
+    return found
 
 
 # --- the document ---------------------------------------------------------------------------
@@ -533,7 +556,9 @@ class _Reader:
         if isinstance(node, jsonata.Literal):
             return node.value
         if isinstance(node, jsonata.ArrayNode):
-            return [to_value(self._jsonata(item, scope, pointer)) for item in node.items]
+            return [self._jsonata(item, scope, pointer) for item in node.items]
+        if isinstance(node, jsonata.ObjectNode):
+            return {key: self._jsonata(item, scope, pointer) for key, item in node.items}
         if isinstance(node, jsonata.PathNode):
             return self._jsonata_path(node, scope, pointer)
         if isinstance(node, jsonata.BinaryNode) and node.operator == "&":
@@ -569,7 +594,7 @@ class _Reader:
             items = self._jsonata(node.args[0], scope, pointer)
             separator = self._jsonata(node.args[1], scope, pointer) if len(node.args) == 2 else ""
             if isinstance(items, list) and isinstance(separator, str):
-                return Join(separator, tuple(items))
+                return Join(separator, tuple(to_value(item) for item in items))
         if node.name in ("string", "number") and len(node.args) == 1:
             self.builder.approximated(
                 "jsonata-conversion",
@@ -680,6 +705,11 @@ class _Reader:
                     Comparison(ComparisonOperator.EQUALS, value(node.left), value(node.right))
                 )
             if node.operator in _JSONATA_OPERATORS:
+                if node.operator != "=":
+                    left, right = value(node.left), value(node.right)
+                    self._typed_by_use(left, "Numeric")
+                    self._typed_by_use(right, "Numeric")
+                    return Comparison(_JSONATA_OPERATORS[node.operator], left, right)
                 return Comparison(
                     _JSONATA_OPERATORS[node.operator], value(node.left), value(node.right)
                 )
@@ -723,13 +753,11 @@ class _Reader:
             scope = {"jsonata": True, "input": state_input, "result": result}
             self._assign(state, pointer, scope)
             if "Output" in state:
-                return self._template(state["Output"], None, f"{pointer}/Output", scope)
+                return self._symbol_of(state["Output"], f"{pointer}/Output", scope)
             return result if default_result else state_input
         scope = {"jsonata": False}
         if "ResultSelector" in state and result is not None:
-            result = self._template(
-                state["ResultSelector"], result, f"{pointer}/ResultSelector", scope
-            )
+            result = self._selection(state["ResultSelector"], result, f"{pointer}/ResultSelector")
         self._assign(state, pointer, {"jsonata": False, "payload": result})
         output = state_input if result is None else result
         if "ResultPath" in state:
@@ -743,6 +771,26 @@ class _Reader:
         elif "OutputPath" in state and state["OutputPath"] is None:
             output = {}
         return output
+
+    def _selection(self, template: Any, payload: Any, pointer: str) -> Any:
+        """A JSONPath ResultSelector or Pass Parameters kept as symbols, so that later paths
+        can read into what it selects."""
+        if isinstance(template, dict):
+            out: dict[str, Any] = {}
+            for key, item in template.items():
+                inner = f"{pointer}/{_escape(key)}"
+                if key.endswith(".$") and isinstance(item, str):
+                    out[key[:-2]] = self._keep(
+                        lambda t=item, i=inner: self._path_symbol(t, payload, i), inner
+                    )
+                else:
+                    out[key] = self._selection(item, payload, inner)
+            return out
+        if isinstance(template, list):
+            return [
+                self._selection(item, payload, f"{pointer}/{i}") for i, item in enumerate(template)
+            ]
+        return template
 
     def _assign(self, state: dict[str, Any], pointer: str, scope: dict[str, Any]) -> None:
         assignments = state.get("Assign")
@@ -805,12 +853,9 @@ class _Reader:
     def _pass(self, machine, name, state, pointer, flow, jsonata_mode):
         state_input = self._input(state, flow.payload, pointer, jsonata_mode)
         result: Any = None
-        scope = {"jsonata": jsonata_mode, "input": state_input}
         if not jsonata_mode:
             if "Parameters" in state:
-                result = self._template(
-                    state["Parameters"], state_input, f"{pointer}/Parameters", scope
-                )
+                result = self._selection(state["Parameters"], state_input, f"{pointer}/Parameters")
             elif "Result" in state:
                 result = state["Result"]
         output = self._output(
@@ -851,12 +896,11 @@ class _Reader:
         message: Any
         if cause is MISSING:
             message = error if isinstance(error, str) else ""
+        elif isinstance(error, str) and isinstance(cause, str):
+            message = f"{error}: {cause}"
         elif isinstance(error, str):
-            message = (
-                Join("", (f"{error}: ", cause))
-                if not isinstance(cause, str)
-                else f"{error}: {cause}"
-            )
+            inner = cause.values if isinstance(cause, Join) and cause.on == "" else (cause,)
+            message = Join("", (f"{error}: ", *inner))
         else:
             message = cause
         draft = Draft(
@@ -1133,7 +1177,7 @@ class _Reader:
     def _names_of_jobs(self, step: str, job: JobApi, request: Any, arguments: Any) -> None:
         """A name that a state gave its job (ModelName.$: $.Train.TrainingJobName) and that
         later states use to find it becomes a reference to the name SageMaker generates."""
-        _rename_references(arguments, self.named, step, self.builder)
+        self.builder.rename_job_references(arguments, self.named, step)
         if job.name_field and isinstance(request, dict) and job.name_field in request:
             value = request[job.name_field]
             self.named.append(
@@ -1164,6 +1208,12 @@ class _Reader:
             for expression in _expressions(request)
             if isinstance(expression, StepProperty)
         }
+        if isinstance(request, dict):  # the job's name, as the state that started it gave it
+            owners.update(
+                generated.step
+                for field_name, given, generated in self.named
+                if request.get(field_name) == given
+            )
         if len(owners) != 1:
             return self._placeholder(
                 machine, name, state, pointer, flow, "StepFunctions:sagemaker:describe",
@@ -1401,29 +1451,6 @@ def _single(conditions: list[Condition]) -> Condition:
     if len(conditions) == 1:
         return conditions[0]
     return Not(Or(tuple(Not(condition) for condition in conditions)))
-
-
-def _rename_references(
-    value: Any, named: list[tuple[str, Any, StepProperty]], step: str, builder: WorkflowBuilder
-) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _rename_references(item, named, step, builder)
-    if not isinstance(value, dict):
-        return
-    for key, item in value.items():
-        for field_name, given, generated in named:
-            if key == field_name and item == given:
-                value[key] = generated
-                builder.exact(
-                    "job-name-reference",
-                    f"{key} names the resource of {generated.step!r}: it reads the name "
-                    "SageMaker generates",
-                    step,
-                )
-                break
-        else:
-            _rename_references(item, named, step, builder)
 
 
 def _select_token(step: Any) -> Any:

@@ -46,6 +46,13 @@ class ArrayNode:
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectNode:
+    """``{'key': value, ...}`` with literal string keys."""
+
+    items: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CallNode:
     name: str  # without the leading $
     args: tuple[Any, ...]
@@ -167,7 +174,7 @@ class _Parser:
             self.take()
             node = BinaryNode("&", node, self.postfix())
         kind, raw = self.peek()
-        if kind == "operator" and raw in "+-*/%?:{};":
+        if kind == "operator" and raw in "+-*/%?;":
             raise ParseError(f"the operator {raw!r} (arithmetic, conditionals, objects)")
         return node
 
@@ -221,9 +228,28 @@ class _Parser:
             return node
         if (kind, raw) == ("operator", "["):
             return ArrayNode(self._arguments("]"))
+        if (kind, raw) == ("operator", "{"):
+            return self._object()
         if kind == "name":
             raise ParseError(f"the bare name {raw!r} (JSONata reads it from the context value)")
         raise ParseError(f"{raw!r} where a value was expected")
+
+    def _object(self) -> ObjectNode:
+        items: list[tuple[str, Any]] = []
+        if self.peek() == ("operator", "}"):
+            self.take()
+            return ObjectNode(())
+        while True:
+            kind, key = self.take()
+            if kind != "string":
+                raise ParseError("an object key that is not a string literal")
+            self.expect(":")
+            items.append((key, self.expression()))
+            kind, raw = self.take()
+            if (kind, raw) == ("operator", "}"):
+                return ObjectNode(tuple(items))
+            if (kind, raw) != ("operator", ","):
+                raise ParseError("expected ',' or '}' in an object")
 
     def _arguments(self, closing: str) -> tuple[Any, ...]:
         items: list[Any] = []
