@@ -26,6 +26,7 @@ from pipeglot.ir.model import (
     StepKind,
     Workflow,
 )
+from pipeglot.ir.triggers import label
 
 EXTENSION = ".json"
 # Every step kind is written back as it was read (unknown types verbatim).
@@ -35,6 +36,13 @@ UNSUPPORTED: dict[StepKind, str] = {}
 
 def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None) -> str:
     """Render ``workflow`` as a pretty-printed pipeline definition (JSON text)."""
+    for trigger in workflow.triggers:  # EventBridge resources, not part of a definition
+        if diagnostics is not None:
+            diagnostics.dropped(
+                "sagemaker.trigger",
+                f"{label(trigger)} is not part of a pipeline definition; use --to "
+                "sagemaker-cloudformation to deploy it with the pipeline",
+            )
     return _json.dumps(definition(workflow), default=_expression_json)
 
 
