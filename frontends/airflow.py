@@ -31,7 +31,7 @@ from typing import Any
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError
 from pipeglot.frontends._readers import jinja
-from pipeglot.frontends._readers.build import Draft, WorkflowBuilder
+from pipeglot.frontends._readers.build import Draft, WorkflowBuilder, step_property
 from pipeglot.frontends._readers.integrations import BROAD_ERRORS, RETRYABLE_KINDS
 from pipeglot.ir.expressions import (
     NAME_KEYED_LISTS,
@@ -46,6 +46,7 @@ from pipeglot.ir.expressions import (
     Key,
     Not,
     Or,
+    SelectByName,
     StepProperty,
 )
 from pipeglot.ir.model import MISSING, ParameterType, RetryPolicy, StepKind, Workflow
@@ -631,7 +632,7 @@ class _DagReader:
                 raise _Computed(node, "a read of a Lambda result other than one top-level key")
             draft = self.builder.drafts[task.steps[0]]
             draft.add_output(path[0])
-            return StepProperty(draft.name, (Attribute("OutputParameters"), Key(path[0])))
+            return step_property(draft.name, (Attribute("OutputParameters"), Key(path[0])))
         if not task.result_steps or not path or path[0] not in task.result_steps:
             raise _Computed(
                 node,
@@ -640,7 +641,7 @@ class _DagReader:
             )
         owner = task.result_steps[path[0]]
         draft = self.builder.drafts[owner]
-        return StepProperty(owner, _property_path(path[1:], draft.arguments))
+        return step_property(owner, _property_path(path[1:], draft.arguments))
 
     # --- parameters -----------------------------------------------------------------------
 
@@ -784,7 +785,7 @@ class _DagReader:
                 draft.name,
             )
             self._named.append(
-                (job.name_field, given, StepProperty(draft.name, (Attribute(job.name_field),)))
+                (job.name_field, given, step_property(draft.name, (Attribute(job.name_field),)))
             )
         self.builder.rename_job_references(arguments, self._named, draft.name)
         return arguments
@@ -1040,7 +1041,7 @@ class _DagReader:
         """A Lambda output compared as a number is declared a Float output."""
         if isinstance(value, StepProperty) and value.path[:1] == (Attribute("OutputParameters"),):
             draft = self.builder.drafts.get(value.step)
-            if draft is not None and isinstance(value.path[-1], Key):
+            if draft is not None and isinstance(value.path[-1], Key | SelectByName):
                 draft.add_output(value.path[-1].key, "Float", replace=True)
 
     def _branch(self, task: _Task) -> None:

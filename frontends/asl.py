@@ -24,7 +24,7 @@ from typing import Any
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError, UsageError
 from pipeglot.frontends._readers import jsonata
-from pipeglot.frontends._readers.build import Draft, WorkflowBuilder
+from pipeglot.frontends._readers.build import Draft, WorkflowBuilder, step_property
 from pipeglot.frontends._readers.integrations import (
     ASL_RETRY_DEFAULTS,
     BROAD_ERRORS,
@@ -67,6 +67,7 @@ from pipeglot.ir.expressions import (
     Not,
     Or,
     ParameterRef,
+    SelectByName,
     StepProperty,
 )
 from pipeglot.ir.model import MISSING, ParameterType, RetryPolicy, StepKind, Workflow
@@ -733,7 +734,11 @@ class _Reader:
             self.builder.retype(value.name, parameter_type)
         elif isinstance(value, StepProperty) and value.path[:1] == (Attribute("OutputParameters"),):
             draft = self.builder.drafts.get(value.step)
-            if draft is not None and draft.outputs and isinstance(value.path[-1], Key):
+            if (
+                draft is not None
+                and draft.outputs
+                and isinstance(value.path[-1], Key | SelectByName)
+            ):
                 draft.add_output(value.path[-1].key, output_type, replace=True)
 
     # --- results ----------------------------------------------------------------------------
@@ -1181,7 +1186,7 @@ class _Reader:
         if job.name_field and isinstance(request, dict) and job.name_field in request:
             value = request[job.name_field]
             self.named.append(
-                (job.name_field, value, StepProperty(step, (Attribute(job.name_field),)))
+                (job.name_field, value, step_property(step, (Attribute(job.name_field),)))
             )
 
     def _property(self, step: str, arguments: dict[str, Any]) -> Any:
@@ -1198,7 +1203,7 @@ class _Reader:
                 else:
                     parts.append(Attribute(token) if token.isidentifier() else Key(token))
                 container = _follow(container, token)
-            return StepProperty(step, tuple(parts))
+            return step_property(step, tuple(parts))
 
         return express
 
@@ -1500,7 +1505,7 @@ def _outputs(draft: Draft, prefix: Path) -> Any:
         if not isinstance(output, str):
             raise Unexpressible(f"the output of {draft.name!r} read by position")
         draft.add_output(output)
-        return StepProperty(draft.name, (Attribute("OutputParameters"), Key(output)))
+        return step_property(draft.name, (Attribute("OutputParameters"), Key(output)))
 
     return express
 

@@ -9,6 +9,7 @@ imply as ``DependsOn``, so a dependency in the source is one edge in the IR, nev
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,10 +17,14 @@ from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError, ValidationError
 from pipeglot.ir.expressions import (
     Condition,
+    ExpressionError,
     ParameterRef,
+    PathPart,
     StepProperty,
     Value,
+    format_path,
     iter_condition_values,
+    parse_path,
     referenced_steps,
 )
 from pipeglot.ir.model import (
@@ -216,6 +221,8 @@ class WorkflowBuilder:
             if name not in referenced and name not in depends and name != draft.name:
                 depends.append(name)
         outputs = draft.outputs
+        if draft.kind is StepKind.CONDITION and draft.arguments is MISSING:
+            draft.arguments = {}  # as the SageMaker reader has it: no keys besides the branches
         return Step(
             name=draft.name,
             kind=draft.kind,
@@ -234,6 +241,16 @@ class WorkflowBuilder:
             else_steps=tuple(draft.else_steps),
             extra=dict(draft.extra) if draft.extra else NO_EXTRA,
         )
+
+
+def step_property(step: str, parts: Iterable[PathPart]) -> StepProperty:
+    """A property reference whose path is parsed as the SageMaker reader parses it, so that
+    ``['name']`` on a list SageMaker selects by name is a SelectByName, as in any definition."""
+    parts = tuple(parts)
+    try:
+        return StepProperty(step, parse_path(format_path(parts)))
+    except ExpressionError:  # a key the path syntax cannot spell; kept as built
+        return StepProperty(step, parts)
 
 
 def _condition_values(condition: Condition) -> list[Any]:
