@@ -1160,6 +1160,8 @@ class _DagReader:
             return self._xcom_by_id(task_id, tuple(path), node, "")
         if path and _params_root(current):
             return self._param(str(path[0]), node)
+        if len(path) == 2 and path[0] == "params" and isinstance(current, ast.Name):
+            return self._param(str(path[1]), node)  # context["params"]["name"]
         if isinstance(current, ast.Attribute) and _params_root(current.value):
             return self._param(current.attr, node)
         return self._literal(node)
