@@ -207,15 +207,34 @@ def _seed_randomness() -> None:
 
 
 def _seed_key_pairs(urandom: Any) -> None:
-    """EC key pairs (SDK v3 signs @step payloads with one per definition) from the stream."""
+    """EC key pairs from the stream, and their ECDSA signatures deterministic (RFC 6979).
+
+    SDK v3 signs each @step payload with a key pair made per definition(); the signature is
+    in an uploaded metadata.json and the public key in the step's environment.
+    """
     if importlib.util.find_spec("cryptography") is None:
         return
     from cryptography.hazmat.primitives.asymmetric import ec
 
+    class DeterministicSigner:
+        def __init__(self, key: Any) -> None:
+            self._key = key
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._key, name)
+
+        def sign(self, data: bytes, algorithm: Any) -> bytes:
+            if isinstance(algorithm, ec.ECDSA):
+                with contextlib.suppress(TypeError):  # cryptography < 44 cannot
+                    algorithm = ec.ECDSA(algorithm.algorithm, deterministic_signing=True)
+            return self._key.sign(data, algorithm)
+
+    ec.EllipticCurvePrivateKey.register(DeterministicSigner)
+
     def generate_private_key(curve: Any, backend: Any = None) -> Any:
         bits = curve.key_size - 1  # below the group order of every named curve
         value = int.from_bytes(urandom((bits + 7) // 8), "big") % (1 << bits) or 1
-        return ec.derive_private_key(value, curve)
+        return DeterministicSigner(ec.derive_private_key(value, curve))
 
     ec.generate_private_key = generate_private_key
 
