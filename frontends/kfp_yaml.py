@@ -134,6 +134,7 @@ class _SpecReader:
         self.executors: dict[str, Any] = (spec.get("deploymentSpec") or {}).get("executors") or {}
         self.steps: dict[tuple[str, str], str] = {}  # (dag pointer, task key) -> last step
         self.floats_rounded = False
+        self._conditions: dict[tuple[str, str], Draft] = {}  # (dag, CEL text) -> its step
 
     def read(self) -> None:
         root = self.spec["root"]
@@ -260,7 +261,7 @@ class _SpecReader:
             display, pointer, branch, after, "KFP:container",
             f"runs the container {container.get('image')!r} on Kubernetes, which has no "
             "SageMaker step (run it as a Processing job with the same image and command)",
-            container,
+            {"Container": container, "Inputs": bindings},
         )  # fmt: skip
 
     def _bindings(
@@ -350,6 +351,12 @@ class _SpecReader:
                 )
             finals = self._dag(component["dag"], inner_pointer, bindings, branch, after)
             return finals[-1] if finals else (after[-1] if after else None)
+        siblings = pointer.rsplit("/tasks/", 1)[0]
+        negated = self._conditions.get((siblings, condition.removeprefix("!(")[:-1]))
+        if condition.startswith("!(") and negated is not None:
+            # dsl.Else: the group runs when the If group's condition is false.
+            self._dag(component["dag"], inner_pointer, bindings, negated.else_steps, [])
+            return negated.name
         step = self.builder.step_name(display, pointer)
         conditions = self._cel(condition, bindings, f"{pointer}/triggerPolicy/condition")
         draft = Draft(
@@ -357,6 +364,7 @@ class _SpecReader:
             conditions=tuple(conditions),
         )  # fmt: skip
         self.builder.add(draft, branch)
+        self._conditions[(siblings, condition)] = draft
         self._dag(component["dag"], inner_pointer, bindings, draft.if_steps, [])
         if condition.startswith("!("):
             self.builder.approximated(

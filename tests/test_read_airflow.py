@@ -164,7 +164,7 @@ def test_code_and_computed_values_are_reported_with_their_lines() -> None:
         read(RETRAIN)
     messages = [entry.message for entry in raised.value.diagnostics]
     assert any(m.startswith("line 17") and "datetime.now()" in m for m in messages), messages
-    assert any(m.startswith("line 77") and "PythonOperator" in m for m in messages), messages
+    assert any(m.startswith("line 95") and "PythonOperator" in m for m in messages), messages
     workflow, _ = read(RETRAIN, unsupported="warn")
     placeholder = workflow.step("report_only")
     assert (placeholder.kind, placeholder.type_name) == (StepKind.UNKNOWN, "Airflow:PythonOperator")
