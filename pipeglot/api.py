@@ -20,7 +20,13 @@ from pipeglot.performance import paused_garbage_collection
 
 
 def load(
-    source: Any, *, read: str = "sagemaker", name: str | None = None, **options: Any
+    source: Any,
+    *,
+    read: str = "sagemaker",
+    name: str | None = None,
+    unsupported: UnsupportedLevel | str = UnsupportedLevel.ERROR,
+    diagnostics: Diagnostics | None = None,
+    **options: Any,
 ) -> Workflow:
     """Read a workflow definition into the IR.
 
@@ -28,6 +34,9 @@ def load(
         source: the definition; for ``sagemaker``, JSON text or bytes.
         read: the input format name (see ``pipeglot.formats.READERS``).
         name: the pipeline's name, used in generated names and headers.
+        unsupported: what to do when a reader of another orchestrator's format meets a
+            construct SageMaker cannot express (as for ``dump``).
+        diagnostics: the ledger in which readers record what they approximated or dropped.
         **options: options of that frontend.
 
     Raises:
@@ -35,8 +44,13 @@ def load(
         UsageError: ``read`` is not a known format.
     """
     frontend = reader(read)
+    level = UnsupportedLevel.parse(unsupported)
+    ledger = Diagnostics() if diagnostics is None else diagnostics
+    if getattr(frontend, "RECORDS_DIAGNOSTICS", False):
+        options["diagnostics"] = ledger
     with internal_errors(f"reading {read}"), paused_garbage_collection():
         workflow: Workflow = frontend.load(source, name=name, **options)
+    ledger.check(level)
     return workflow
 
 
@@ -76,8 +90,10 @@ def translate(
     **options: Any,
 ) -> str:
     """``dump(load(source, read=read), write=write)``; options go to the backend."""
-    workflow = load(source, read=read, name=name)
-    return dump(workflow, write=write, unsupported=unsupported, diagnostics=diagnostics, **options)
+    # One ledger for both halves, checked once the writer has added its entries.
+    ledger = Diagnostics() if diagnostics is None else diagnostics
+    workflow = load(source, read=read, name=name, unsupported="warn", diagnostics=ledger)
+    return dump(workflow, write=write, unsupported=unsupported, diagnostics=ledger, **options)
 
 
 @contextmanager

@@ -269,8 +269,11 @@ def _translate(args: argparse.Namespace) -> int:
     outputs: list[tuple[_Job, str]] = []
     args.pending_files = {}  # files an input brings besides its translation (--assets)
     for job in jobs:
-        workflow = _load(job, name=args.name if len(jobs) == 1 else None, args=args)
-        outputs.append((job, _dump(workflow, job, args.to, level, **_backend_options(args))))
+        ledger = Diagnostics()  # one ledger for reading and writing (readers of other formats)
+        workflow = _load(job, name=args.name if len(jobs) == 1 else None, args=args, ledger=ledger)
+        outputs.append(
+            (job, _dump(workflow, job, args.to, level, ledger=ledger, **_backend_options(args)))
+        )
     if args.check:
         return max(_check(outputs), _check_assets(args.pending_files))
     # Only now, when every input translated, is anything written; and all files or none.
@@ -329,7 +332,13 @@ def _folder_jobs(args: argparse.Namespace, folder: Path) -> list[_Job]:
     ]
 
 
-def _load(job: _Job, name: str | None = None, args: argparse.Namespace | None = None) -> Workflow:
+def _load(
+    job: _Job,
+    name: str | None = None,
+    args: argparse.Namespace | None = None,
+    ledger: Diagnostics | None = None,
+) -> Workflow:
+    """Read one input. Without a ``ledger`` to add to, what a reader recorded is shown now."""
     frontend = reader(job.read)
     options = _frontend_options(args, frontend, job.read)
     if getattr(frontend, "READS_TEXT", False):
@@ -338,10 +347,15 @@ def _load(job: _Job, name: str | None = None, args: argparse.Namespace | None = 
         name = name or (None if job.source == "-" else Path(job.source).stem)
     else:
         source = job.source
+    found = Diagnostics() if ledger is None else ledger
     try:
-        workflow = load(source, read=job.read, name=name, **options)
+        workflow = load(
+            source, read=job.read, name=name, unsupported="warn", diagnostics=found, **options
+        )
     except InputError as error:
         raise error.with_source(job.label) from None
+    if ledger is None:
+        _report(found, UnsupportedLevel.WARN, job.label)
     return schedule_options.apply(workflow, args)
 
 
@@ -417,9 +431,14 @@ def _regenerate_command(args: argparse.Namespace) -> str:
 
 
 def _dump(
-    workflow: Workflow, job: _Job, write: str, level: UnsupportedLevel, **options: Any
+    workflow: Workflow,
+    job: _Job,
+    write: str,
+    level: UnsupportedLevel,
+    ledger: Diagnostics | None = None,
+    **options: Any,
 ) -> str:
-    ledger = Diagnostics()
+    ledger = Diagnostics() if ledger is None else ledger
     try:
         return dump(workflow, write=write, unsupported=level, diagnostics=ledger, **options)
     finally:
