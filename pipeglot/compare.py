@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeglot import shapes
+from pipeglot import shapes, shapes_asl
 from pipeglot.api import dump
 from pipeglot.diagnostics import Diagnostic, Diagnostics, Fidelity, UnsupportedLevel
 from pipeglot.errors import UsageError
@@ -146,10 +146,10 @@ def _shape(
     spec), or None for a target that has no structure of its own to draw."""
     text = texts[target]
     if target in ("asl", "asl-cloudformation"):
-        definition = shapes.asl_definition(text)
-        if definition is None:
+        machines = shapes_asl.asl_machines(text)
+        if not machines:
             return None, "the template holds no inline state machine definition to draw"
-        return shapes.asl_shape(definition, steps, status), ""
+        return shapes_asl.asl_shape(machines, steps, status), ""
     if target == "airflow":
         return shapes.airflow_shape(text, steps, status), ""
     if target.startswith("sagemaker"):
@@ -171,24 +171,21 @@ def _compiled_kfp(workflow: Workflow) -> str | None:
 
 
 def _limits(report: TargetReport, shape: shapes.Shape | None) -> tuple[Limit, ...]:
-    if report.target != "asl" and report.target != "asl-cloudformation":
+    """Step Functions quotas, measured on each state machine of the output."""
+    if shape is None or shape.largest_definition is None or shape.history_events is None:
         return ()
-    size = report.size
-    note = ""
-    if report.target == "asl-cloudformation":
-        note = "the whole template; the state machine definition inside it is smaller"
-    limits = [Limit("definition size", size, ASL_DEFINITION_BYTES, "bytes", note)]
-    if shape is not None and shape.history_events is not None:
-        limits.append(
-            Limit(
-                "history events per execution (estimate)",
-                shape.history_events,
-                ASL_HISTORY_EVENTS,
-                "events",
-                "every state once, no retries or polling rounds",
-            )
-        )
-    return tuple(limits)
+    machine, size = shape.largest_definition
+    where = f"state machine {machine}, the largest; " if machine else ""
+    return (
+        Limit("definition size", size, ASL_DEFINITION_BYTES, "bytes", f"{where}compact JSON"),
+        Limit(
+            "history events per execution (estimate)",
+            shape.history_events,
+            ASL_HISTORY_EVENTS,
+            "events",
+            "every state once, no retries or polling rounds",
+        ),
+    )
 
 
 def _worst_by_step(entries: Iterable[Diagnostic]) -> dict[str, str]:
@@ -335,6 +332,8 @@ def _target_json(report: Report, target: TargetReport) -> dict[str, Any]:
             "critical_path": shape.critical_path,
             "pipeline_critical_path": report.critical_path,
         }
+        if shape.note:
+            out["structure"]["note"] = shape.note
         out["runs"] = dict(sorted(shape.runs.items()))
         out["missing_steps"] = missing_steps(report, target)
     if target.shape_note:
@@ -390,9 +389,7 @@ def _summary_row(report: Report, target: TargetReport) -> list[str]:
     if target.error is not None:
         return [target.target, f"not translated: {target.error}", "", "", "", "", "", ""]
     shape = target.shape
-    structure = (
-        f"{shape.total} {shape.unit} ({shape.helpers} helpers)" if shape is not None else "-"
-    )
+    structure = structure_text(shape) if shape is not None else "-"
     critical = f"{shape.critical_path} (pipeline {report.critical_path})" if shape else "-"
     return [
         target.target,
@@ -402,6 +399,11 @@ def _summary_row(report: Report, target: TargetReport) -> list[str]:
         f"{len(report.workflow.steps) - target.steps_with_entries()}/{len(report.workflow.steps)}",
         *(str(target.count(f)) for f in _NOT_EXACT),
     ]
+
+
+def structure_text(shape: shapes.Shape) -> str:
+    text = f"{shape.total} {shape.unit} ({shape.helpers} helpers)"
+    return f"{text}; {shape.note}" if shape.note else text
 
 
 def _limit_lines(report: Report) -> list[str]:

@@ -23,6 +23,7 @@ from pipeglot.compare import (
     construct_rows,
     missing_steps,
     step_type_rows,
+    structure_text,
 )
 from pipeglot.diagnostics import Diagnostic, Fidelity
 from pipeglot.graph import STATUS_STYLE, to_svg
@@ -110,7 +111,7 @@ def _summary_row(report: Report, target: TargetReport) -> str:
     steps = len(report.workflow.steps)
     exact = steps - target.steps_with_entries()
     cells = [
-        _e(f"{shape.total} {shape.unit} ({shape.helpers} helpers)") if shape else "&ndash;",
+        _e(structure_text(shape)) if shape else "&ndash;",
         _critical_cell(shape, report.critical_path),
         _e(_size(target.size)),
         _pill("exact" if exact == steps else "approximated", f"{exact}/{steps}"),
@@ -313,6 +314,8 @@ def _drawing(report: Report, index: int, target: TargetReport) -> str:
     notes = []
     if target.shape_note:
         notes.append(_e(target.shape_note))
+    if shape.note:
+        notes.append(_e(shape.note))
     if missing:
         notes.append(
             f'<span class="unsupported pill">{len(missing)} steps not found by name</span> '

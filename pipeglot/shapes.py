@@ -1,9 +1,9 @@
 """Each target's own structure, read from the generated artifact: what ``compare`` draws and counts.
 
 The shapes come from the output text, not from the backends' internals, so they show what a
-user deploys: ASL states (Parallel and Map states as boxes around their branches), the tasks
-and ``>>`` edges of an Airflow DAG file (read with ``ast``, without importing Airflow), and the
-tasks, sub-DAGs and trigger conditions of a compiled KFP pipeline spec.
+user deploys: the tasks and ``>>`` edges of an Airflow DAG file (read with ``ast``, without
+importing Airflow), the tasks, sub-DAGs and trigger conditions of a compiled KFP pipeline
+spec, and (in ``shapes_asl``) the states of one or more Step Functions state machines.
 
 By the naming contract a pipeline step ``X`` is the state ``X``, ``task_id="X"`` or the KFP
 task shown as ``X``; everything else is a helper the target added. Figures use unit
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import itertools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +24,6 @@ from pipeglot.graph import Cluster, Drawing, Line, Node, workflow_drawing
 from pipeglot.ir.graph import build_graph
 from pipeglot.ir.model import Workflow
 
-_ASL_SERVICE_PREFIX = "arn:aws:states:::"
-
 
 @dataclass(frozen=True, slots=True)
 class Shape:
@@ -36,7 +33,11 @@ class Shape:
     unit: str  # what the target calls its nodes: "states", "tasks"
     critical_path: int  # longest chain of pipeline steps, helpers costing nothing
     runs: dict[str, str] = field(default_factory=dict)
-    history_events: int | None = None  # Step Functions only: an estimate, see asl_shape
+    # Step Functions only (see shapes_asl): the largest execution history of one state
+    # machine, estimated, and the largest definition (compact JSON bytes) with its name.
+    history_events: int | None = None
+    largest_definition: tuple[str, int] | None = None
+    note: str = ""
 
     @property
     def total(self) -> int:
@@ -67,152 +68,6 @@ def workflow_shape(workflow: Workflow) -> Shape:
     critical = longest_chain(graph, dict.fromkeys(graph.nodes, 1))
     runs = {step.name: f"SageMaker ({step.type_name} step)" for step in workflow.steps}
     return Shape(workflow_drawing(workflow), "steps", critical, runs)
-
-
-# --- Step Functions -------------------------------------------------------------------------
-
-# History events one state adds when it runs once without retries: StateEntered and
-# StateExited, plus Task{Scheduled,Started,Submitted,Succeeded} for a Task, and
-# {Parallel,Map}State{Started,Succeeded} for Parallel and Map. Execution start and end add 2.
-_EVENTS_PER_STATE = {"Task": 6, "Parallel": 4, "Map": 4}
-_EVENTS_OTHER_STATE = 2
-_EVENTS_EXECUTION = 2
-
-
-@dataclass
-class _AslWalk:
-    steps: frozenset[str]
-    status: dict[str, str]
-    nodes: list[Node] = field(default_factory=list)
-    lines: list[Line] = field(default_factory=list)
-    clusters: list[Cluster] = field(default_factory=list)
-    runs: dict[str, str] = field(default_factory=dict)
-    events: int = _EVENTS_EXECUTION
-
-
-def asl_shape(definition: dict[str, Any], steps: frozenset[str], status: dict[str, str]) -> Shape:
-    """The state machine's shape.
-
-    ``history_events`` estimates one execution's history when every state runs once (each
-    Choice outcome included, no retries, no polling rounds): compare it with the 25,000-event
-    quota, knowing that retries and polling loops add to it.
-    """
-    walk = _AslWalk(steps, status)
-    _asl_scope(walk, definition, scope="", cluster=None)
-    critical = _asl_cost(definition, steps)
-    drawing = Drawing("state machine", tuple(walk.nodes), tuple(walk.lines), tuple(walk.clusters))
-    return Shape(drawing, "states", critical, walk.runs, walk.events)
-
-
-def _asl_scope(walk: _AslWalk, machine: dict[str, Any], scope: str, cluster: str | None) -> None:
-    states: dict[str, Any] = machine.get("States", {})
-    for name, state in states.items():
-        _asl_state(walk, name, state, scope, cluster)
-    for name, state in states.items():
-        for target, kind in _asl_transitions(state):
-            walk.lines.append(Line(_exit_id(scope, name, state), scope + target, kind))
-
-
-def _asl_state(
-    walk: _AslWalk, name: str, state: dict[str, Any], scope: str, cluster: str | None
-) -> None:
-    kind = state.get("Type", "?")
-    step = name if name in walk.steps else None
-    walk.events += _EVENTS_PER_STATE.get(kind, _EVENTS_OTHER_STATE)
-    if step is not None:
-        walk.runs[step] = _asl_runs(state)
-    node_id = scope + name
-    branches = _asl_branches(state)
-    box = f"{node_id}/box"
-    walk.nodes.append(
-        Node(
-            id=node_id,
-            label=f"{name}\n{kind}",
-            step=step,
-            shape=_ASL_SHAPES.get(kind, "box"),
-            cluster=box if branches else cluster,
-            status=walk.status.get(name, "exact"),
-            tooltip=f"{name} ({kind})" + (f": {state['Comment']}" if "Comment" in state else ""),
-        )
-    )
-    if not branches:
-        return
-    walk.clusters.append(Cluster(box, f"{name} ({kind})", cluster))
-    join = f"{node_id}/join"
-    walk.nodes.append(Node(id=join, label="join", shape="circle", cluster=box, tooltip=name))
-    for index, branch in enumerate(branches):
-        inner_scope = f"{node_id}/{index}/"
-        inner_cluster = f"{box}/{index}"
-        walk.clusters.append(Cluster(inner_cluster, f"branch {index + 1}", box))
-        _asl_scope(walk, branch, inner_scope, inner_cluster)
-        walk.lines.append(Line(node_id, inner_scope + branch["StartAt"], "helper"))
-        for end in _asl_ends(branch):
-            walk.lines.append(Line(inner_scope + end, join, "helper"))
-
-
-_ASL_SHAPES = {"Choice": "diamond", "Fail": "octagon", "Succeed": "oval", "Pass": "box"}
-
-
-def _exit_id(scope: str, name: str, state: dict[str, Any]) -> str:
-    """Where arrows out of a state start: the join of a Parallel or Map, else the state."""
-    return f"{scope}{name}/join" if _asl_branches(state) else scope + name
-
-
-def _asl_branches(state: dict[str, Any]) -> list[dict[str, Any]]:
-    if state.get("Type") == "Parallel":
-        return list(state.get("Branches", []))
-    if state.get("Type") == "Map":
-        inner = state.get("ItemProcessor") or state.get("Iterator")
-        return [inner] if inner else []
-    return []
-
-
-def _asl_transitions(state: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for choice in state.get("Choices", []):
-        if "Next" in choice:
-            yield choice["Next"], "if"
-    if "Default" in state:
-        yield state["Default"], "else"
-    if "Next" in state:
-        yield state["Next"], "data"
-    for catcher in state.get("Catch", []):
-        if "Next" in catcher:
-            yield catcher["Next"], "catch"
-
-
-def _asl_ends(machine: dict[str, Any]) -> list[str]:
-    """States that end a branch normally (End, Succeed); Fail ends the whole execution."""
-    return [
-        name
-        for name, state in machine.get("States", {}).items()
-        if state.get("End") is True or state.get("Type") == "Succeed"
-    ]
-
-
-def _asl_runs(state: dict[str, Any]) -> str:
-    resource = state.get("Resource")
-    if not isinstance(resource, str):
-        return f"{state.get('Type', '?')} state (no service call)"
-    if resource.startswith(_ASL_SERVICE_PREFIX):
-        return resource.removeprefix(_ASL_SERVICE_PREFIX)
-    return resource
-
-
-def _asl_cost(machine: dict[str, Any], steps: frozenset[str]) -> int:
-    """Unit-duration makespan of a state machine: steps in sequence add up, a Parallel state
-    lasts as long as its slowest branch, a Map as long as one iteration."""
-    graph = nx.DiGraph()
-    weight: dict[str, int] = {}
-    states: dict[str, Any] = machine.get("States", {})
-    for name, state in states.items():
-        graph.add_node(name)
-        branches = _asl_branches(state)
-        own = 1 if name in steps else 0
-        weight[name] = own + max((_asl_cost(b, steps) for b in branches), default=0)
-        for target, _ in _asl_transitions(state):
-            if target in states:
-                graph.add_edge(name, target)
-    return longest_chain(graph, weight)
 
 
 # --- Airflow --------------------------------------------------------------------------------
@@ -395,16 +250,3 @@ class _KfpWalk:
         executor = self.spec.get("deploymentSpec", {}).get("executors", {})
         container = executor.get(component.get("executorLabel", ""), {}).get("container", {})
         return f"pod: {container.get('image', '?')}"
-
-
-def asl_definition(text: str) -> dict[str, Any] | None:
-    """The state machine in ASL JSON text, or in a CloudFormation template that holds one."""
-    document = json.loads(text)
-    if "States" in document:
-        return document
-    for resource in document.get("Resources", {}).values():
-        if resource.get("Type") == "AWS::StepFunctions::StateMachine":
-            definition = resource.get("Properties", {}).get("Definition")
-            if isinstance(definition, dict):
-                return definition
-    return None
