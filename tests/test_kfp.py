@@ -7,7 +7,6 @@ import ast
 import importlib.util
 import inspect
 import json
-import keyword
 import re
 import subprocess
 import sys
@@ -16,17 +15,18 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from conftest import FIXTURES, ROOT, all_definitions, require_module
-from hypothesis import given
-from hypothesis import strategies as st
 
 import pipeglot
 from pipeglot.backends import kfp as kfp_backend
 from pipeglot.backends.kfp import runtime, runtime_services
-from pipeglot.backends.kfp.source import Namer, identifier, literal
+from pipeglot.backends.kfp.kinds import DATA_CALLS, runtime_sources
 from pipeglot.diagnostics import Diagnostics, Fidelity
 from pipeglot.errors import UsageError
-from pipeglot.ir.graph import build_graph, reachability
+from pipeglot.ir import sagemaker
+from pipeglot.ir.expressions import NAME_KEYED_LISTS, JsonGet, iter_expressions
+from pipeglot.ir.graph import build_graph, reachability, step_values
 from pipeglot.ir.model import StepKind
+from pipeglot.ir.retries import any_failure_retry
 
 DEFINITIONS = all_definitions()
 
@@ -56,17 +56,34 @@ def test_every_step_kind_is_handled_or_declared_unsupported():
     handled, unsupported = set(kfp_backend.HANDLED), set(kfp_backend.UNSUPPORTED)
     assert handled.isdisjoint(unsupported)
     assert handled | unsupported == set(StepKind)
+    assert handled == kfp_backend.TRANSLATES
 
 
 def test_unsupported_kinds_become_placeholders_that_are_reported():
     text, ledger = _translate(FIXTURES / "every-step-type.json")
     reported = {d.step for d in ledger.of(Fidelity.UNSUPPORTED) if d.code == "kfp.step_type"}
-    # Lineage and EMRServerless (with ApplicationConfig too) are translated; Callback and
-    # unknown types (here a Bedrock step) are not.
-    assert reported == {"ManualApproval", "ImportToBedrock"}
-    assert text.count("return unsupported_step(") == len(reported)
+    # Every SageMaker step type is translated (Callback too); unknown types (here a Bedrock
+    # step) are not.
+    assert reported == {"ImportToBedrock"}
+    assert text.count("= untranslated_step(") == len(reported)
     with pytest.raises(pipeglot.errors.UnsupportedError):
         pipeglot.translate((FIXTURES / "every-step-type.json").read_bytes(), write="kfp")
+
+
+def test_one_component_per_kind_each_defined_once(translated):
+    """Every task of a kind calls its kind's one component (training jobs, Function and
+    Notebook steps share one)."""
+    text = (translated / "every-step-type.py").read_text()
+    components = [
+        node.name
+        for node in ast.parse(text).body
+        if isinstance(node, ast.FunctionDef)
+        and any("dsl.component" in ast.unparse(d) for d in node.decorator_list)
+    ]
+    assert len(components) == len(set(components))
+    expected = {component.name for component in kfp_backend.HANDLED.values()}
+    assert set(components) == expected | {"untranslated_step"}
+    assert text.count("= training_job(") == 5  # Train, two notebook jobs, two @step functions
 
 
 # --- every definition -----------------------------------------------------------------------
@@ -93,7 +110,7 @@ def test_generated_files_import_only_kfp_and_the_standard_library(translated):
         top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
         modules = {a.name for n in top if isinstance(n, ast.Import) for a in n.names}
         modules |= {n.module for n in top if isinstance(n, ast.ImportFrom)}
-        assert modules == {"json", "sys", "kfp"}, path.name
+        assert modules <= {"json", "sys", "typing", "kfp"}, path.name
         nested = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import) and node not in top:
@@ -101,7 +118,8 @@ def test_generated_files_import_only_kfp_and_the_standard_library(translated):
             elif isinstance(node, ast.ImportFrom) and node not in top:
                 nested.add(node.module.split(".")[0])
         # what the components import: the standard library and boto3 (botocore comes with it)
-        assert nested <= {"json", "re", "time", "uuid", "datetime", "signal", "boto3", "botocore"}
+        standard = {"json", "re", "time", "uuid", "datetime", "signal", "secrets"}
+        assert nested <= standard | {"boto3", "botocore"}
 
 
 def _compiled_graph(spec: dict) -> tuple[nx.DiGraph, dict[str, str]]:
@@ -138,7 +156,7 @@ def test_compiles_loads_and_keeps_the_reachability(path, translated, tmp_path):
     loaded = components.load_component_from_file(str(spec_file))
     workflow = pipeglot.load(path.read_bytes(), name=path.stem)
     assert set(loaded.component_spec.inputs or {}) == {
-        kfp_backend.source.identifier(p.name) for p in workflow.parameter_list
+        re.sub(r"[^A-Za-z0-9_]", "_", p.name) for p in workflow.parameter_list
     }
 
     graph, steps = _compiled_graph(yaml.safe_load(spec_text))
@@ -157,33 +175,97 @@ def _import(path: Path):
     return module
 
 
-def test_components_carry_every_function_their_step_can_call(translated):
-    """Components carry only the runtime functions their step can reach (helpers.py). Checked
-    here on the code kfp ships, against the raw request text: a Std:JsonGet or Std:Join in it,
-    a check step or a tuning step whose summaries are read needs the function that handles it,
-    and every other runtime function the shipped code names must be shipped too."""
+def test_components_carry_every_function_they_can_call(translated):
+    """Components carry only the runtime functions they can call (kinds.carried): every
+    function the code kfp ships names is shipped with it, except those only some data calls
+    (a JsonGet, a check step's baselines, a tuning job's summaries), which are shipped when a
+    task of the component has such data. Checked on the code kfp ships."""
     require_module("kfp")
-    runtime_names = set(kfp_backend.runtime_sources())
+    runtime_names = set(runtime_sources())
+    optional = {callee for _, callee in DATA_CALLS}
+    sources = {param.values[0].stem: param.values[0] for param in DEFINITIONS}
     for path in sorted(translated.glob("*.py")):
         module = _import(path)
+        workflow = pipeglot.load(sources[path.stem].read_bytes())
+        reading = {
+            kfp_backend.HANDLED[step.kind].name
+            for step in workflow.steps
+            if step.kind in kfp_backend.HANDLED
+            and any(
+                isinstance(node, JsonGet)
+                for value in step_values(step)
+                for node in iter_expressions(value)
+            )
+        }
         components = [v for v in vars(module).values() if hasattr(v, "python_func")]
+        assert components, path.name
         for component in components:
             code = "\n".join(component.component_spec.implementation.container.command)
             shipped = set(re.findall(r"^def (\w+)\(", code, re.MULTILINE))
             named = {n for n in re.findall(r"\b(\w+)\(", code) if n in runtime_names}
-            body = inspect.getsource(component.python_func)
-            step = ast.literal_eval(re.search(r"return \w+\(\s*(\"[^\"]*\"|'[^']*')", body)[1])
-            data = json.dumps(module.REQUESTS.get(step)) + body
-            may_miss = set()
-            if "Std:JsonGet" not in data:
-                may_miss.add("json_get")
-            if "Std:Join" not in data:
-                may_miss.add("join_text")
-            if "check=" not in body:
-                may_miss.add("check_baselines")
-            if '"TrainingJobSummaries' not in body:
-                may_miss.add("tuning_summaries")
-            assert named - shipped <= may_miss, (path.name, step, named - shipped)
+            assert named - shipped <= optional, (path.name, component.name, named - shipped)
+            function = component.python_func.__name__
+            if function in reading:
+                assert "json_get" in shipped, (path.name, function)
+            if function in ("quality_check", "clarify_check"):
+                assert "check_baselines" in shipped
+            if function == "tuning_job":
+                assert "tuning_summaries" in shipped
+
+
+def test_job_components_take_their_facts_from_the_ir_table(translated):
+    """The API facts in each job component are the IR's: name field and limit (32 for tuning
+    and AutoML jobs), statuses, the unnamed versioned package; list name fields too."""
+    require_module("kfp")
+    module = _import(translated / "every-step-type.py")
+    for kind, component in kfp_backend.HANDLED.items():
+        api = sagemaker.resource_api(kind)
+        if api is None:
+            continue
+        source = inspect.getsource(getattr(module, component.name).python_func)
+        facts = ast.literal_eval(re.search(r"api = (\{.*?\n    \})", source, re.DOTALL)[1])
+        assert facts["resource"] == api.resource
+        assert facts["name_field"] == api.name_field
+        assert facts["name_limit"] == api.name_limit
+        assert facts["succeeded"] == list(api.succeeded)
+        assert facts["failed"] == list(api.failed)
+        assert facts["unnamed_with"] == api.unnamed_with
+    assert module.tuning_job  # the fixture has a tuning step
+    assert '"name_limit": 32' in inspect.getsource(module.tuning_job.python_func)
+    assert module.list_name_fields() == NAME_KEYED_LISTS
+
+
+@pytest.mark.parametrize("limit", [63, 32])
+def test_job_names_fit_the_limit_of_their_field(limit):
+    """A tuning or AutoML job name allows 32 characters: a long step name still starts."""
+    for step in ("TuneTheXGBoostModelHyperparameters", "a", "x" * 80, "from_idea.to prod" * 5):
+        name = runtime.unique_name(step, limit)
+        assert len(name) <= limit
+        assert sagemaker.NAME_PATTERN.fullmatch(name), name
+        assert name != runtime.unique_name(step, limit)
+    assert runtime.unique_name("TuneTheXGBoostModel", 32).startswith("TuneTheXGBoostModel-")
+
+
+@pytest.mark.parametrize("register", [True, False, None, "true"])
+@pytest.mark.parametrize("supplied", [None, "", "s3://b/supplied.json"])
+def test_check_baselines_follow_the_ir_rule(register, supplied):
+    """BaselineUsedForDriftCheck* is what ir.sagemaker.baseline_used_for_drift_check says."""
+    baselines = {
+        "calculated": {"CalculatedBaselineConstraints": "constraints.json"},
+        "drift": {
+            "BaselineUsedForDriftCheckConstraints": [
+                "SuppliedBaselineConstraints",
+                "CalculatedBaselineConstraints",
+            ]
+        },
+    }
+    request = {"ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": "s3://b/out/"}}]}}
+    check = {"RegisterNewBaseline": register, "SuppliedBaselineConstraints": supplied}
+    properties = runtime.check_baselines(request, check, baselines)
+    calculated = "s3://b/out/constraints.json"
+    assert properties["CalculatedBaselineConstraints"] == calculated
+    expected = sagemaker.baseline_used_for_drift_check(register, supplied, calculated)
+    assert properties["BaselineUsedForDriftCheckConstraints"] == expected
 
 
 def test_output_is_deterministic():
@@ -217,58 +299,61 @@ def test_kfp_yaml_without_kfp_is_a_usage_error(monkeypatch):
 
 
 def test_base_image_option_and_caching_and_retry():
+    source = (FIXTURES / "every-step-type.json").read_bytes()
+    text = pipeglot.translate(
+        source, write="kfp", unsupported="warn", base_image="registry.example/python:3.12"
+    )
+    assert 'BASE_IMAGE = "registry.example/python:3.12"' in text
+    # CacheConfig Enabled -> cached; no CacheConfig -> caching off (KFP's default is on)
+    settings = re.findall(r"^    (\w+)\.(set_\w+\(.*\))$", text, re.MULTILINE)
+    chained = {
+        (task, part if part.endswith(")") else part + ")")
+        for task, line in settings
+        for part in line.split(").")
+    }
+    assert ("preprocess", "set_caching_options(True)") in chained
+    assert ("train", "set_caching_options(False)") in chained
+    # Retries: the one any-failure rule of ir/retries.py
+    rule = any_failure_retry(pipeglot.load(source).step("Preprocess"))
+    expected = (
+        f"set_retry(num_retries={rule.max_attempts}, "
+        f'backoff_duration="{rule.interval_seconds}s", backoff_factor={float(rule.backoff_rate)!r})'
+    )
+    assert expected in text
+    assert "emr_new_cluster.after(emr_spark_job)" in text  # DependsOn only
+
+
+def test_unknown_option_is_a_usage_error_listing_the_known_ones():
+    with pytest.raises(UsageError, match="base_image"):
+        pipeglot.translate(
+            (FIXTURES / "every-step-type.json").read_bytes(), write="kfp", base_imag="x"
+        )
+
+
+def test_the_header_shows_the_command_that_regenerates_it():
     text = pipeglot.translate(
         (FIXTURES / "every-step-type.json").read_bytes(),
         write="kfp",
         unsupported="warn",
-        base_image="registry.example/python:3.12",
+        source_command="pipeglot translate every-step-type.json --to kfp -o p.py",
     )
-    assert 'BASE_IMAGE = "registry.example/python:3.12"' in text
-    # CacheConfig Enabled -> cached; no CacheConfig -> caching off (KFP's default is on)
-    assert "Preprocess_task.set_caching_options(True)" in text
-    assert "Train_task.set_caching_options(False)" in text
-    assert (
-        'Preprocess_task.set_retry(num_retries=4, backoff_duration="10s", backoff_factor=2.0)'
-        in text
-    )
-    assert "EMRNewCluster_task.after(EMRSparkJob_task)" in text  # DependsOn only
+    assert "    pipeglot translate every-step-type.json --to kfp -o p.py\n" in text
 
 
-# --- the literal serialiser and the identifier sanitiser ------------------------------------
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=20,
-)
-
-
-@given(json_values)
-def test_literal_round_trips(value):
-    text = literal(value)
-    assert text.isascii()
-    assert ast.literal_eval(text) == value
-
-
-@given(st.lists(st.text(min_size=0, max_size=12), unique=True, max_size=20))
-def test_namer_is_injective_and_gives_identifiers(names):
-    namer = Namer(("json", "dsl"))
-    given_names = [namer.name(name, name) for name in names]
-    assert len(set(given_names)) == len(given_names)
-    for name in given_names:
-        assert name.isidentifier() and name.isascii()
-        assert not keyword.iskeyword(name) and name not in ("json", "dsl")
-
-
-def test_identifier_keeps_valid_names():
-    assert identifier("InputData") == "InputData"
-    assert identifier("from-idea") == "from_idea"
-    assert identifier("class") == "class_"
-    assert identifier("3d") == "n_3d"
+def test_a_literal_that_looks_like_a_kfp_placeholder_is_kept_out_of_reach():
+    """KFP replaces "{{$...}}" in string inputs; such a literal is written as a Join of
+    pieces that are not, which the component resolves back to the very same text."""
+    definition = json.loads((FIXTURES / "every-step-type.json").read_text())
+    literal_text = "echo {{$.pipeline_job_uuid}} and {{$}}"
+    train = next(step for step in definition["Steps"] if step["Name"] == "Train")
+    train["Arguments"]["HyperParameters"] = {"cmd": literal_text}
+    text = pipeglot.translate(json.dumps(definition), write="kfp", unsupported="warn")
+    assert "{{$" not in text
+    joined = re.search(r'"cmd": (Join\("", \[[^]]*\]\))', text)[1]
+    namespace: dict = {}
+    exec(text[text.index("def Get(") : text.index("# --- Values several")], namespace)
+    value = eval(joined, namespace)  # the request's value, as the file builds it
+    assert runtime.resolve(value, runtime.step_context()) == literal_text
 
 
 # --- runtime functions (pure parts) ---------------------------------------------------------
@@ -292,7 +377,13 @@ def test_properties_select_list_items_by_name():
         "Environment['K']",
         "Missing.Path",
     ]
-    assert json.loads(runtime.step_properties(document, paths)) == {
+    found = {}
+    for path in paths:
+        try:
+            found[path] = runtime.walk(document, path, NAME_KEYED_LISTS)
+        except KeyError:
+            continue
+    assert found == {
         "ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri": "s3://b/train",
         "ProcessingOutputConfig.Outputs[0].S3Output.S3Uri": "s3://b/test",
         "FinalMetricDataList['val:rmse'].Value": 2.5,
@@ -301,9 +392,9 @@ def test_properties_select_list_items_by_name():
 
 
 def test_resolve_join_parameters_and_step_properties():
-    context = runtime.build_context(
+    context = runtime.step_context(
+        upstream=[runtime.step_result("Train", {"ModelArtifacts": {"S3ModelArtifacts": "s3://m"}})],
         parameters={"Threshold": 6.0, "Flag": True},
-        steps={"Train": json.dumps({"ModelArtifacts.S3ModelArtifacts": "s3://m"})},
         execution={"PipelineExecutionId": "run-1"},
     )
     value = {
@@ -376,19 +467,20 @@ def test_resolve_join_parameters_and_step_properties():
     ],
 )
 def test_conditions_follow_sagemaker(conditions, outcome):
-    context = runtime.build_context(parameters={"T": 6.0, "Env": "dev"})
-    assert runtime_services.evaluate_conditions("C", json.dumps(conditions), context) is outcome
+    context = runtime.step_context(parameters={"T": 6.0, "Env": "dev"})
+    branch, result = runtime_services.evaluate_conditions("C", json.dumps(conditions), context)
+    assert branch == ("IfSteps" if outcome else "ElseSteps")
+    assert json.loads(result) == {"Step": "C", "Properties": {"Outcome": outcome}}
 
 
 def test_a_failed_job_fails_the_task():
     answers = iter([{"Status": "InProgress"}, {"Status": "Failed", "FailureReason": "OOM"}])
     with pytest.raises(RuntimeError, match="Failed: OOM"):
-        runtime.wait_for(lambda: next(answers), lambda a: a["Status"], {"Completed"}, {"Failed"}, 0)
-
-
-def test_unique_names_are_valid_and_fresh():
-    first, second = runtime.unique_name("from_idea.to prod" * 5), runtime.unique_name("x")
-    assert first != runtime.unique_name("from_idea.to prod" * 5)
-    for name in (first, second):
-        assert len(name) <= 63
-        assert all(c.isalnum() or c == "-" for c in name) and name[0].isalnum()
+        runtime.wait_for(
+            lambda: next(answers),
+            lambda a: a["Status"],
+            {"Completed"},
+            {"Failed"},
+            0,
+            lambda a: a.get("FailureReason"),
+        )

@@ -69,16 +69,34 @@ def render(doc: Doc | Entry, indent: int = 0, prefix: int = 0, suffix: int = 0) 
     if isinstance(doc, Entry):
         head = doc.key + doc.separator
         return head + render(doc.value, indent, prefix + len(head), suffix)
-    text = flat(doc)
     if isinstance(doc, Atom) or not doc.items:
-        return text
-    if len(INDENT) * indent + prefix + len(text) + suffix <= LINE_LENGTH:
-        return text
+        return flat(doc)
+    if _fits(doc, LINE_LENGTH - len(INDENT) * indent - prefix - suffix):
+        return flat(doc)
     inner = INDENT * (indent + 1)
     lines = [doc.open]
     lines.extend(f"{inner}{render(item, indent + 1, 0, 1)}," for item in doc.items)
     lines.append(INDENT * indent + doc.close)
     return "\n".join(lines)
+
+
+def _fits(doc: Doc | Entry, budget: int) -> bool:
+    """Whether ``len(flat(doc)) <= budget``, found without building the text: it stops as
+    soon as the budget is spent, so laying out a deep value stays linear in its size."""
+    stack: list[Doc | Entry] = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Atom):
+            budget -= len(item.text)
+        elif isinstance(item, Entry):
+            budget -= len(item.key) + len(item.separator)
+            stack.append(item.value)
+        else:
+            budget -= len(item.open) + len(item.close) + 2 * max(len(item.items) - 1, 0)
+            stack.extend(item.items)
+        if budget < 0:
+            return False
+    return True
 
 
 def call(name: str, /, *args: Doc, **kwargs: Doc) -> Group:
@@ -215,7 +233,8 @@ class Identifiers:
 
 def _identifier(name: str) -> str:
     text = re.sub(r"[^A-Za-z0-9_]", "_", name)
-    return f"n_{text}" if not text or text[0].isdigit() else text
+    # Python names cannot begin with a digit, and kfp's input names must begin with a letter.
+    return text if text[:1].isalpha() else f"n_{text}"
 
 
 def _snake_case(name: str) -> str:

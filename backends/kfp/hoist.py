@@ -1,15 +1,17 @@
 """Values many steps share, written once as named constants (``ROLE_ARN``, ``IMAGE_URI``...).
 
 An expert writing a pipeline by hand names what its steps share (a role, an image, a cluster
-shape) and writes each step's own values at its task. So a value that appears in the requests
-of two steps or more, and is big enough to be worth a name, becomes a module constant; requests
-refer to it by name, and each task keeps only what is its own. The outermost shared value
-wins; a constant's body refers to another constant only when that one also stands on its own
-somewhere. SageMaker's expressions (``{"Get": ...}``) are never hoisted by themselves: a
-reference reads best where it is used.
+shape) and writes each step's own values at its task. Two kinds of constants do that here:
 
-Values are compared by their JSON text, so ``1`` and ``1.0`` stay apart and every literal keeps
-its exact spelling.
+- a *value* that appears in the requests of two steps or more, and is big enough to be worth a
+  name, becomes a constant, and requests refer to it by name (the outermost shared value wins);
+- a *run of entries* that the same dict holds in every step (same place in the request, same
+  keys: ``S3DataType``, ``S3InputMode``... of each S3Input) becomes a constant that the dict
+  spreads (``{"S3Uri": ..., **S3_INPUT}``), at the run's place, so the key order is kept.
+
+What reads a step's result (``{"Get": "Steps...."}``) is never hoisted: it is the task's own
+wiring. SageMaker's expressions are never hoisted by themselves either. Values are compared
+by their JSON text, so ``1`` and ``1.0`` stay apart and every literal keeps its spelling.
 """
 
 from __future__ import annotations
@@ -18,35 +20,39 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 from pipeglot.backends._python import Atom, Doc, Entry, Group, number_literal, string_literal
 
 MIN_WIDTH = 32  # a shared value shorter than this (as JSON text) stays where it is
 _EXPRESSION_KEYS = frozenset({"Get", "Std:Join", "Std:JsonGet"})
+_STEP_REFERENCE = '"Get": "Steps.'
 
 
 @dataclass(slots=True)
 class Constants:
-    """The shared values of one file: ``names`` maps a value's JSON text to its constant."""
+    """The shared values of one file."""
 
-    names: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # a value's JSON text -> its constant
     bodies: dict[str, Any] = field(default_factory=dict)  # constant -> its value
-    _keys: dict[int, str] = field(default_factory=dict)  # id(value) -> JSON text
+    spreads: dict[int, list[tuple[int, int, str]]] = field(default_factory=dict)
+    keys: dict[int, str] = field(default_factory=dict)  # id(value) -> its JSON text
 
     def doc(self, value: Any, *, inline: bool = False) -> Doc:
         """``value`` as Python source; shared parts by their name (the whole of ``value``
         too, unless ``inline``)."""
-        if not inline:
-            name = self.names.get(self._keys.get(id(value), ""))
+        kind = type(value)
+        if not inline and (kind is dict or kind is list or kind is str):
+            name = self.names.get(self.keys.get(id(value), ""))
             if name is not None:
                 return Atom(name)
-        kind = type(value)
         if kind is dict:
-            entries = tuple(
-                Entry(string_literal(key), ": ", self.doc(item)) for key, item in value.items()
-            )
-            return Group("{", entries, "}")
+            if len(value) == 1:
+                expression = self._expression(value)
+                if expression is not None:
+                    return expression
+            return Group("{", self._entries(value), "}")
         if kind is list:
             return Group("[", tuple(self.doc(item) for item in value), "]")
         if kind is str:
@@ -55,53 +61,99 @@ class Constants:
             return Atom(repr(value))
         return Atom(number_literal(value))
 
+    def _expression(self, value: dict[str, Any]) -> Doc | None:
+        """A SageMaker expression as a call of the file's ``Get``/``Join``/``JsonGet``."""
+        ((key, body),) = value.items()
+        if key == "Get" and type(body) is str:
+            return Group("Get(", (Atom(string_literal(body)),), ")")
+        if key == "Std:Join" and type(body) is dict and set(body) == {"On", "Values"}:
+            values = Group("[", tuple(self.doc(item) for item in body["Values"]), "]")
+            return Group("Join(", (Atom(string_literal(body["On"])), values), ")")
+        if key == "Std:JsonGet" and type(body) is dict and set(body) == {"S3Uri", "Path"}:
+            return Group("JsonGet(", (self.doc(body["S3Uri"]), self.doc(body["Path"])), ")")
+        return None
 
-def shared_constants(requests: Iterable[tuple[str, Any]], taken: Iterable[str]) -> Constants:
-    """Find the values shared by two or more of ``requests`` ((step, value) pairs) and name
+    def _entries(self, value: dict[str, Any]) -> tuple[Doc | Entry, ...]:
+        runs = self.spreads.get(id(value), [])
+        items = list(value.items())
+        out: list[Doc | Entry] = []
+        position = 0
+        for start, end, name in runs:
+            out.extend(self._entry(key, item) for key, item in items[position:start])
+            out.append(Atom(f"**{name}"))
+            position = end
+        out.extend(self._entry(key, item) for key, item in items[position:])
+        return tuple(out)
+
+    def _entry(self, key: str, item: Any) -> Entry:
+        return Entry(string_literal(key), ": ", self.doc(item))
+
+
+@dataclass(slots=True)
+class _Walk:
+    keys: dict[int, str] = field(default_factory=dict)
+    hints: dict[str, str] = field(default_factory=dict)
+    # (place, keys) -> [(request number, dict)]: the dicts that may share runs of entries
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, dict]]] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    request: int = 0
+
+
+def shared_constants(requests: Iterable[Any], taken: Iterable[str]) -> Constants:
+    """Find the values (and runs of entries) shared by two or more of ``requests`` and name
     them; ``taken`` are names the module already uses."""
-    constants = Constants()
+    walk = _Walk()
     counts: dict[str, int] = {}
-    hints: dict[str, str] = {}
     listed = list(requests)
-    for _, value in listed:
-        seen: set[str] = set()
-        _key(value, constants._keys, seen, hints, "")
-        for key in seen:
+    for number, value in enumerate(listed):
+        walk.seen, walk.request = set(), number
+        _key(value, walk, "", "")
+        for key in walk.seen:
             counts[key] = counts.get(key, 0) + 1
+    constants = Constants(keys=walk.keys)
     used = {name.upper() for name in taken}
     chosen: dict[str, Any] = {}
-    for _, value in listed:
-        _choose(value, constants._keys, counts, chosen)
+    for value in listed:
+        _choose(value, walk.keys, counts, chosen)
     for key, value in chosen.items():
-        name = _constant_name(hints.get(key, "shared"), used)
+        name = _constant_name(walk.hints.get(key, "shared"), used)
         constants.names[key] = name
         constants.bodies[name] = value
+    _spreads(walk, constants, used)
+    # A constant's body only names shorter constants: shortest first, each after its parts.
+    order = sorted(constants.bodies, key=lambda name: len(_text(constants, name)))
+    constants.bodies = {name: constants.bodies[name] for name in order}
     return constants
 
 
-def _key(value: Any, keys: dict[int, str], seen: set[str], hints: dict[str, str], hint: str) -> str:
+def _text(constants: Constants, name: str) -> str:
+    body = constants.bodies[name]
+    return constants.keys.get(id(body)) or json.dumps(body)
+
+
+def _key(value: Any, walk: _Walk, hint: str, place: str) -> str:
     """The JSON text of ``value``, recorded for every container and long string in it."""
     kind = type(value)
     if kind is dict:
         if _is_expression(value):  # its body is the expression's own text: never a constant
             return json.dumps(value)
-        text = (
-            "{"
-            + ",".join(
-                json.dumps(k) + ":" + _key(v, keys, seen, hints, k) for k, v in value.items()
-            )
-            + "}"
-        )
+        parts = [
+            encode_basestring(k) + ":" + _key(v, walk, k, f"{place}.{k}") for k, v in value.items()
+        ]
+        text = "{" + ",".join(parts) + "}"
+        walk.groups.setdefault((place, tuple(value)), []).append((walk.request, value))
     elif kind is list:
-        text = "[" + ",".join(_key(v, keys, seen, hints, hint) for v in value) + "]"
-    else:
-        text = json.dumps(value)
-        if kind is not str or len(text) < MIN_WIDTH:
+        text = "[" + ",".join(_key(v, walk, hint, place + "[]") for v in value) + "]"
+    elif kind is str:
+        text = encode_basestring(value)
+        if len(text) < MIN_WIDTH:
             return text
-    keys[id(value)] = text
-    if len(text) >= MIN_WIDTH:
-        seen.add(text)
-        hints.setdefault(text, hint)
+    else:
+        return json.dumps(value)
+    walk.keys[id(value)] = text
+    if len(text) >= MIN_WIDTH and _STEP_REFERENCE not in text:
+        walk.seen.add(text)
+        walk.hints.setdefault(text, hint)
     return text
 
 
@@ -118,6 +170,46 @@ def _choose(value: Any, keys: dict[int, str], counts: dict[str, int], chosen: di
     elif kind is list:
         for item in value:
             _choose(item, keys, counts, chosen)
+
+
+def _spreads(walk: _Walk, constants: Constants, used: set[str]) -> None:
+    """Runs of entries that every dict of a group holds alike, in two requests or more."""
+    for (place, keys), members in walk.groups.items():
+        if len({number for number, _ in members}) < 2:
+            continue
+        texts = [[_item_text(walk, key, member[key]) for key in keys] for _, member in members]
+        common = [
+            _STEP_REFERENCE not in texts[0][i] and all(t[i] == texts[0][i] for t in texts)
+            for i in range(len(keys))
+        ]
+        if all(common):
+            continue  # the whole dict is shared: a value constant if it is big enough
+        for start, end in _runs(common):
+            if end - start < 2:  # one entry: its value is a constant if it is worth one
+                continue
+            first = members[0][1]
+            body = {key: first[key] for key in keys[start:end]}
+            name = _constant_name(place.rsplit(".", 1)[-1].removesuffix("[]") or "request", used)
+            constants.bodies[name] = body
+            constants.keys[id(body)] = "{" + ",".join(texts[0][start:end]) + "}"
+            for _, member in members:
+                constants.spreads.setdefault(id(member), []).append((start, end, name))
+
+
+def _item_text(walk: _Walk, key: str, value: Any) -> str:
+    text = walk.keys.get(id(value))
+    return encode_basestring(key) + ":" + (text if text is not None else json.dumps(value))
+
+
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    runs, start = [], None
+    for index, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = index
+        elif not flag and start is not None:
+            runs.append((start, index))
+            start = None
+    return runs
 
 
 def _is_expression(value: Any) -> bool:

@@ -64,8 +64,10 @@ _HANDLED: dict[StepKind, Component] = {
         "emr_serverless_job", "run_emr_serverless_step", "An EMR Serverless job run."
     ),
     StepKind.LINEAGE: Component("lineage", "run_lineage_step", "SageMaker lineage entities."),
+    # Not "condition": kfp names its dsl.If groups condition-1, condition-2..., and a second
+    # task of a component called "condition" would be named condition-2 too (IndexError).
     StepKind.CONDITION: Component(
-        "condition", "evaluate_conditions", "A Condition step: which branch runs."
+        "condition_step", "evaluate_conditions", "A Condition step: which branch runs."
     ),
     StepKind.FAIL: Component("fail", "fail_run", "A Fail step: end the run as failed."),
 }

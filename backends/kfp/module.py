@@ -8,19 +8,37 @@ from collections.abc import Callable
 from pipeglot.backends._python import file_header, mark_long_lines, render, string_literal
 from pipeglot.backends.kfp.components import component, runtime_functions, runtime_list_name
 from pipeglot.backends.kfp.hoist import Constants, shared_constants
-from pipeglot.backends.kfp.kinds import runtime_sources
+from pipeglot.backends.kfp.kinds import DATA_CALLS, carried, runtime_sources
 from pipeglot.backends.kfp.pipeline import pipeline
 from pipeglot.backends.kfp.plan import MODULE_NAMES, Plan
 
 TITLE = "Kubeflow Pipelines v2 pipeline translated by pipeglot from a SageMaker pipeline."
 FALLBACK_COMMAND = "pipeglot translate SOURCE --to kfp -o THIS_FILE.py"
 MODULE_CONSTANTS = ("PIPELINE_NAME", "BASE_IMAGE", "PACKAGES")
+LINE_LENGTH = 100
 _ABOUT = """\
 # Each SageMaker step is one task whose display name is the step's name, made from the
 # reusable component of its kind below. Job components create the SageMaker resource from the
 # task's request under a new name per attempt and wait for it. The pods need AWS credentials
 # (for example IRSA on the run's service account) and AWS_DEFAULT_REGION.
 # Run `python THIS_FILE.py [OUTPUT.yaml]` to compile it."""
+
+EXPRESSIONS = '''# --- SageMaker's expressions in the requests (the components evaluate them) ---
+
+
+def Get(reference):
+    """``{"Get": reference}``: a pipeline parameter, execution variable or step property."""
+    return {"Get": reference}
+
+
+def Join(on, values):
+    """``Std:Join``: the values as text, joined by ``on``."""
+    return {"Std:Join": {"On": on, "Values": values}}
+
+
+def JsonGet(s3_uri, path):
+    """``Std:JsonGet``: the value at ``path`` in the JSON file at ``s3_uri``."""
+    return {"Std:JsonGet": {"S3Uri": s3_uri, "Path": path}}'''
 
 _MAIN = """if __name__ == "__main__":
     output = sys.argv[1] if len(sys.argv) > 1 else __file__.removesuffix(".py") + ".yaml"
@@ -35,7 +53,11 @@ def module(plan: Plan, source_command: str | None) -> str:
     constants = _constants(plan)
     uses = list(plan.uses.values())
     functions = {name: runtime_functions(use) for name, use in plan.uses.items()}
-    defined = [name for name in runtime_sources() if any(name in f for f in functions.values())]
+    # The file defines every function its components' functions name, also those that no
+    # component here calls (a check step's baselines in a file without check steps), so it is
+    # whole and ruff-clean; each component carries only what it can call.
+    roots = tuple(name for carried_names in functions.values() for name in carried_names)
+    defined = carried(roots, frozenset(DATA_CALLS.values()))
     header = file_header(
         TITLE,
         plan.workflow.name or plan.pipeline_name,
@@ -49,6 +71,7 @@ def module(plan: Plan, source_command: str | None) -> str:
     if not any(use.component.entry == "evaluate_conditions" for use in uses):
         imports = imports.replace("from typing import NamedTuple\n", "")
     parts = [header, imports, _settings(plan) + "\n\n" + _ABOUT]
+    parts.append(EXPRESSIONS)
     if constants.bodies:
         parts.append(_constant_block(constants))
     parts.append("# --- Runs inside the components (standard library and boto3 only) ---")
@@ -85,10 +108,7 @@ def _settings(plan: Plan) -> str:
 
 def _constants(plan: Plan) -> Constants:
     requests = [
-        (name, value)
-        for name, task in plan.tasks.items()
-        for value in (task.request, task.check)
-        if value is not None
+        value for task in plan.tasks.values() for value in (task.request, task.check) if value
     ]
     taken = (*MODULE_NAMES, *MODULE_CONSTANTS, *(f"{u.upper()}_RUNTIME" for u in plan.uses))
     return shared_constants(requests, taken)
@@ -98,5 +118,8 @@ def _constant_block(constants: Constants) -> str:
     lines = ["# --- Values several steps share ---"]
     for name, value in constants.bodies.items():
         head = f"{name} = "
-        lines.append(head + render(constants.doc(value, inline=True), 0, len(head)))
+        text = render(constants.doc(value, inline=True), 0, len(head))
+        if len(head) + len(text) > LINE_LENGTH and "\n" not in text and len(text) <= 96:
+            text = f"(\n    {text}\n)"  # as ruff writes a long string that fits wrapped
+        lines.append(head + text)
     return "\n".join(lines)

@@ -33,7 +33,17 @@ EXECUTION_INPUTS = {
 # Inputs every component may have; no pipeline parameter takes these names.
 COMPONENT_INPUTS = ("step", "request", "check", "guard", "guard_branch")
 # Names the generated module defines or imports.
-MODULE_NAMES = ("json", "sys", "dsl", "compiler", "pipeline", "NamedTuple")
+MODULE_NAMES = (
+    "json",
+    "sys",
+    "dsl",
+    "compiler",
+    "pipeline",
+    "NamedTuple",
+    "Get",
+    "Join",
+    "JsonGet",
+)
 _BRANCH_ORIGINS = {EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH}
 
 
