@@ -27,8 +27,9 @@ from __future__ import annotations
 from typing import Any
 
 from pipeglot.backend import SOURCE_COMMAND, Option
+from pipeglot.backends.kfp import schedule
 from pipeglot.backends.kfp.kinds import HANDLED, UNSUPPORTED, Component, runtime_sources
-from pipeglot.backends.kfp.module import module
+from pipeglot.backends.kfp.module import EXTENSIONS, module
 from pipeglot.backends.kfp.plan import plan
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.model import Workflow
@@ -52,6 +53,8 @@ OPTIONS = (
     SOURCE_COMMAND,
 )
 TRANSLATES = frozenset(HANDLED)
+if schedule.section not in EXTENSIONS:  # the recurring runs of a scheduled pipeline
+    EXTENSIONS.append(schedule.section)
 
 
 def export(
@@ -64,4 +67,6 @@ def export(
 ) -> str:
     """Render ``workflow`` as a kfp v2 pipeline file; ``base_image`` runs the components."""
     ledger = Diagnostics() if diagnostics is None else diagnostics
-    return module(plan(workflow, ledger, base_image or DEFAULT_BASE_IMAGE), source_command)
+    planned = plan(workflow, ledger, base_image or DEFAULT_BASE_IMAGE)
+    schedule.report(planned, ledger)  # the pipeline's triggers, if any
+    return module(planned, source_command)

@@ -17,8 +17,8 @@ import json
 import shlex
 from typing import Any
 
+from pipeglot.backends._python import literal, statement
 from pipeglot.backends.kfp.plan import Plan
-from pipeglot.backends.kfp.source import literal
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir import eventbridge, triggers
 from pipeglot.ir.model import Workflow
@@ -26,17 +26,19 @@ from pipeglot.ir.model import Workflow
 _CODE = "kfp.schedule"
 
 
-def sections(plan: Plan) -> list[str]:
-    """The file's recurring-run section, or nothing when no schedule can be one."""
+def section(plan: Plan) -> str | None:
+    """The file's recurring runs (a ``module.EXTENSIONS`` part), or None when no schedule can
+    be one."""
     schedules = _schedules(plan.workflow)
     runs = [run for run in (_recurring_run(plan, s, schedules) for s in schedules) if run]
     if not runs:
-        return []
-    return [
+        return None
+    return (
         "# --- The pipeline's schedules, as KFP recurring runs ---\n"
-        f"RECURRING_RUNS = {literal(runs)}",
-        _SUBMIT,
-    ]
+        + statement("RECURRING_RUNS", literal(runs))
+        + "\n\n\n"
+        + _SUBMIT
+    )
 
 
 def report(plan: Plan, diagnostics: Diagnostics) -> None:
