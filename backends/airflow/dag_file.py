@@ -7,10 +7,11 @@ from __future__ import annotations
 from pipeglot.backends import _python as pysource
 from pipeglot.backends._python import Atom, Doc, Group, call, literal, statement
 from pipeglot.backends.airflow.dag_arguments import common_arguments, dag_call, report_workflow
-from pipeglot.backends.airflow.dispatch import HANDLERS, SETUP_ROLES, UNSUPPORTED
+from pipeglot.backends.airflow.dispatch import CONFIG_KINDS, HANDLERS, SETUP_ROLES, UNSUPPORTED
 from pipeglot.backends.airflow.emitter import Emitter
 from pipeglot.backends.airflow.profiles import Profile
-from pipeglot.backends.airflow.sections import READERS, runtime_sections
+from pipeglot.backends.airflow.sections import READERS, runtime_names, runtime_sections
+from pipeglot.backends.airflow.shared import request_families, shared_strings
 from pipeglot.backends.airflow.tasks import HelperTask, Task, placeholder_task
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.expressions import Value
@@ -27,6 +28,7 @@ def write_dag_file(
     which runtime sections and tables it carries."""
     emitter = Emitter(workflow, diagnostics, profile)
     _declare_setups(emitter)
+    _share(emitter)
     constants: list[str] = []
     tasks: list[str] = []
     helper_edges: list[str] = []
@@ -46,10 +48,13 @@ def write_dag_file(
     emitter.current = None
     report_workflow(emitter)
     dag = dag_call(emitter)
+    builders = _builders(emitter)  # may name more references: before they are written
     tables = _tables(emitter)  # may need more sections: before the runtime is written
     body = [
         *runtime_sections(emitter.sections),
         *tables,
+        *_shared_constants(emitter),
+        *builders,
         *constants,
         "with "
         + pysource.render(dag, 0, len("with "), len(" as dag:"))
@@ -65,6 +70,69 @@ def write_dag_file(
     if edges:
         text += "\n\n" + edges
     return pysource.mark_long_lines(text) + "\n"
+
+
+def _share(emitter: Emitter) -> None:
+    """Find what steps share (shared.py) before any task is written: request builders for the
+    families of config-operator steps, constants for long strings that steps repeat."""
+    names = shared_strings(emitter.workflow, set(runtime_names()))
+    emitter.shared_names, emitter.shared_constants = names, set(names.values())
+    emitter.families = request_families(emitter.workflow, CONFIG_KINDS, emitter.identifiers)
+
+
+def _shared_constants(emitter: Emitter) -> list[str]:
+    """The strings several steps share, then the references that tasks read by name."""
+    blocks = []
+    if emitter.shared_names:
+        lines = [_string_constant(name, text) for text, name in emitter.shared_names.items()]
+        blocks.append("# Values that several steps share.\n" + "\n".join(lines))
+    if emitter.references:
+        lines = [statement(name, doc) for name, doc in emitter.references.values()]
+        blocks.append(
+            "# What tasks read from earlier steps (xcom: the result of the step's task) and from\n"
+            "# the run (Get).\n" + "\n".join(lines)
+        )
+    return blocks
+
+
+def _string_constant(name: str, text: str) -> str:
+    """``NAME = "text"``; as ``ruff format`` writes it, the string goes in parentheses on a
+    line of its own when that makes a too long line fit."""
+    literal_text = pysource.string_literal(text)
+    line = f"{name} = {literal_text}"
+    if (
+        len(line) <= pysource.LINE_LENGTH
+        or len(pysource.INDENT + literal_text) > pysource.LINE_LENGTH
+    ):
+        return line
+    return f"{name} = (\n{pysource.INDENT}{literal_text}\n)"
+
+
+def _builders(emitter: Emitter) -> list[str]:
+    """One function per used request family: the shared request, the steps' values as
+    parameters."""
+    written, texts = set(), []
+    for family in emitter.families.values():
+        if not family.used or family.function in written:
+            continue
+        written.add(family.function)
+        for item in family.items:
+            texts.append(_function(item.function, item.parameters, emitter.value(item.body)))
+        body = emitter.value(family.body)
+        if family.name_key is None:
+            sent = call("resolved", body)
+        else:
+            extra = {"max_length": Atom(str(family.max_length))} if family.max_length != 63 else {}
+            sent = call("request_with_job_name", body, literal(family.name_key), **extra)
+        texts.append(_function(family.function, family.parameters, sent))
+    return texts
+
+
+def _function(name: str, parameters: tuple[str, ...], returned: Doc) -> str:
+    """``def name(parameters):`` returning ``returned``."""
+    signature = Group(f"def {name}(", tuple(map(Atom, parameters)), "):")
+    body = pysource.render(returned, 1, len("return "))
+    return f"{pysource.render(signature)}\n{pysource.INDENT}return {body}"
 
 
 def _declare_setups(emitter: Emitter) -> None:
@@ -157,8 +225,6 @@ def _tables(emitter: Emitter) -> list[str]:
         )
     if "get" in emitter.sections:
         functions = {root: function for root, (_, function) in READERS.items()}
-        if "tuning" in emitter.sections:
-            functions["Steps"] = "tuning_step_property"
         readers = tuple(
             pysource.Entry(pysource.string_literal(root), ": ", Atom(functions[root]))
             for root, (section, _) in READERS.items()
@@ -186,12 +252,18 @@ def _experiment_config(emitter: Emitter) -> Doc:
 
 
 def _edges(emitter: Emitter) -> list[str]:
-    """``a >> b`` for each edge of the source graph, in task order; an edge into a step with a
-    setup helper goes to the helper, which runs first."""
+    """``a >> b`` or ``a >> [b, c]`` per task, over the drawn edges (see Emitter.successors):
+    the transitive reduction, plus each Condition's edges into its branches. An edge into a
+    step with a setup helper goes to the helper, which runs first."""
     lines = []
     for source in emitter.order:
-        targets = sorted(emitter.graph.successors(source), key=emitter.position.__getitem__)
+        targets = [emitter.entry_variable(target) for target in emitter.successors(source)]
+        if not targets:
+            continue
         variable = emitter.identifiers[source]
-        for target in targets:
-            lines.append(f"{pysource.INDENT}{variable} >> {emitter.entry_variable(target)}")
+        joined = targets[0] if len(targets) == 1 else f"[{', '.join(targets)}]"
+        line = f"{pysource.INDENT}{variable} >> {joined}"
+        if len(line) > pysource.LINE_LENGTH and len(targets) > 1:
+            line = statement("", Group(f"{variable} >> [", tuple(map(Atom, targets)), "]"), 1)
+        lines.append(line)
     return lines

@@ -47,6 +47,12 @@ HANDLERS: dict[StepKind, Handler] = {
     StepKind.CALLBACK: steps_callback.callback,
 }
 
+# Kinds whose task sends its request through a provider operator's ``config``: steps of these
+# kinds can share a request builder (shared.py).
+CONFIG_KINDS = frozenset(
+    kind for kind, handler in HANDLERS.items() if handler in steps_sagemaker.CONFIG_HANDLERS
+)
+
 # Kinds whose task may need a setup helper that runs first (see Task): which one, if any.
 SETUP_ROLES: dict[StepKind, Callable[[Step], str | None]] = {
     StepKind.EMR: steps_emr.setup_role,

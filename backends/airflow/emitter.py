@@ -7,27 +7,36 @@ the file will need, so that the assembly in dag_file.py writes exactly that and 
 
 from __future__ import annotations
 
+import keyword
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pipeglot.backends import _python as pysource
-from pipeglot.backends._python import Doc, Group, call, literal
+from pipeglot.backends._python import Atom, Doc, Group, call, literal
 from pipeglot.backends.airflow.profiles import Profile
 from pipeglot.backends.airflow.results import RESULT_TYPES
 from pipeglot.backends.airflow.sections import READERS, SECTIONS, runtime_names
+from pipeglot.backends.airflow.shared import Family, Hole, ItemCall
 from pipeglot.backends.airflow.tasks import HelperRef
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.expressions import (
     EXPRESSION_TYPES,
+    Attribute,
     ExecutionVariable,
+    Index,
     Join,
     JsonGet,
+    Key,
+    ParameterRef,
+    PathPart,
     PropertyFileRef,
+    SelectByName,
     StepProperty,
     Value,
     format_get,
 )
-from pipeglot.ir.graph import build_graph, topological_order
+from pipeglot.ir.graph import build_graph, reduced_edges, topological_order
 from pipeglot.ir.model import Step, Workflow
 
 # Execution variables whose Airflow value only stands in for SageMaker's.
@@ -40,6 +49,14 @@ _APPROXIMATE_VARIABLES = {
 }
 
 _TASK_ID = re.compile(r"[\w.-]{1,250}")
+_WRITTEN_TYPES = (*EXPRESSION_TYPES, Hole, ItemCall)
+_STEP_SUFFIXES = ("_ARGUMENTS", "_CHECK", "_CLUSTER", "_CONDITIONS", "_PAYLOAD", "_REQUEST")
+
+
+def _upper(text: str) -> str:
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").upper() or "VALUE"
 
 
 class Emitter:
@@ -52,6 +69,7 @@ class Emitter:
         self.graph = build_graph(workflow)
         self.order = topological_order(workflow, self.graph)
         self.position = {name: index for index, name in enumerate(self.order)}
+        self._successors = _drawn_successors(workflow, self.graph, self.position)
         self.modules: set[str] = set()  # import x
         self.names: dict[str, set[str]] = {}  # from x import a, b
         self.sections: set[str] = set()
@@ -62,6 +80,14 @@ class Emitter:
         self.current: Step | None = None  # the step whose task is being written
         self._helpers: dict[tuple[str, str], HelperRef] = {}  # (step, role) -> helper
         self._setups: dict[str, HelperRef] = {}  # step -> the helper that runs before it
+        self.families: dict[str, Family] = {}  # step -> its request builder (shared.py)
+        self.shared_names: dict[str, str] = {}  # shared string -> its module constant
+        self.shared_constants: set[str] = set()
+        self.references: dict[Any, tuple[str, Doc]] = {}  # node -> (its constant, its value)
+
+    def successors(self, step: str) -> list[str]:
+        """The steps drawn directly after ``step``, in task order (see _drawn_successors)."""
+        return self._successors.get(step, [])
 
     # Imports, runtime sections and names -----------------------------------------------------
 
@@ -93,7 +119,8 @@ class Emitter:
     def constant(self, step: str, suffix: str) -> str:
         """The module constant holding one of ``step``'s values. Identifiers are unique and
         lower case, and only keywords end in "_" (class_), so this stays injective."""
-        return f"{self.identifiers[step].rstrip('_').upper()}_{suffix}"
+        name = f"{self.identifiers[step].rstrip('_').upper()}_{suffix}"
+        return f"{name}_STEP" if name in self.shared_constants else name
 
     # Helper tasks ----------------------------------------------------------------------------
 
@@ -131,9 +158,14 @@ class Emitter:
 
     def value(self, value: Value) -> Doc:
         """The literal layout of ``value``; expression nodes become run-time helper calls."""
-        return literal(value, EXPRESSION_TYPES, self._expression)
+        return literal(value, _WRITTEN_TYPES, self._expression, self.shared_names)
 
     def _expression(self, node: Any) -> Doc:
+        if isinstance(node, Hole):
+            return Atom(node.name)
+        if isinstance(node, ItemCall):
+            # Positional: an item usually fits on one line, the builder's signature names them.
+            return call(node.function, *(self.value(value) for _, value in node.arguments))
         if isinstance(node, Join):
             self.need("join")
             values = tuple(self.value(value) for value in node.values)
@@ -145,14 +177,49 @@ class Emitter:
             else:
                 source = self.value(node.s3_uri)
             return call("JsonGet", source, literal(node.path))
-        if isinstance(node, StepProperty | PropertyFileRef):
+        if isinstance(node, StepProperty):
             self.read_step_result(node.step, format_get(node))
-        elif isinstance(node, ExecutionVariable):
+            self.need("steps")
+            function = "xcom"
+            if node.path[:1] == (Attribute("TrainingJobSummaries"),):
+                function = "tuning_xcom" if "tuning" in self.sections else function
+            return self._named(node, lambda name: _step_output(function, node, name))
+        if isinstance(node, ParameterRef):
+            self.need("parameters")
+            return call("param", literal(node.name))
+        if isinstance(node, PropertyFileRef):  # the frontend allows these only in JsonGet
+            raise ValueError(f"{format_get(node)} outside Std:JsonGet")
+        if isinstance(node, ExecutionVariable):
             self._report_variable(node.name)
         reference = format_get(node)
         self.need("get")
         self.need(READERS[reference.partition(".")[0]][0])
-        return call("Get", literal(reference))
+        doc = call("Get", literal(reference))
+        return self._named(node, lambda name: doc) if isinstance(node, ExecutionVariable) else doc
+
+    def _named(self, node: Any, written: Callable[[str], Doc]) -> Doc:
+        """The module constant that holds the value ``written(its name)`` returns (a step
+        property, an execution variable): tasks read it by a name that says what it is, and
+        the file lists in one place what each task reads from earlier steps."""
+        if node not in self.references:
+            if isinstance(node, StepProperty):
+                parts = [p.name for p in node.path if isinstance(p, SelectByName | Attribute)]
+                picked = [p for p in node.path[:-1] if isinstance(p, SelectByName)]
+                words = [*(p.name for p in picked), parts[-1] if parts else "value"]
+                base = (
+                    f"{self.identifiers[node.step].rstrip('_').upper()}_{_upper('_'.join(words))}"
+                )
+            else:
+                base = _upper(node.name)
+            if base.endswith(_STEP_SUFFIXES):
+                base += "_VALUE"
+            name, number = base, 1
+            while name in self.shared_constants:
+                number += 1
+                name = f"{base}_{number}"
+            self.shared_constants.add(name)
+            self.references[node] = (name, written(name))
+        return Atom(self.references[node][0])
 
     def _property_file(self, reference: PropertyFileRef) -> Doc:
         self.need("property_file")
@@ -190,6 +257,53 @@ class Emitter:
                 "airflow.execution_variable",
                 f"Execution.{name} is {_APPROXIMATE_VARIABLES[name]}",
             )
+
+
+def _step_output(function: str, node: StepProperty, name: str) -> Doc:
+    """``xcom("Step").Field.List["name"].Field`` when it fits on the line of ``name = ...`` and
+    every field reads as an attribute; else ``xcom("Step", "Field", "List", "name", ...)``."""
+    text = f"{function}({pysource.string_literal(node.step)})"
+    for part in node.path:
+        if isinstance(part, Attribute):
+            if not (part.name.isidentifier() and part.name[:1].isupper()) or keyword.iskeyword(
+                part.name
+            ):
+                break
+            text += f".{part.name}"
+        elif isinstance(part, Index):
+            text += f"[{part.position}]"
+        else:
+            key = part.name if isinstance(part, SelectByName) else part.key
+            text += f"[{pysource.string_literal(key)}]"
+    else:
+        if len(name) + 3 + len(text) <= pysource.LINE_LENGTH:
+            return Atom(text)
+    return call(function, literal(node.step), *map(_path_part, node.path))
+
+
+def _path_part(part: PathPart) -> Doc:
+    """A part of a step property's path as an argument of xcom(): a position is a number, a
+    field, map key or list item's name is a string."""
+    if isinstance(part, Index):
+        return Atom(str(part.position))
+    if isinstance(part, Attribute):
+        return literal(part.name)
+    if isinstance(part, Key):
+        return literal(part.key)
+    return literal(part.name)  # SelectByName
+
+
+def _drawn_successors(workflow: Workflow, graph, position: dict[str, int]) -> dict[str, list[str]]:
+    """The edges the DAG draws: the transitive reduction of the step graph (an Airflow author
+    leaves out ``a >> c`` when ``a >> b >> c`` orders them), plus every Condition's edge into
+    each of its branch steps, since a branch operator skips only its direct followers."""
+    drawn: dict[str, set[str]] = {}
+    for edge in reduced_edges(workflow, graph):
+        drawn.setdefault(edge.source, set()).add(edge.target)
+    for step in workflow.steps:
+        if step.if_steps or step.else_steps:
+            drawn.setdefault(step.name, set()).update((*step.if_steps, *step.else_steps))
+    return {source: sorted(targets, key=position.__getitem__) for source, targets in drawn.items()}
 
 
 def _task_ids(workflow: Workflow, diagnostics: Diagnostics) -> dict[str, str]:

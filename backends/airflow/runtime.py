@@ -74,6 +74,11 @@ class Get(Expression):
 # section: parameters
 
 
+def param(name):
+    """The run's value of the pipeline parameter ``name`` (the DAG param of that name)."""
+    return Get(f"Parameters.{name}")
+
+
 def parameter(name, run):
     return run.context["params"][name]
 
@@ -148,15 +153,47 @@ NAME_FIELDS = {
 }
 
 
-def step_property(reference, run):
-    """``<step>.<path>``: the value at path in the result of the step's task."""
-    step = re.match(r"[^.\[']+", reference).group()
-    return walk(step_result(step, run), reference[len(step) :])
+def xcom(step, *path):
+    """A step's property: the value at a path in what the step's task returned (its XCom),
+    written ``xcom("Train").ModelArtifacts.S3ModelArtifacts`` or ``xcom("Train", "A", 0)``.
+    A name on a list selects the item with that name (``.Outputs["train"]``), a number an item
+    by position, any other name a field or map key."""
+    return StepOutput(step, path)
+
+
+class StepOutput(Expression):
+    def __init__(self, step, path=()):
+        self.step = step
+        self.path = path
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return type(self)(self.step, (*self.path, name))
+
+    def __getitem__(self, key):
+        return type(self)(self.step, (*self.path, key))
+
+    def evaluate(self, run):
+        return step_property(self.step, self.path, run)
+
+
+def step_property(step, path, run, value=None):
+    """The value at ``path`` in the step's result (or in ``value``, when given)."""
+    value, container = step_result(step, run) if value is None else value, None
+    for part in path:
+        if isinstance(part, int):
+            value = value[part]
+        elif isinstance(value, list):
+            value = select_by_name(value, NAME_FIELDS.get(container, "Name"), part)
+        else:
+            value, container = value[part], part
+    return value
 
 
 def step_result(step, run):
     """The step's properties from what its task returned (its XCom): the Describe* response of
-    a job step, the OutputParameters of a Lambda step, the Outcome of a Condition."""
+    a job step, the OutputParameters of a Lambda or Callback step, the Outcome of a Condition."""
     task_id, step_type = STEP_RESULTS[step]
     ti = run.context["ti"]
     if step_type == "Condition":
@@ -169,21 +206,6 @@ def step_result(step, run):
     return value[step_type] if step_type in SAGEMAKER_OPERATOR_RESULTS else value
 
 
-def walk(value, path):
-    """The value at a property path such as ``.Outputs['train'].S3Output.S3Uri``."""
-    container = None
-    for attribute, position, key in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]|\['([^']*)'\]", path):
-        if attribute:
-            value, container = value[attribute], attribute
-        elif position:
-            value = value[int(position)]
-        elif isinstance(value, list):
-            value = select_by_name(value, NAME_FIELDS.get(container, "Name"), key)
-        else:
-            value = value[key]
-    return value
-
-
 def select_by_name(items, field, name):
     for item in items:
         if item.get(field) == name:
@@ -194,16 +216,22 @@ def select_by_name(items, field, name):
 # section: tuning
 
 
-def tuning_step_property(reference, run):
-    """``step_property``, where a tuning step's TrainingJobSummaries (which its Describe*
-    response lacks) are listed from SageMaker, best first, as SageMaker lists them."""
-    step, _, path = reference.partition(".")
-    first = re.match(r"\w*", path).group()
-    if STEP_RESULTS[step][1] != "Tuning" or first != "TrainingJobSummaries":
-        return step_property(reference, run)
+def tuning_xcom(step, *path):
+    """``xcom`` for a tuning step's TrainingJobSummaries, which its Describe* response lacks."""
+    return TuningSummaries(step, path)
+
+
+class TuningSummaries(StepOutput):
+    def evaluate(self, run):
+        summaries = tuning_summaries(step_result(self.step, run))
+        return step_property(self.step, self.path, run, {"TrainingJobSummaries": summaries})
+
+
+def tuning_summaries(description):
+    """The tuning job's training jobs, listed from SageMaker, best first, as SageMaker lists
+    them."""
     from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 
-    description = step_result(step, run)
     config = description.get("HyperParameterTuningJobConfig", {})
     objective = config.get("HyperParameterTuningJobObjective", {}).get("Type", "Maximize")
     response = SageMakerHook().conn.list_training_jobs_for_hyper_parameter_tuning_job(
@@ -212,8 +240,7 @@ def tuning_step_property(reference, run):
         SortOrder="Ascending" if objective == "Minimize" else "Descending",
         MaxResults=50,
     )
-    summaries = json.loads(json.dumps(response["TrainingJobSummaries"], default=str))
-    return walk({"TrainingJobSummaries": summaries}, "." + path)
+    return json.loads(json.dumps(response["TrainingJobSummaries"], default=str))
 
 
 # section: join
@@ -263,7 +290,7 @@ class PropertyFile(Expression):
         self.file_path = file_path
 
     def evaluate(self, run):
-        outputs = step_property(f"{self.step}.ProcessingOutputConfig.Outputs", run)
+        outputs = step_property(self.step, ("ProcessingOutputConfig", "Outputs"), run)
         output = select_by_name(outputs, "OutputName", self.output_name)
         return output["S3Output"]["S3Uri"].rstrip("/") + "/" + self.file_path
 

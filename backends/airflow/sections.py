@@ -19,12 +19,12 @@ SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "expressions": ((), ()),
     "as_text": (("json",), ()),
     "get": ((), ("expressions",)),
-    "parameters": ((), ()),
+    "parameters": ((), ("get",)),
     "execution": (("datetime.UTC", "datetime.datetime"), ("execution_id",)),
     "experiment": ((), ("expressions", "execution_id")),
     "execution_id": (("hashlib",), ()),
-    "steps": (("json", "re"), ()),
-    "tuning": (("json", "re"), ("steps",)),
+    "steps": (("json",), ("expressions",)),
+    "tuning": (("json",), ("steps",)),
     "join": ((), ("expressions", "as_text")),
     "json_get": (("json", "re"), ("expressions", "as_text")),
     "property_file": ((), ("expressions", "steps")),
@@ -45,7 +45,6 @@ READERS = {
     "Parameters": ("parameters", "parameter"),
     "Execution": ("execution", "execution_variable"),
     "PipelineExperimentConfig": ("experiment", "experiment_value"),
-    "Steps": ("steps", "step_property"),
 }
 
 # Names a generated file imports from the standard library or defines itself besides the

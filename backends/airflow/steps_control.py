@@ -44,9 +44,8 @@ def _followers_outside_branches(emitter: Emitter, step: Step) -> list[str]:
     """Tasks after the Condition that are in neither branch (they read its Outcome, or depend
     on it): a branch operator skips every follower it does not return, so it returns these."""
     branches = {*step.if_steps, *step.else_steps}
-    followers = (name for name in emitter.graph.successors(step.name) if name not in branches)
-    ordered = sorted(followers, key=emitter.position.__getitem__)
-    return [emitter.entry_task_id(name) for name in ordered]
+    followers = (name for name in emitter.successors(step.name) if name not in branches)
+    return [emitter.entry_task_id(name) for name in followers]
 
 
 def fail(emitter: Emitter, step: Step) -> Task:

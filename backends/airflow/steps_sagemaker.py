@@ -51,6 +51,10 @@ def endpoint(emitter: Emitter, step: Step) -> Task:
     return config_operator_task(emitter, "SageMakerEndpointOperator", step, None)
 
 
+# The handlers whose request goes to a provider operator as ``config``.
+CONFIG_HANDLERS = (processing, training, transform, tuning, model, endpoint_config, endpoint)
+
+
 def sagemaker_request(
     action: str,
     describe: str,

@@ -55,8 +55,15 @@ def step_arguments(step: Step) -> dict[str, Value]:
 def config_operator_task(
     emitter: Emitter, operator: str, step: Step, name_key: str | None, max_length: int = 63
 ) -> Task:
-    """A provider SageMaker operator that takes the step's request as ``config``."""
+    """A provider SageMaker operator that takes the step's request as ``config``: from its
+    family's request builder, with the step's own values, or from its REQUEST constant."""
     emitter.use(f"{SAGEMAKER_OPERATORS}.{operator}")
+    family = emitter.families.get(step.name)
+    if family is not None:
+        emitter.need("resolved" if name_key is None else "job_name")
+        family.name_key, family.max_length, family.used = name_key, max_length, True
+        own = {name: emitter.value(value) for name, value in family.arguments[step.name].items()}
+        return Task(operator, {"config": call(family.function, **own)})
     return Task(
         operator,
         {"config": request_callable(emitter, step, name_key, max_length)},

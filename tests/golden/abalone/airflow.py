@@ -4,7 +4,7 @@ abalone
 
 Generated code: change the pipeline and regenerate rather than edit this file:
 
-    pipeglot translate abalone.json --to airflow -o abalone.py
+    pipeglot translate abalone.json --to airflow --unsupported warn
 """
 
 from __future__ import annotations
@@ -62,6 +62,11 @@ class Get(Expression):
         return READERS[root](rest, run)
 
 
+def param(name):
+    """The run's value of the pipeline parameter ``name`` (the DAG param of that name)."""
+    return Get(f"Parameters.{name}")
+
+
 def parameter(name, run):
     return run.context["params"][name]
 
@@ -89,15 +94,47 @@ NAME_FIELDS = {
 }
 
 
-def step_property(reference, run):
-    """``<step>.<path>``: the value at path in the result of the step's task."""
-    step = re.match(r"[^.\[']+", reference).group()
-    return walk(step_result(step, run), reference[len(step) :])
+def xcom(step, *path):
+    """A step's property: the value at a path in what the step's task returned (its XCom),
+    written ``xcom("Train").ModelArtifacts.S3ModelArtifacts`` or ``xcom("Train", "A", 0)``.
+    A name on a list selects the item with that name (``.Outputs["train"]``), a number an item
+    by position, any other name a field or map key."""
+    return StepOutput(step, path)
+
+
+class StepOutput(Expression):
+    def __init__(self, step, path=()):
+        self.step = step
+        self.path = path
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return type(self)(self.step, (*self.path, name))
+
+    def __getitem__(self, key):
+        return type(self)(self.step, (*self.path, key))
+
+    def evaluate(self, run):
+        return step_property(self.step, self.path, run)
+
+
+def step_property(step, path, run, value=None):
+    """The value at ``path`` in the step's result (or in ``value``, when given)."""
+    value, container = step_result(step, run) if value is None else value, None
+    for part in path:
+        if isinstance(part, int):
+            value = value[part]
+        elif isinstance(value, list):
+            value = select_by_name(value, NAME_FIELDS.get(container, "Name"), part)
+        else:
+            value, container = value[part], part
+    return value
 
 
 def step_result(step, run):
     """The step's properties from what its task returned (its XCom): the Describe* response of
-    a job step, the OutputParameters of a Lambda step, the Outcome of a Condition."""
+    a job step, the OutputParameters of a Lambda or Callback step, the Outcome of a Condition."""
     task_id, step_type = STEP_RESULTS[step]
     ti = run.context["ti"]
     if step_type == "Condition":
@@ -108,21 +145,6 @@ def step_result(step, run):
     if step_type == "Lambda":
         return {"OutputParameters": json.loads(value) if isinstance(value, str) else value}
     return value[step_type] if step_type in SAGEMAKER_OPERATOR_RESULTS else value
-
-
-def walk(value, path):
-    """The value at a property path such as ``.Outputs['train'].S3Output.S3Uri``."""
-    container = None
-    for attribute, position, key in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]|\['([^']*)'\]", path):
-        if attribute:
-            value, container = value[attribute], attribute
-        elif position:
-            value = value[int(position)]
-        elif isinstance(value, list):
-            value = select_by_name(value, NAME_FIELDS.get(container, "Name"), key)
-        else:
-            value = value[key]
-    return value
 
 
 def select_by_name(items, field, name):
@@ -170,7 +192,7 @@ class PropertyFile(Expression):
         self.file_path = file_path
 
     def evaluate(self, run):
-        outputs = step_property(f"{self.step}.ProcessingOutputConfig.Outputs", run)
+        outputs = step_property(self.step, ("ProcessingOutputConfig", "Outputs"), run)
         output = select_by_name(outputs, "OutputName", self.output_name)
         return output["S3Output"]["S3Uri"].rstrip("/") + "/" + self.file_path
 
@@ -290,103 +312,111 @@ STEP_RESULTS = {
 
 
 # How Get reads each kind of reference.
-READERS = {"Parameters": parameter, "Steps": step_property}
+READERS = {"Parameters": parameter}
 
 
-ABALONE_PROCESS_REQUEST = {
-    "ProcessingResources": {
-        "ClusterConfig": {
-            "InstanceType": "ml.m5.xlarge",
-            "InstanceCount": Get("Parameters.ProcessingInstanceCount"),
-            "VolumeSizeInGB": 30,
+# Values that several steps share.
+ROLE_ARN = "arn:aws:iam::000000000000:role/SageMakerRole"
+TRAINING_IMAGE = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3"
+
+
+# What tasks read from earlier steps (xcom: the result of the step's task) and from
+# the run (Get).
+ABALONE_PROCESS_TRAIN_S3_URI = xcom(
+    "AbaloneProcess",
+    "ProcessingOutputConfig",
+    "Outputs",
+    "train",
+    "S3Output",
+    "S3Uri",
+)
+ABALONE_PROCESS_VALIDATION_S3_URI = xcom(
+    "AbaloneProcess",
+    "ProcessingOutputConfig",
+    "Outputs",
+    "validation",
+    "S3Output",
+    "S3Uri",
+)
+ABALONE_TRAIN_S3_MODEL_ARTIFACTS = xcom("AbaloneTrain").ModelArtifacts.S3ModelArtifacts
+ABALONE_PROCESS_TEST_S3_URI = xcom(
+    "AbaloneProcess",
+    "ProcessingOutputConfig",
+    "Outputs",
+    "test",
+    "S3Output",
+    "S3Uri",
+)
+ABALONE_CREATE_MODEL_CREATE_MODEL_MODEL_NAME = xcom("AbaloneCreateModel-CreateModel").ModelName
+
+
+def processing_input(input_name, s3_uri, local_path):
+    return {
+        "InputName": input_name,
+        "AppManaged": False,
+        "S3Input": {
+            "S3Uri": s3_uri,
+            "LocalPath": local_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+            "S3CompressionType": "None",
         },
-    },
-    "AppSpecification": {
-        "ImageUri": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3",  # noqa: E501
-        "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/preprocessing.py"],
-    },
-    "RoleArn": "arn:aws:iam::000000000000:role/SageMakerRole",
-    "ProcessingInputs": [
+    }
+
+
+def output(output_name, s3_uri, local_path):
+    return {
+        "OutputName": output_name,
+        "AppManaged": False,
+        "S3Output": {"S3Uri": s3_uri, "LocalPath": local_path, "S3UploadMode": "EndOfJob"},
+    }
+
+
+def processing_job_request(
+    instance_count,
+    image_uri,
+    container_entrypoint,
+    processing_inputs,
+    outputs,
+):
+    return request_with_job_name(
         {
-            "InputName": "input-1",
-            "AppManaged": False,
-            "S3Input": {
-                "S3Uri": Get("Parameters.InputData"),
-                "LocalPath": "/opt/ml/processing/input",
-                "S3DataType": "S3Prefix",
-                "S3InputMode": "File",
-                "S3DataDistributionType": "FullyReplicated",
-                "S3CompressionType": "None",
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceType": "ml.m5.xlarge",
+                    "InstanceCount": instance_count,
+                    "VolumeSizeInGB": 30,
+                },
             },
+            "AppSpecification": {
+                "ImageUri": image_uri,
+                "ContainerEntrypoint": container_entrypoint,
+            },
+            "RoleArn": ROLE_ARN,
+            "ProcessingInputs": processing_inputs,
+            "ProcessingOutputConfig": {"Outputs": outputs},
         },
-        {
-            "InputName": "code",
-            "AppManaged": False,
-            "S3Input": {
-                "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/input/code/preprocessing.py",
-                "LocalPath": "/opt/ml/processing/input/code",
-                "S3DataType": "S3Prefix",
-                "S3InputMode": "File",
-                "S3DataDistributionType": "FullyReplicated",
-                "S3CompressionType": "None",
-            },
-        },
-    ],
-    "ProcessingOutputConfig": {
-        "Outputs": [
-            {
-                "OutputName": "train",
-                "AppManaged": False,
-                "S3Output": {
-                    "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/train",
-                    "LocalPath": "/opt/ml/processing/train",
-                    "S3UploadMode": "EndOfJob",
-                },
-            },
-            {
-                "OutputName": "validation",
-                "AppManaged": False,
-                "S3Output": {
-                    "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/validation",
-                    "LocalPath": "/opt/ml/processing/validation",
-                    "S3UploadMode": "EndOfJob",
-                },
-            },
-            {
-                "OutputName": "test",
-                "AppManaged": False,
-                "S3Output": {
-                    "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/test",
-                    "LocalPath": "/opt/ml/processing/test",
-                    "S3UploadMode": "EndOfJob",
-                },
-            },
-        ],
-    },
-}
+        "ProcessingJobName",
+    )
 
 
 ABALONE_TRAIN_REQUEST = {
-    "AlgorithmSpecification": {
-        "TrainingInputMode": "File",
-        "TrainingImage": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",  # noqa: E501
-    },
+    "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": TRAINING_IMAGE},
     "OutputDataConfig": {"S3OutputPath": "s3://sagemaker-us-west-2-000000000000/AbaloneTrain"},
     "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
     "ResourceConfig": {
         "VolumeSizeInGB": 30,
         "InstanceCount": 1,
-        "InstanceType": Get("Parameters.TrainingInstanceType"),
+        "InstanceType": param("TrainingInstanceType"),
     },
-    "RoleArn": "arn:aws:iam::000000000000:role/SageMakerRole",
+    "RoleArn": ROLE_ARN,
     "InputDataConfig": [
         {
             "DataSource": {
                 "S3DataSource": {
                     "S3DataType": "S3Prefix",
-                    "S3Uri": Get(
-                        "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri",
-                    ),
+                    "S3Uri": ABALONE_PROCESS_TRAIN_S3_URI,
                     "S3DataDistributionType": "FullyReplicated",
                 },
             },
@@ -397,9 +427,7 @@ ABALONE_TRAIN_REQUEST = {
             "DataSource": {
                 "S3DataSource": {
                     "S3DataType": "S3Prefix",
-                    "S3Uri": Get(
-                        "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri",
-                    ),
+                    "S3Uri": ABALONE_PROCESS_VALIDATION_S3_URI,
                     "S3DataDistributionType": "FullyReplicated",
                 },
             },
@@ -427,71 +455,6 @@ ABALONE_TRAIN_REQUEST = {
 }
 
 
-ABALONE_EVAL_REQUEST = {
-    "ProcessingResources": {
-        "ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
-    },
-    "AppSpecification": {
-        "ImageUri": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",
-        "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/evaluation.py"],
-    },
-    "RoleArn": "arn:aws:iam::000000000000:role/SageMakerRole",
-    "ProcessingInputs": [
-        {
-            "InputName": "input-1",
-            "AppManaged": False,
-            "S3Input": {
-                "S3Uri": Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"),
-                "LocalPath": "/opt/ml/processing/model",
-                "S3DataType": "S3Prefix",
-                "S3InputMode": "File",
-                "S3DataDistributionType": "FullyReplicated",
-                "S3CompressionType": "None",
-            },
-        },
-        {
-            "InputName": "input-2",
-            "AppManaged": False,
-            "S3Input": {
-                "S3Uri": Get(
-                    "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri",
-                ),
-                "LocalPath": "/opt/ml/processing/test",
-                "S3DataType": "S3Prefix",
-                "S3InputMode": "File",
-                "S3DataDistributionType": "FullyReplicated",
-                "S3CompressionType": "None",
-            },
-        },
-        {
-            "InputName": "code",
-            "AppManaged": False,
-            "S3Input": {
-                "S3Uri": "s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/input/code/evaluation.py",
-                "LocalPath": "/opt/ml/processing/input/code",
-                "S3DataType": "S3Prefix",
-                "S3InputMode": "File",
-                "S3DataDistributionType": "FullyReplicated",
-                "S3CompressionType": "None",
-            },
-        },
-    ],
-    "ProcessingOutputConfig": {
-        "Outputs": [
-            {
-                "OutputName": "evaluation",
-                "AppManaged": False,
-                "S3Output": {
-                    "S3Uri": "s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/output/evaluation",
-                    "LocalPath": "/opt/ml/processing/evaluation",
-                    "S3UploadMode": "EndOfJob",
-                },
-            },
-        ],
-    },
-}
-
-
 ABALONE_MSE_COND_CONDITIONS = [
     {
         "Type": "LessThanOrEqualTo",
@@ -499,7 +462,7 @@ ABALONE_MSE_COND_CONDITIONS = [
             PropertyFile("AbaloneEval", "evaluation", "evaluation.json"),
             "regression_metrics.mse.value",
         ),
-        "RightValue": Get("Parameters.MseThreshold"),
+        "RightValue": param("MseThreshold"),
     },
 ]
 
@@ -519,9 +482,9 @@ ABALONE_REGISTER_MODEL_REGISTER_MODEL_REQUEST = {
     "InferenceSpecification": {
         "Containers": [
             {
-                "Image": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",  # noqa: E501
+                "Image": TRAINING_IMAGE,
                 "Environment": {},
-                "ModelDataUrl": Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"),
+                "ModelDataUrl": ABALONE_TRAIN_S3_MODEL_ARTIFACTS,
             },
         ],
         "SupportedContentTypes": ["text/csv"],
@@ -529,26 +492,24 @@ ABALONE_REGISTER_MODEL_REGISTER_MODEL_REQUEST = {
         "SupportedRealtimeInferenceInstanceTypes": ["ml.t2.medium", "ml.m5.xlarge"],
         "SupportedTransformInstanceTypes": ["ml.m5.xlarge"],
     },
-    "ModelApprovalStatus": Get("Parameters.ModelApprovalStatus"),
+    "ModelApprovalStatus": param("ModelApprovalStatus"),
 }
 
 
 ABALONE_CREATE_MODEL_CREATE_MODEL_REQUEST = {
-    "ExecutionRoleArn": "arn:aws:iam::000000000000:role/SageMakerRole",
+    "ExecutionRoleArn": ROLE_ARN,
     "PrimaryContainer": {
-        "Image": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",
+        "Image": TRAINING_IMAGE,
         "Environment": {},
-        "ModelDataUrl": Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"),
+        "ModelDataUrl": ABALONE_TRAIN_S3_MODEL_ARTIFACTS,
     },
 }
 
 
 ABALONE_TRANSFORM_REQUEST = {
-    "ModelName": Get("Steps.AbaloneCreateModel-CreateModel.ModelName"),
+    "ModelName": ABALONE_CREATE_MODEL_CREATE_MODEL_MODEL_NAME,
     "TransformInput": {
-        "DataSource": {
-            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": Get("Parameters.BatchData")},
-        },
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": param("BatchData")}},
     },
     "TransformOutput": {"S3OutputPath": "s3://sagemaker-us-west-2-000000000000/AbaloneTransform"},
     "TransformResources": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge"},
@@ -578,7 +539,36 @@ with DAG(
 ) as dag:
     abalone_process = SageMakerProcessingOperator(
         task_id="AbaloneProcess",
-        config=request_with_job_name(ABALONE_PROCESS_REQUEST, "ProcessingJobName"),
+        config=processing_job_request(
+            instance_count=param("ProcessingInstanceCount"),
+            image_uri="246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3",
+            container_entrypoint=["python3", "/opt/ml/processing/input/code/preprocessing.py"],
+            processing_inputs=[
+                processing_input("input-1", param("InputData"), "/opt/ml/processing/input"),
+                processing_input(
+                    "code",
+                    "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/input/code/preprocessing.py",
+                    "/opt/ml/processing/input/code",
+                ),
+            ],
+            outputs=[
+                output(
+                    "train",
+                    "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/train",
+                    "/opt/ml/processing/train",
+                ),
+                output(
+                    "validation",
+                    "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/validation",
+                    "/opt/ml/processing/validation",
+                ),
+                output(
+                    "test",
+                    "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/test",
+                    "/opt/ml/processing/test",
+                ),
+            ],
+        ),
     )
     abalone_train = SageMakerTrainingOperator(
         task_id="AbaloneTrain",
@@ -586,7 +576,31 @@ with DAG(
     )
     abalone_eval = SageMakerProcessingOperator(
         task_id="AbaloneEval",
-        config=request_with_job_name(ABALONE_EVAL_REQUEST, "ProcessingJobName"),
+        config=processing_job_request(
+            instance_count=1,
+            image_uri=TRAINING_IMAGE,
+            container_entrypoint=["python3", "/opt/ml/processing/input/code/evaluation.py"],
+            processing_inputs=[
+                processing_input(
+                    "input-1",
+                    ABALONE_TRAIN_S3_MODEL_ARTIFACTS,
+                    "/opt/ml/processing/model",
+                ),
+                processing_input("input-2", ABALONE_PROCESS_TEST_S3_URI, "/opt/ml/processing/test"),
+                processing_input(
+                    "code",
+                    "s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/input/code/evaluation.py",
+                    "/opt/ml/processing/input/code",
+                ),
+            ],
+            outputs=[
+                output(
+                    "evaluation",
+                    "s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/output/evaluation",
+                    "/opt/ml/processing/evaluation",
+                ),
+            ],
+        ),
     )
     abalone_mse_cond = BranchPythonOperator(
         task_id="AbaloneMSECond",
@@ -621,18 +635,17 @@ with DAG(
     abalone_mse_fail = PythonOperator(
         task_id="AbaloneMSEFail",
         python_callable=fail_with(
-            Join(" ", ["Execution failed due to MSE >", Get("Parameters.MseThreshold")]),
+            Join(" ", ["Execution failed due to MSE >", param("MseThreshold")]),
         ),
     )
 
     abalone_process >> abalone_train
-    abalone_process >> abalone_eval
     abalone_train >> abalone_eval
-    abalone_train >> abalone_register_model_register_model
-    abalone_train >> abalone_create_model_create_model
     abalone_eval >> abalone_mse_cond
-    abalone_mse_cond >> abalone_register_model_register_model
-    abalone_mse_cond >> abalone_create_model_create_model
-    abalone_mse_cond >> abalone_transform
-    abalone_mse_cond >> abalone_mse_fail
+    abalone_mse_cond >> [
+        abalone_register_model_register_model,
+        abalone_create_model_create_model,
+        abalone_transform,
+        abalone_mse_fail,
+    ]
     abalone_create_model_create_model >> abalone_transform

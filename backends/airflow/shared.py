@@ -1,0 +1,265 @@
+"""What many steps' requests share, written once, as an Airflow author writes it.
+
+Two passes over the pipeline, before any task is written:
+
+- **Request builders.** Steps that create the same kind of SageMaker resource with requests of
+  the same top-level keys form a family. Their requests are generalised (anti-unified): a
+  position where every member has the same value stays in the builder's body; a position where
+  they differ (a whole list, a string, an expression) becomes a parameter of the builder. Each
+  step's task then calls the builder with its own values, by name, so what is particular to a
+  step stays visible at its task and what they share is written once.
+- **Shared strings.** A long string that several steps use (an image URI, a role ARN, a code
+  location) becomes a module constant named after the key that holds it (``ROLE_ARN``).
+
+Neither changes a value: a builder returns a new dict equal to the step's request, and a
+constant holds the same string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipeglot.backends._python import Identifiers
+from pipeglot.ir.expressions import Value
+from pipeglot.ir.model import Step, Workflow
+from pipeglot.ir.sagemaker import resource_api
+
+MIN_SHARED_STRING = 40  # shorter strings read better in place
+MIN_FAMILY = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Hole:
+    """A position of a builder's body where the family's requests differ: a parameter."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCall:
+    """An item of a list written as a call of its item builder with the item's own values."""
+
+    function: str
+    arguments: tuple[tuple[str, Value], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemBuilder:
+    """A function that makes the items of a list whose items share most of their values."""
+
+    function: str
+    body: dict
+    parameters: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Family:
+    """Steps whose requests one builder makes: ``body`` holds Hole nodes; ``arguments`` gives
+    each member step's value for each hole, in the order of ``parameters``."""
+
+    function: str
+    body: dict
+    parameters: tuple[str, ...]
+    arguments: dict[str, dict[str, Value]] = field(default_factory=dict)
+    # How the built request is sent: the job-name key and its limit (set by the first task).
+    name_key: str | None = None
+    max_length: int = 63
+    used: bool = False
+    items: list[ItemBuilder] = field(default_factory=list)
+
+
+def request_families(
+    workflow: Workflow, kinds: frozenset, identifiers: Identifiers
+) -> dict[str, Family]:
+    """Each step (of ``kinds``) that belongs to a family of at least two -> its family."""
+    groups: dict[tuple, list[Step]] = {}
+    for step in workflow.steps:
+        if step.kind in kinds and isinstance(step.arguments, dict) and step.arguments:
+            api = resource_api(step.kind)
+            key = (step.kind, api.resource if api else "", tuple(step.arguments))
+            groups.setdefault(key, []).append(step)
+    families: dict[str, Family] = {}
+    for (_, resource, _), members in groups.items():
+        if len(members) < MIN_FAMILY:
+            continue
+        function = identifiers.helper(f"{resource or 'step'}_request")
+        family = _family(members, function, identifiers)
+        if family is not None:
+            families.update((step.name, family) for step in members)
+    return families
+
+
+def _family(members: list[Step], function: str, identifiers: Identifiers) -> Family | None:
+    holes: list[tuple[tuple[str, ...], list[Value]]] = []
+    body = _generalise([step.arguments for step in members], (), holes)
+    if not holes or all(isinstance(value, Hole) for value in body.values()):
+        return None  # identical requests, or nothing shared at the top: no builder
+    names = _parameter_names([path for path, _ in holes])
+    family = Family(function, {}, tuple(names))
+    family.body = _name_holes(body, iter(names))
+    for index, (path, values) in enumerate(holes):
+        builder = _item_builder(path, values, identifiers)
+        if builder is not None:
+            family.items.append(builder)
+            holes[index] = (path, [_item_calls(builder, value) for value in values])
+    for index, step in enumerate(members):
+        family.arguments[step.name] = {
+            name: values[index] for name, (_, values) in zip(names, holes, strict=True)
+        }
+    return family
+
+
+def _item_builder(
+    path: tuple[str, ...], values: list[Value], identifiers: Identifiers
+) -> ItemBuilder | None:
+    """A builder for the items of the lists in ``values`` when they are dicts that share
+    values (ProcessingInputs, InputDataConfig channels...), else None."""
+    if not all(isinstance(value, list) for value in values):
+        return None
+    items = [item for value in values for item in value]
+    if len(items) < MIN_FAMILY or not all(isinstance(item, dict) for item in items):
+        return None
+    holes: list[tuple[tuple[str, ...], list[Value]]] = []
+    body = _generalise(items, (), holes)
+    if not holes or not isinstance(body, dict) or all(isinstance(v, Hole) for v in body.values()):
+        return None
+    names = _parameter_names([p for p, _ in holes])
+    name = _snake(path[-1] if path else "item")
+    function = identifiers.helper(name[:-1] if name.endswith("s") else f"{name}_item")
+    return ItemBuilder(function, _name_holes(body, iter(names)), tuple(names))
+
+
+def _item_calls(builder: ItemBuilder, items: list[dict]) -> list[ItemCall]:
+    """Each item as a call of ``builder``: the values at its holes, by parameter name."""
+    calls = []
+    for item in items:
+        found: list[Value] = []
+        _holes_of(builder.body, item, found)
+        calls.append(ItemCall(builder.function, tuple(zip(builder.parameters, found, strict=True))))
+    return calls
+
+
+def _holes_of(body: Value, value: Value, found: list[Value]) -> None:
+    """The parts of ``value`` at the holes of ``body``, in order (``value`` fits ``body``)."""
+    if isinstance(body, Hole):
+        found.append(value)
+    elif isinstance(body, dict):
+        for key, inner in body.items():
+            _holes_of(inner, value[key], found)
+    elif isinstance(body, list) and not _same(body, value):
+        for inner, item in zip(body, value, strict=True):
+            _holes_of(inner, item, found)
+
+
+def _generalise(values: list[Value], path: tuple[str, ...], holes: list) -> Value:
+    """The common part of ``values``: equal values stay, dicts with the same keys are
+    generalised key by key, anything else becomes a hole (``_PENDING``, named later)."""
+    first = values[0]
+    if all(_same(first, other) for other in values[1:]):
+        return first
+    if all(isinstance(value, dict) for value in values):
+        keys = tuple(first)
+        if all(tuple(value) == keys for value in values[1:]):
+            return {
+                key: _generalise([value[key] for value in values], (*path, str(key)), holes)
+                for key in keys
+            }
+    if all(isinstance(value, list) for value in values):
+        length = len(first)
+        items = [item for value in values for item in value]
+        if all(len(value) == length for value in values) and all(
+            isinstance(item, dict) for item in items
+        ):
+            return [
+                _generalise([value[index] for value in values], path, holes)
+                for index in range(length)
+            ]
+    holes.append((path, values))
+    return _PENDING
+
+
+_PENDING = Hole("")
+
+
+def _same(left: Value, right: Value) -> bool:
+    """Equal as JSON values, where True is not 1 and 1 is not 1.0."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return tuple(left) == tuple(right) and all(_same(left[k], right[k]) for k in left)
+    if isinstance(left, list | tuple):
+        return len(left) == len(right) and all(map(_same, left, right))
+    return left == right
+
+
+def _name_holes(body: Value, names) -> Value:
+    if body is _PENDING:
+        return Hole(next(names))
+    if isinstance(body, dict):
+        return {key: _name_holes(value, names) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_name_holes(value, names) for value in body]
+    return body
+
+
+def _parameter_names(paths: list[tuple[str, ...]]) -> list[str]:
+    """Snake-case names from the end of each hole's path, as long as needed to be unique."""
+    depth = {index: 1 for index in range(len(paths))}
+    while True:
+        names = [_snake("_".join(path[-depth[i] :]) or "request") for i, path in enumerate(paths)]
+        clashes = {name for name in names if names.count(name) > 1}
+        grown = False
+        for index, name in enumerate(names):
+            if name in clashes and depth[index] < len(paths[index]):
+                depth[index] += 1
+                grown = True
+        if not grown:
+            scope = Identifiers()
+            return [scope.helper(name) for name in names]
+
+
+def _snake(text: str) -> str:
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+# --- Shared strings ---------------------------------------------------------------------------
+
+
+def shared_strings(workflow: Workflow, taken: set[str]) -> dict[str, str]:
+    """Long strings that at least two steps use -> the module constant that holds each, named
+    after the first key that holds it; ``taken`` names are avoided."""
+    users: dict[str, set[str]] = {}
+    keys: dict[str, str] = {}
+    for step in workflow.steps:
+        for key, text in _strings(step.arguments, "value"):
+            if len(text) >= MIN_SHARED_STRING:
+                users.setdefault(text, set()).add(step.name)
+                keys.setdefault(text, key)
+    names: dict[str, str] = {}
+    used = set(taken)
+    for text, steps in users.items():
+        if len(steps) < 2:
+            continue
+        base = _snake(keys[text]).upper() or "VALUE"
+        name, number = base, 1
+        while name in used:
+            number += 1
+            name = f"{base}_{number}"
+        used.add(name)
+        names[text] = name
+    return names
+
+
+def _strings(value: Value, key: str):
+    """(the key that holds it, string) for every string in ``value``, in document order."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, dict):
+        for inner_key, inner in value.items():
+            yield from _strings(inner, str(inner_key))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item, key)
