@@ -447,11 +447,14 @@ def resolve_local(local: dt.datetime, tz: ZoneInfo) -> dt.datetime | None:
 
 def dst_sensitive_times(cron: Cron, timezone: str) -> list[str]:
     """The ``HH:MM`` wall-clock times of ``cron`` that fall in a daylight-saving change of
-    ``timezone`` (skipped, or happening twice) between 2020 and 2040: where schedulers differ."""
+    ``timezone`` (skipped, or happening twice) on a day it runs, between 2020 and 2040: where
+    schedulers differ."""
     tz = zone(timezone)
     changes = _offset_change_days(tz)
     found = set()
     for day in changes:
+        if not cron.matches_date(day):
+            continue  # a weekday schedule never meets a Sunday change
         for hour in cron.hours:
             for minute in cron.minutes:
                 local = dt.datetime(day.year, day.month, day.day, hour, minute)
