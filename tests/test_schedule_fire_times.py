@@ -199,7 +199,12 @@ def test_airflow_timetables_start_runs_when_eventbridge_would(version: str, tmp_
     for case in CASES:
         text, ledgers[case] = _dump(case, "airflow", airflow_version=version)
         (dags / f"{case.replace('-', '_')}.py").write_text(text)
+    if version == "3":  # two crons with the same zone and parameters: one timetable
+        (dags / "two_crons.py").write_text(pipeglot.dump(_two_crons(), write="airflow"))
     found = _airflow_times(version, tmp_path)
+    if version == "3":
+        assert found["two_crons"]["timetable"] == "MultipleCronTriggerTimetable"
+        assert found["two_crons"]["times"] == _two_crons_truth()
     differing = []
     for case in CASES:
         times = found[case.replace("-", "_")]["times"]
@@ -216,6 +221,25 @@ def test_airflow_timetables_start_runs_when_eventbridge_would(version: str, tmp_
     if version == "3":
         assert found["nearest_weekday"]["timetable"] == "EventsTimetable"
         assert found["last_day_of_month"]["timetable"] == "CronTriggerTimetable"
+
+
+def _two_crons() -> Workflow:
+    items = [
+        {"ScheduleExpression": expression, "ScheduleExpressionTimezone": "Asia/Kolkata"}
+        for expression in ("cron(0 6 ? * MON-FRI *)", "cron(30 10 ? * SAT *)")
+    ]
+    given = tuple(triggers.from_json(item, where="two", origin="two") for item in items)
+    return triggers.with_triggers(pipeglot.load(DEFINITION, name="two-crons"), given)
+
+
+def _two_crons_truth() -> list[str]:
+    after = dt.datetime(2024, 1, 1, tzinfo=dt.UTC) - dt.timedelta(hours=6)  # the DAG's start
+    times = sorted(
+        moment
+        for schedule in _two_crons().triggers
+        for moment in schedule.fire_times(after=after, count=COUNT)  # type: ignore[union-attr]
+    )
+    return [_utc(moment) for moment in times[:COUNT]]
 
 
 # --- Step Functions and SageMaker: the Scheduler schedule in the template -------------------
