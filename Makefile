@@ -52,7 +52,7 @@ test: lint $(TEST_TOOLS)
 $(SAGEMAKER2_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(SAGEMAKER2_VENV)
 	$(SAGEMAKER2_VENV)/bin/pip install --quiet --upgrade pip
-	$(SAGEMAKER2_VENV)/bin/pip install --quiet -e . "sagemaker>=2.257,<3" \
+	$(SAGEMAKER2_VENV)/bin/pip install --quiet -e . "sagemaker>=2.257,<3" "stepfunctions==2.3.0" \
 		"moto[sagemaker,s3,sts,iam]>=5.2.5"
 	touch $@
 

@@ -67,6 +67,11 @@ READERS: dict[str, Format] = {
         "pipeglot.frontends.kfp_yaml",
         "Kubeflow Pipelines v2 compiled pipeline spec (IR YAML)",
     ),
+    "stepfunctions-python": Format(
+        "stepfunctions-python",
+        "pipeglot.frontends.stepfunctions_python",
+        "Step Functions Data Science SDK script (run offline; --python with sagemaker<3)",
+    ),
 }
 
 WRITERS: dict[str, Format] = {
