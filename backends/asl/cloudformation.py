@@ -27,6 +27,8 @@ EXTENSION = ".json"
 OPTIONS = asl.OPTIONS
 UNSUPPORTED = asl.UNSUPPORTED
 
+_START_EXECUTION = "arn:aws:states:::states:startExecution"
+TEMPLATE_LIMIT = 1_000_000
 _ACCOUNT = "arn:${AWS::Partition}:{service}:${AWS::Region}:${AWS::AccountId}:{resource}"
 _SAGEMAKER_TYPES = {
     "ProcessingJob": ("processing-job", "StepFunctionsGetEventsForSageMakerProcessingJobsRule"),
@@ -98,13 +100,30 @@ def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None, **opti
     """A CloudFormation template (JSON) deploying the state machine of ``workflow``."""
     ledger = Diagnostics() if diagnostics is None else diagnostics
     document = template(workflow, asl_definition(workflow, ledger, **options))
-    return _json.dumps(asl_triggers.add_triggers(document, workflow, ledger))
+    text = _json.dumps(asl_triggers.add_triggers(document, workflow, ledger))
+    size = len(text.encode())
+    if size > TEMPLATE_LIMIT:
+        ledger.approximated(
+            "asl.cloudformation.template-size",
+            f"the template is {size:,} bytes; CloudFormation reads at most {TEMPLATE_LIMIT:,} "
+            "(from S3). Deploy the state machines with pipeglot deploy, or split the template "
+            "into nested stacks",
+        )
+    return text
 
 
 def template(workflow: Workflow, definition: dict[str, Any]) -> dict[str, Any]:
+    """The template of one state machine, or of a split pipeline's parent and children (one
+    role for all of them: the parent's policy also lets it run the children)."""
+    machines = definition.get("StateMachines", {"Main": definition})
+    children = [key for key in machines if key != definition.get("Parent", "Main")]
     policy = _Policy()
-    for state in _tasks(definition["States"]):
-        policy.add_task(state)
+    for document in machines.values():
+        for state in _tasks(document["States"]):
+            policy.add_task(state)
+    if children:
+        policy.allow_children()
+    definition = machines[definition.get("Parent", "Main")]
     name = (
         re.sub(r"[^A-Za-z0-9_-]+", "-", workflow.name or "pipeline").strip("-")[:80] or "pipeline"
     )
@@ -121,12 +140,26 @@ def template(workflow: Workflow, definition: dict[str, Any]) -> dict[str, Any]:
         "StateMachineType": "STANDARD",
         "RoleArn": {"Fn::GetAtt": ["StateMachineRole", "Arn"]},
     }
-    if _looks_like_intrinsic(definition):
-        # CloudFormation would evaluate a pipeline value such as {"Ref": ...} inside an object
-        # definition; as a string it stays data.
-        machine["DefinitionString"] = _json.dumps(definition)
-    else:
-        machine["Definition"] = definition
+    _set_definition(machine, definition)
+    resources: dict[str, Any] = {}
+    for key in children:
+        child: dict[str, Any] = {
+            "StateMachineName": {"Fn::Sub": f"${{StateMachineName}}-{key}"},
+            "StateMachineType": "STANDARD",
+            "RoleArn": {"Fn::GetAtt": ["StateMachineRole", "Arn"]},
+        }
+        _set_definition(child, machines[key])
+        resources[_child_resource(key)] = {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": child,
+        }
+        child_keys = _substituted(machines[key], children)
+        if child_keys:
+            child["DefinitionSubstitutions"] = {k: {"Ref": _child_resource(k)} for k in child_keys}
+    if children:
+        machine["DefinitionSubstitutions"] = {
+            key: {"Ref": _child_resource(key)} for key in _substituted(definition, children)
+        }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"Step Functions state machine translated by pipeglot from the SageMaker "
@@ -161,6 +194,7 @@ def template(workflow: Workflow, definition: dict[str, Any]) -> dict[str, Any]:
                     ],
                 },
             },
+            **resources,
             "StateMachine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": machine},
         },
         "Outputs": {
@@ -168,6 +202,29 @@ def template(workflow: Workflow, definition: dict[str, Any]) -> dict[str, Any]:
             "StateMachineRoleArn": {"Value": {"Fn::GetAtt": ["StateMachineRole", "Arn"]}},
         },
     }
+
+
+def _set_definition(machine: dict[str, Any], definition: dict[str, Any]) -> None:
+    if _looks_like_intrinsic(definition):
+        # CloudFormation would evaluate a pipeline value such as {"Ref": ...} inside an object
+        # definition; as a string it stays data.
+        machine["DefinitionString"] = _json.dumps(definition)
+    else:
+        machine["Definition"] = definition
+
+
+def _child_resource(key: str) -> str:
+    return f"StateMachine{key}"
+
+
+def _substituted(definition: dict[str, Any], children: list[str]) -> list[str]:
+    """The child machines whose ARN ``definition`` refers to as ``${<name>}``."""
+    used = {
+        state["Parameters"]["StateMachineArn"][2:-1]
+        for state in _tasks(definition["States"])
+        if state["Resource"].startswith(_START_EXECUTION)
+    }
+    return [key for key in children if key in used]
 
 
 def _tasks(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -225,6 +282,29 @@ class _Policy:
                 statement["Condition"] = self.conditions[condition_key]
             out.append(statement)
         return out
+
+    def allow_children(self) -> None:
+        """What ``states:startExecution.sync:2`` needs: start the child machines, follow and
+        stop their executions, and the managed rule that reports their completion. (By name
+        pattern: a Ref to a child would make the role and the children depend on each other.)"""
+        self.allow(
+            ["states:StartExecution"],
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+                "stateMachine:${StateMachineName}-Part*"
+            },
+        )
+        self.allow(
+            ["states:DescribeExecution", "states:StopExecution"],
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+                "execution:${StateMachineName}-*"
+            },
+        )
+        self.allow(
+            ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            _sub(_ACCOUNT, "events", "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"),
+        )
 
     def parameter(self, name: str, description: str) -> dict[str, Any]:
         self.parameters.setdefault(name, {"Type": "CommaDelimitedList", "Description": description})

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from pipeglot.backends.asl import intrinsics as fn
-from pipeglot.backends.asl import routes, structure
+from pipeglot.backends.asl import routes, split, structure
 from pipeglot.backends.asl.conditions import ChoiceBuilder
 from pipeglot.backends.asl.intrinsics import NotExpressible, Ref
 from pipeglot.backends.asl.makespan import makespans
@@ -53,11 +53,34 @@ _GUESSED_FIELD_SIZE = 256  # bytes of a kept result field the request does not s
 # History events one run through a state adds (entered/scheduled/started/.../exited).
 _EVENTS = {"Task": 5, "Parallel": 4, "Fail": 1}
 
+# Children are sized to well below the limits, so that the estimate's error never matters.
+DEFAULT_BUDGET = split.Budget(DEFINITION_LIMIT * 2 // 3, HISTORY_LIMIT * 4 // 5)
+_SPLIT_ATTEMPTS = 4
+_SMALLEST_BUDGET = 64 * 1024
+START_CHILD = "arn:aws:states:::states:startExecution.sync:2"
+PARENT = "Main"
+
 Exit = Callable[[str | None], None]
 
 
 def build_definition(workflow: Workflow, diagnostics: Diagnostics) -> dict[str, Any]:
-    return _Assembler(workflow, diagnostics).definition()
+    """The state machine definition, or (for a pipeline too large for one machine) the
+    document of a parent machine and its children (see ``split`` and the README)."""
+    budget = DEFAULT_BUDGET
+    for _ in range(_SPLIT_ATTEMPTS):
+        ledger = Diagnostics()
+        assembler = _Assembler(workflow, ledger, budget)
+        document = assembler.definition()
+        if not assembler.over_limit or budget.size < _SMALLEST_BUDGET:
+            break
+        # The estimate was optimistic for this pipeline: split finer.
+        budget = split.Budget(budget.size // 2, budget.events // 2)
+    assembler.report_limits()
+    for diagnostic in ledger:
+        diagnostics.record(
+            diagnostic.code, diagnostic.fidelity, diagnostic.message, diagnostic.step
+        )
+    return document
 
 
 class _Scope:
@@ -89,8 +112,11 @@ class _Scope:
 
 
 class _Assembler:
-    def __init__(self, workflow: Workflow, diagnostics: Diagnostics) -> None:
+    def __init__(self, workflow: Workflow, diagnostics: Diagnostics, budget: split.Budget) -> None:
         self.workflow = workflow
+        self.budget = budget
+        self.machines: dict[str, dict[str, Any]] = {}  # child machines, in deploy order
+        self.over_limit = False
         self.diagnostics = diagnostics
         self.keys = data_keys(workflow.steps)
         self.values = Values(workflow, self.keys, diagnostics)
@@ -165,24 +191,71 @@ class _Assembler:
         self._report_workflow()
         self.blocks = {scope: self._structure(scope) for scope in self.plan.nodes}
         self._report_schedule()
-        top = _Scope(self.names)
-        sequence = start_states(self.workflow, self.names, self.diagnostics)
-        start, exits = self._wire(sequence, top)
         block = self.blocks[None]
+        splitter = split.Splitter(self._step_cost, self._arm_members)
+        if block is not None:
+            block = splitter.split(block, self.budget)
+        self.split = bool(splitter.children)
+        if self.split:
+            self.values.context_from_run()
+        top = _Scope(self.names)
+        sequence = start_states(self.workflow, self.names, self.diagnostics, self.split)
+        start, exits = self._wire(sequence, top)
         if block is not None:
             entry, body_exits = self._emit(block, top)
             _close(exits, entry)
             exits = body_exits
         _close(exits, None)
         name = self.workflow.name or "pipeline"
-        document = {
-            "Comment": f"Translated by pipeglot from the SageMaker pipeline {name!r}. "
-            f"Regenerate with: pipeglot translate {name}.json --to asl",
-            "StartAt": start,
-            "States": top.states,
+        comment = (
+            f"Translated by pipeglot from the SageMaker pipeline {name!r}. "
+            f"Regenerate with: pipeglot translate {name}.json --to asl"
+        )
+        parent = {"Comment": comment, "StartAt": start, "States": top.states}
+        self.documents = {**self.machines, PARENT: parent}
+        self._check_limits()
+        if not self.split:
+            return parent
+        return {
+            "Comment": f"{comment}. The pipeline is too large for one state machine: "
+            f"{PARENT!r} runs it and starts the others ({', '.join(self.machines)}) with "
+            "states:startExecution.sync:2. Create them first (in this order), then put their "
+            "ARNs where the parent says ${<name>} (CloudFormation: DefinitionSubstitutions).",
+            "Parent": PARENT,
+            "StateMachines": self.documents,
         }
-        self._check_limits(document)
-        return document
+
+    def _step_cost(self, name: str) -> split.Cost:
+        step = self.workflow.step(name)
+        request = _json_size(step.arguments)
+        size = int(request * split.REQUEST_GROWTH) + split.STEP_OVERHEAD_BYTES
+        return size, split.EVENTS_PER_STEP
+
+    def _arm_members(self, name: str) -> Iterable[str]:
+        return self.plan.members(name) if self.plan.routed(name) else ()
+
+    def _emit_child(self, child: split.Child, scope: _Scope) -> tuple[str, list[Exit]]:
+        """The child machine's states, and the Task in ``scope`` that runs it."""
+        inner = _Scope(self.names)
+        entry, exits = self._emit(child.block, inner)
+        _close(exits, None)
+        steps = list(self._members(child.block))
+        self.machines[child.name] = {
+            "Comment": f"Part of the pipeline {self.workflow.name or 'pipeline'!r}: steps "
+            f"{steps[0]!r} to {steps[-1]!r}, started by {PARENT!r}.",
+            "StartAt": entry,
+            "States": inner.states,
+        }
+        name = self.names.helper("Run", child.name)
+        state: State = {
+            "Type": "Task",
+            "Comment": f"Run {len(steps)} steps in the state machine {child.name}.",
+            "Resource": START_CHILD,
+            "Parameters": {"StateMachineArn": f"${{{child.name}}}", "Input.$": "$"},
+            "OutputPath": "$.Output",
+        }
+        scope.add(name, state)
+        return name, [_next_exit(state, scope)]
 
     def _structure(self, scope: routes.Scope) -> structure.Block | None:
         block, extra_waits = structure.structure(
@@ -229,7 +302,7 @@ class _Assembler:
                 ""
                 if lowered == critical
                 else f" ({lowered / critical:.2f}x: the waits the series-parallel lowering "
-                "adds; --dag-lowering exact avoids them)"
+                "adds)"
             ),
         )
 
@@ -269,6 +342,8 @@ class _Assembler:
     # --- structure --------------------------------------------------------------------------
 
     def _emit(self, block: structure.Block, scope: _Scope) -> tuple[str, list[Exit]]:
+        if isinstance(block, split.Child):
+            return self._emit_child(block, scope)
         if isinstance(block, structure.Leaf):
             step = self.workflow.step(block.step)
             if step.kind is StepKind.CONDITION and self.plan.routed(step.name):
@@ -327,7 +402,7 @@ class _Assembler:
         )
 
     def _members(self, block: structure.Block) -> Iterable[str]:
-        for name in structure.steps_in(block):
+        for name in _steps_in(block):
             yield name
             if self.plan.routed(name):
                 yield from self.plan.members(name)
@@ -604,14 +679,43 @@ class _Assembler:
                 total += _estimated_size(step, field)
         return total
 
-    def _check_limits(self, document: dict[str, Any]) -> None:
-        size = _compact_size(document)
-        if size > DEFINITION_LIMIT:
-            self.diagnostics.unsupported(
-                "asl.limit.definition-size",
-                f"the state machine definition is {size:,} bytes; Step Functions accepts at "
-                f"most {DEFINITION_LIMIT:,}. Split the pipeline into several state machines",
+    def _check_limits(self) -> None:
+        """Is a machine over Step Functions' definition or history limit?"""
+        self.sizes = {name: _compact_size(doc) for name, doc in self.documents.items()}
+        self.events = {
+            name: 2 + _count_events(doc["States"]) for name, doc in self.documents.items()
+        }
+        self.over_limit = any(size > DEFINITION_LIMIT for size in self.sizes.values()) or any(
+            events > HISTORY_LIMIT for events in self.events.values()
+        )
+
+    def report_limits(self) -> None:
+        if self.split:
+            largest = max(self.sizes, key=self.sizes.__getitem__)
+            self.diagnostics.approximated(
+                "asl.limit.split",
+                f"the pipeline is too large for one state machine (1 MB definitions, "
+                f"{HISTORY_LIMIT:,} history events per execution): {PARENT!r} runs it with "
+                f"{len(self.machines)} child state machines; the largest definition is "
+                f"{largest!r} with {self.sizes[largest]:,} bytes. The console shows each "
+                "child's steps in the child's own execution",
             )
+        for name, size in self.sizes.items():
+            if size > DEFINITION_LIMIT:
+                self.diagnostics.unsupported(
+                    "asl.limit.definition-size",
+                    f"the state machine definition {name!r} is {size:,} bytes; Step Functions "
+                    f"accepts at most {DEFINITION_LIMIT:,}: one step or Condition is too large "
+                    "to split further",
+                )
+        for name, events in self.events.items():
+            if events > HISTORY_LIMIT:
+                self.diagnostics.approximated(
+                    "asl.limit.history-events",
+                    f"an execution of {name!r} that runs every state once records about "
+                    f"{events:,} history events; Step Functions fails a standard execution at "
+                    f"{HISTORY_LIMIT:,}",
+                )
         payload = self._estimated_payload()
         if payload > PAYLOAD_LIMIT:
             self.diagnostics.approximated(
@@ -619,13 +723,6 @@ class _Assembler:
                 f"the step results later states read add up to about {payload:,} bytes; Step "
                 f"Functions fails a state whose input or output exceeds {PAYLOAD_LIMIT:,}. "
                 "Split the pipeline, or read fewer step properties",
-            )
-        events = 2 + _count_events(document["States"])
-        if events > HISTORY_LIMIT:
-            self.diagnostics.approximated(
-                "asl.limit.history-events",
-                f"an execution that runs every state once records about {events:,} history "
-                f"events; Step Functions fails a standard execution at {HISTORY_LIMIT:,}",
             )
 
 
@@ -646,6 +743,18 @@ def _estimated_size(step: Step, field: str) -> int:
     if field in arguments:
         return len(json.dumps(arguments[field], default=str))
     return _GUESSED_FIELD_SIZE
+
+
+def _steps_in(block: Any) -> Iterable[str]:
+    """Every step of ``block`` (child machines included), in order."""
+    if isinstance(block, split.Child):
+        yield from _steps_in(block.block)
+    elif isinstance(block, structure.Leaf):
+        yield block.step
+    else:
+        children = block.parts if isinstance(block, structure.Series) else block.branches
+        for child in children:
+            yield from _steps_in(child)
 
 
 def _count_events(states: dict[str, State]) -> int:
@@ -700,3 +809,10 @@ def _json_get_comment(reference: PropertyFileRef | None) -> str:
     if reference is None:
         return "Std:JsonGet: read the JSON file."
     return f"Std:JsonGet: read the property file {reference.name} of {reference.step}."
+
+
+def _json_size(value: object) -> int:
+    try:
+        return len(orjson.dumps(value, default=str))
+    except orjson.JSONEncodeError:  # an integer wider than 64 bits, which the stdlib writes
+        return len(json.dumps(value, default=str, ensure_ascii=False).encode())

@@ -30,6 +30,7 @@ from typing import Any
 from pipeglot.backends.asl import intrinsics as fn
 from pipeglot.backends.asl.build import CONTINUE, State
 from pipeglot.backends.asl.names import PARAMETERS_KEY, RUN_KEY, SCRATCH_KEY, StateNames
+from pipeglot.backends.asl.values import CONTEXT, RUN_CONTEXT
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.expressions import ParameterRef, iter_condition_values, iter_expressions
 from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step, StepKind, Workflow
@@ -37,6 +38,7 @@ from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step, StepKind,
 # States.Base64Decode accepts at most 10,000 characters of base64.
 BASE64_LIMIT = 10_000
 PARAMETER_ERROR = "Pipeline.InvalidParameter"
+_IDENTITY = {f"{key}.$": CONTEXT[variable] for variable, key in RUN_CONTEXT.items()}
 _TYPE_TEST = {
     ParameterType.STRING: "IsString",
     ParameterType.INTEGER: "IsNumeric",
@@ -46,9 +48,10 @@ _TYPE_TEST = {
 
 
 def start_states(
-    workflow: Workflow, names: StateNames, diagnostics: Diagnostics
+    workflow: Workflow, names: StateNames, diagnostics: Diagnostics, split: bool = False
 ) -> list[tuple[str, State]]:
-    """The start-up states in run order; the last one continues into the pipeline."""
+    """The start-up states in run order; the last one continues into the pipeline. A split
+    machine also keeps the execution's identity in the document, for its children."""
     parameters = workflow.parameter_list
     defaults = {p.name: p.default for p in parameters if p.default is not MISSING}
     states: list[tuple[str, State]] = []
@@ -82,7 +85,7 @@ def start_states(
                 "Comment": comment,
                 "Parameters": {
                     f"{PARAMETERS_KEY}.$": merged,
-                    RUN_KEY: {"Token.$": token.text},
+                    RUN_KEY: {"Token.$": token.text, **(_IDENTITY if split else {})},
                     SCRATCH_KEY: {},
                 },
             },

@@ -43,13 +43,21 @@ from pipeglot.ir.expressions import (
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
 
 # Where Step Functions keeps what SageMaker calls an execution variable.
-_CONTEXT = {
+CONTEXT = {
     "PipelineExecutionId": "$$.Execution.Name",
     "PipelineExecutionArn": "$$.Execution.Id",
     "PipelineName": "$$.StateMachine.Name",
     "PipelineArn": "$$.StateMachine.Id",
     "StartDateTime": "$$.Execution.StartTime",
     "CurrentDateTime": "$$.State.EnteredTime",
+}
+# Execution variables a split machine keeps in the document: variable -> key under "Run".
+RUN_CONTEXT = {
+    "PipelineExecutionId": "ExecutionName",
+    "PipelineExecutionArn": "ExecutionArn",
+    "PipelineName": "StateMachineName",
+    "PipelineArn": "StateMachineArn",
+    "StartDateTime": "StartTime",
 }
 _EXPERIMENT_DEFAULTS = {"ExperimentName": "PipelineName", "TrialName": "PipelineExecutionId"}
 
@@ -134,6 +142,13 @@ class Values:
         self.current: Step | None = None  # the step whose values are being rendered
         self.scratch: dict[int, Ref] = {}  # id(JsonGet node) -> where its helper put the value
         self.problems: list[str] = []  # what could not be expressed in the current value
+        self.context = dict(CONTEXT)
+
+    def context_from_run(self) -> None:
+        """Read the execution's identity from the document (``$.Run``), where the parent
+        machine stored it: in a child machine ``$$.Execution`` is the child's execution."""
+        for variable, key in RUN_CONTEXT.items():
+            self.context[variable] = f"$.{RUN_KEY}.{key}"
 
     # --- templates --------------------------------------------------------------------------
 
@@ -228,8 +243,8 @@ class Values:
         raise NotExpressible(f"{type(node).__name__} cannot stand on its own here")
 
     def _execution_variable(self, name: str) -> Ref:
-        if name in _CONTEXT:
-            return Ref(_CONTEXT[name], True)
+        if name in self.context:
+            return Ref(self.context[name], True)
         step = self.current
         expected = "TrainingJobName" if name == "TrainingJobName" else "ProcessingJobName"
         spec = NAME_FIELDS.get(step.kind) if step is not None else None
@@ -390,7 +405,8 @@ class Values:
                 f"step {reference.step!r} has no output {declared.output_name!r} for its "
                 f"property file {reference.name!r}"
             )
-        uri = outputs[position].get("S3Output", {}).get("S3Uri")
+        output = outputs[position].get("S3Output")
+        uri = output.get("S3Uri") if isinstance(output, dict) else None  # else: read at run time
         pieces = self._uri_pieces(uri) if _is_stable(uri) else None
         if pieces is None:
             # Read what the job reports, after it ran.
@@ -491,7 +507,7 @@ def _is_stable(value: Value) -> bool:
     for node in iter_expressions(value):
         if isinstance(node, StepProperty | PropertyFileRef | JsonGet):
             return False
-        if isinstance(node, ExecutionVariable) and node.name not in _CONTEXT:
+        if isinstance(node, ExecutionVariable) and node.name not in CONTEXT:
             return False
         if isinstance(node, ExecutionVariable) and node.name == "CurrentDateTime":
             return False
