@@ -45,7 +45,7 @@ OFFLINE_ROLE_NAME = "SageMakerExecutionRole"
 # float's repr, so the instant needs three non-zero-padded decimals to look like a real one.
 FROZEN_INSTANT = 1735689600
 FROZEN_FRACTION = ".001"
-SEED = 20201201
+SEED = 20201201  # PIPEGLOT_SEED replaces it (see _seed): a secret of the user's own
 _ASSUME_ROLE_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
@@ -177,6 +177,7 @@ def _seed_randomness() -> None:
 
     real_urandom = os.urandom
     main_thread = threading.get_ident()
+    seed = _seed()
     stream_state: dict[str, Any] = {}
 
     def urandom(size: int) -> bytes:
@@ -186,7 +187,7 @@ def _seed_randomness() -> None:
         if stream is None:
             import random as random_module
 
-            stream = stream_state["stream"] = random_module.Random(SEED)
+            stream = stream_state["stream"] = random_module.Random(seed)
         return bytes(stream.getrandbits(8) for _ in range(size))
 
     os.urandom = urandom
@@ -194,16 +195,27 @@ def _seed_randomness() -> None:
     import uuid
 
     random._urandom = urandom  # type: ignore[attr-defined]  # secrets, SystemRandom
-    seed = random.Random.seed
+    reseed = random.Random.seed
 
     def seeded(self: random.Random, a: Any = None, version: int = 2) -> None:
         # Random() seeds itself from the OS in C, not through os.urandom: tempfile's names.
-        seed(self, int.from_bytes(urandom(32), "big") if a is None else a, version)
+        reseed(self, int.from_bytes(urandom(32), "big") if a is None else a, version)
 
     random.Random.seed = seeded  # type: ignore[method-assign]
-    random.seed(SEED)
+    random.seed(seed)
     uuid.uuid1 = lambda node=None, clock_seq=None: uuid.UUID(bytes=urandom(16), version=1)
     _seed_key_pairs(urandom)
+
+
+def _seed() -> int:
+    """The fixed seed, or one derived from PIPEGLOT_SEED: with a secret there, keys derived
+    offline (the @step signing key) are reproducible and yet nobody else's to derive."""
+    secret = os.environ.get("PIPEGLOT_SEED")
+    if not secret:
+        return SEED
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(secret.encode("utf-8")).digest(), "big")
 
 
 def _seed_key_pairs(urandom: Any) -> None:
@@ -300,6 +312,7 @@ class _Account:
     def __init__(self, objects_folder: Path | None) -> None:
         self.objects_folder = objects_folder
         self.recording = False
+        self.managed_policies = False  # loaded into moto's IAM yet
         self.notes: list[dict[str, str]] = []
         self.uploads: dict[tuple[str, str], str] = {}  # (bucket, key) -> local file
         self.zipped: dict[str, str] = {}  # archive name -> local file, for zips made in memory
@@ -323,6 +336,8 @@ class _Account:
     # Calls, seen through botocore's events --------------------------------------------------
 
     def remember_parameters(self, params: Any, model: Any, context: Any, **_: Any) -> None:
+        if model.service_model.service_name == "iam" and not self.managed_policies:
+            self._load_managed_policies_if_named(params, model)
         if self.recording and isinstance(params, dict):
             context["pipeglot.params"] = dict(params)
             body = params.get("Body")
@@ -347,6 +362,24 @@ class _Account:
                 "local": self._lambda_sources(params) if service == "lambda" else [],
             }
         )
+
+    def _load_managed_policies_if_named(self, params: Any, model: Any) -> None:
+        """A fresh account has the AWS managed policies. moto loads them only when asked (0.5 s
+        of every run), so they are loaded when a call first names one or lists them."""
+        if ":iam::aws:policy/" not in json.dumps(params, default=str) and model.name not in (
+            "ListPolicies",
+            "ListEntitiesForPolicy",
+        ):
+            return
+        from moto.iam.models import iam_backends
+
+        self.managed_policies = True
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # for backends made from now on
+        for account in list(iam_backends):
+            backend = iam_backends[account]["aws"]
+            if not backend.aws_managed_policies:
+                backend.aws_managed_policies = backend._init_aws_policies()
+                backend.managed_policies.update({p.arn: p for p in backend.aws_managed_policies})
 
     def _lambda_sources(self, params: dict[str, Any]) -> list[str]:
         archive = params.get("ZipFile") or (params.get("Code") or {}).get("ZipFile")

@@ -130,6 +130,11 @@ def load(
             f"--bucket {bucket!r} is not an S3 bucket name: 3 to 63 lowercase letters, digits, "
             "dots and hyphens"
         )
+    if assets is not None and online:
+        raise UsageError(
+            "--assets writes what a script uploaded offline; with --online the script uploads "
+            "to your account itself, so leave out one of them"
+        )
     reference = parse_reference(source)
     run = _Run(reference, arguments, online, bucket, _working_folder(reference, cwd))
     with tempfile.TemporaryDirectory(prefix="pipeglot-") as folder:
@@ -325,7 +330,6 @@ def _environment(online: bool, folder: Path, sdk_config: dict[str, Any] | None) 
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",
         SAGEMAKER_VALIDATE_ROLE="false",
-        MOTO_IAM_LOAD_MANAGED_POLICIES="true",  # a fresh account has them (AWSLambdaBasic...)
         TZ="UTC",
         PYTHONHASHSEED="0",
         TMPDIR=str(folder / "tmp"),

@@ -104,6 +104,16 @@ def test_online_keeps_real_time_and_randomness(offline_clock: dict[str, Any]) ->
         assert online[source] != offline_clock[source], source
 
 
+def test_a_seed_of_ones_own_changes_the_randomness_not_the_clock(
+    offline_clock: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPEGLOT_SEED", "a CI secret")
+    seeded = _facts(SANDBOX / "clock.py")
+    assert seeded["time"] == FROZEN
+    assert seeded["uuid4"] != offline_clock["uuid4"]
+    assert seeded["secrets"] != offline_clock["secrets"]
+
+
 # --- what the offline account answers --------------------------------------------------------
 
 
