@@ -59,6 +59,12 @@ def test_every_step_kind_is_handled_or_declared_unsupported():
     assert handled == kfp_backend.TRANSLATES
 
 
+def test_component_names_never_shadow_runtime_functions():
+    """A component and the runtime functions it carries share one module in the pod."""
+    names = {component.name for component in kfp_backend.HANDLED.values()}
+    assert names.isdisjoint(runtime_sources())
+
+
 def test_unsupported_kinds_become_placeholders_that_are_reported():
     text, ledger = _translate(FIXTURES / "every-step-type.json")
     reported = {d.step for d in ledger.of(Fidelity.UNSUPPORTED) if d.code == "kfp.step_type"}

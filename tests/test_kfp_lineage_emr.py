@@ -22,6 +22,8 @@ import pytest
 from conftest import FIXTURES, require_module
 
 import pipeglot
+from pipeglot.backends.kfp import runtime
+from pipeglot.backends.kfp.plan import plan
 from pipeglot.diagnostics import Diagnostics, Fidelity
 
 SOURCE = FIXTURES / "kfp" / "lineage-emr-serverless.json"  # a copy of the ASL tests' one
@@ -40,15 +42,18 @@ def _definition(**changes) -> dict:
 def _generated(tmp_path: Path, definition: dict | None = None) -> tuple[ModuleType, Diagnostics]:
     require_module("kfp")
     ledger = Diagnostics()
-    text = pipeglot.translate(
-        json.dumps(definition or _definition()), write="kfp", diagnostics=ledger, name="lineage"
-    )
+    source = json.dumps(definition or _definition())
+    text = pipeglot.translate(source, write="kfp", diagnostics=ledger, name="lineage")
     path = tmp_path / f"generated_{uuid.uuid4().hex}.py"
     path.write_text(text, encoding="utf-8")
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module
     spec.loader.exec_module(module)
+    # The request each task passes, as the plan holds it (the pipeline writes the same value
+    # with its shared parts named).
+    planned = plan(pipeglot.load(source), Diagnostics(), "python:3.11-slim")
+    module.REQUESTS = {name: json.dumps(task.request) for name, task in planned.tasks.items()}
     return module, ledger
 
 
@@ -70,7 +75,7 @@ def test_both_translate_with_their_differences_recorded(tmp_path):
     assert ("kfp.lineage_step", "Record") in codes
     assert ("kfp.emr_serverless_application", "Spark") in codes
     assert not ledger.of(Fidelity.UNSUPPORTED)
-    assert module.Record.component_spec.name == "record"
+    assert module.lineage.component_spec.name == "lineage"
 
     from pipeglot.backends.kfp.compiled import compile_source
 
@@ -134,17 +139,21 @@ def test_lineage_creates_entities_then_associates_them_by_arn(tmp_path, monkeypa
         {"SourceArn": existing, "DestinationArn": context},
     )
     monkeypatch.setitem(module.__dict__, "aws_client", lambda service: client)
-    request = json.dumps(module.REQUESTS["Record"])
     with stub:
-        answer = module.Record.python_func(
-            request=request, InputData="s3://bucket/in", execution_id=RUN_ID, execution_arn=RUN_NAME
+        answer = module.lineage.python_func(
+            step="Record",
+            request=module.REQUESTS["Record"],
+            InputData="s3://bucket/in",
+            execution_id=RUN_ID,
+            execution_arn=RUN_NAME,
         )
     stub.assert_no_pending_responses()
-    # Exactly the properties later steps read, under the paths they read them by.
-    assert json.loads(answer) == {
-        "ActionArns['train-run']": action,
-        "Associations[0].DestinationArn": artifact,
-    }
+    # The step's properties, as later steps read them (runtime.walk, by name and index).
+    result = json.loads(answer)
+    assert result["Step"] == "Record"
+    properties, names = result["Properties"], module.list_name_fields()
+    assert runtime.walk(properties, "ActionArns['train-run']", names) == action
+    assert runtime.walk(properties, "Associations[0].DestinationArn", names) == artifact
 
 
 def test_lineage_fails_on_a_name_the_step_does_not_create(tmp_path, monkeypatch):
@@ -165,7 +174,7 @@ def test_lineage_fails_on_a_name_the_step_does_not_create(tmp_path, monkeypatch)
     client = boto3.client("sagemaker", region_name="us-east-1")
     monkeypatch.setitem(module.__dict__, "aws_client", lambda service: client)
     with Stubber(client), pytest.raises(RuntimeError, match="names Action 'nowhere'"):
-        module.Record.python_func(request=json.dumps(module.REQUESTS["Record"]))
+        module.lineage.python_func(step="Record", request=module.REQUESTS["Record"])
 
 
 # --- EMR Serverless -------------------------------------------------------------------------
@@ -183,8 +192,8 @@ def emr_serverless():
 
 def test_emr_serverless_application_is_created_used_and_deleted(tmp_path, emr_serverless):
     module, _ = _generated(tmp_path)
-    answer = module.Spark.python_func(
-        request=json.dumps(module.REQUESTS["Spark"]), InputData="s3://bucket/in"
+    answer = module.emr_serverless_job.python_func(
+        step="Spark", request=module.REQUESTS["Spark"], InputData="s3://bucket/in"
     )
 
     (application,) = emr_serverless.list_applications()["applications"]
@@ -198,13 +207,11 @@ def test_emr_serverless_application_is_created_used_and_deleted(tmp_path, emr_se
     assert job["executionRole"] == "arn:aws:iam::123456789012:role/EMRServerlessRole"
     assert job["jobDriver"]["sparkSubmit"]["entryPointArguments"] == ["--input", "s3://bucket/in"]
     # The properties are GetJobRun's answer, as SageMaker exposes them (jobRun.*).
-    assert json.loads(answer) == {
-        "jobRun.configurationOverrides.applicationConfiguration[0].classification": (
-            "spark-defaults"
-        ),
-        "jobRun.state": "SUCCESS",
-        "jobRun.tags['costCenter']": "42",
-    }
+    properties, names = json.loads(answer)["Properties"], module.list_name_fields()
+    path = "jobRun.configurationOverrides.applicationConfiguration[0].classification"
+    assert runtime.walk(properties, path, names) == "spark-defaults"
+    assert runtime.walk(properties, "jobRun.state", names) == "SUCCESS"
+    assert runtime.walk(properties, "jobRun.tags['costCenter']", names) == "42"
 
 
 def test_emr_serverless_application_is_deleted_when_the_job_cannot_run(tmp_path, emr_serverless):
@@ -215,8 +222,8 @@ def test_emr_serverless_application_is_deleted_when_the_job_cannot_run(tmp_path,
     }
     module, _ = _generated(tmp_path, definition)
     with pytest.raises(Exception, match=r"unknownDriver"):
-        module.Spark.python_func(
-            request=json.dumps(module.REQUESTS["Spark"]), InputData="s3://bucket/in"
+        module.emr_serverless_job.python_func(
+            step="Spark", request=module.REQUESTS["Spark"], InputData="s3://bucket/in"
         )
     (application,) = emr_serverless.list_applications()["applications"]
     assert application["state"] == "TERMINATED"
@@ -233,9 +240,9 @@ def test_emr_serverless_on_an_existing_application_leaves_it_alone(tmp_path, emr
     arguments["JobConfig"]["applicationId"] = existing  # the SDK repeats it here
     module, ledger = _generated(tmp_path, definition)
     assert "kfp.emr_serverless_application" not in {d.code for d in ledger}
-    answer = module.Spark.python_func(
-        request=json.dumps(module.REQUESTS["Spark"]), InputData="s3://bucket/in"
+    answer = module.emr_serverless_job.python_func(
+        step="Spark", request=module.REQUESTS["Spark"], InputData="s3://bucket/in"
     )
-    assert json.loads(answer)["jobRun.state"] == "SUCCESS"
+    assert json.loads(answer)["Properties"]["jobRun"]["state"] == "SUCCESS"
     (application,) = emr_serverless.list_applications()["applications"]
     assert application["state"] == "STARTED"

@@ -138,7 +138,9 @@ def _task(step: Step, writer: RequestWriter, diagnostics: Diagnostics) -> Task:
                 for output in step.output_parameters or ()
             ],
         }
-        reads.execution["PipelineExecutionArn"] = None  # the message names the run
+        # The message names the run: its id stands in for the execution ARN (kfp's local
+        # runner has no run resource name to give).
+        reads.execution["PipelineExecutionId"] = None
     else:
         request = _arguments(step, writer)
         if step.kind in (StepKind.QUALITY_CHECK, StepKind.CLARIFY_CHECK):

@@ -152,10 +152,15 @@ def walk(document, path, name_fields):
 
 
 def step_result(step, properties):
-    """A step's result as JSON text (datetimes as ISO text)."""
+    """A step's result as JSON text (datetimes as ISO text). KFP replaces its placeholders,
+    two braces and a dollar sign, in the string inputs of later tasks, so the dollar sign is
+    escaped there (the same JSON value): a property that holds such text arrives as it is.
+    (No placeholder is spelled out here: this code itself is a task's command.)"""
     import json
 
-    return json.dumps({"Step": step, "Properties": properties}, default=str, sort_keys=True)
+    text = json.dumps({"Step": step, "Properties": properties}, default=str, sort_keys=True)
+    opening = "{" * 2 + "$"
+    return text.replace(opening, opening[:2] + "\\u0024")
 
 
 def unique_name(prefix, limit=63):

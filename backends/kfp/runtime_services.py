@@ -53,7 +53,7 @@ def run_callback_step(step, request, context, poll_seconds=20):
     token = f"{base}-replies{fifo}#{secret}"
     message = {
         "token": token,
-        "pipelineExecutionArn": context["execution"].get("PipelineExecutionArn", ""),
+        "pipelineExecutionArn": context["execution"].get("PipelineExecutionId", ""),
         "arguments": body.get("Arguments", {}),
         "status": "Executing",
     }
@@ -150,14 +150,14 @@ def run_emr_serverless_step(step, request, context, poll_seconds=30):
     body = resolve(json.loads(request), context)
     client = aws_client("emr-serverless")
     if "ApplicationId" in body:
-        document = emr_serverless_job(step, client, body["ApplicationId"], body, poll_seconds)
+        document = start_emr_serverless_job(step, client, body["ApplicationId"], body, poll_seconds)
         return step_result(step, document)
     config = {"name": unique_name(step), **body["ApplicationConfig"]}
     created = client.create_application(clientToken=str(uuid.uuid4()), **config)
     application = created["applicationId"]
     try:
         start_emr_serverless_application(client, application, poll_seconds)
-        document = emr_serverless_job(step, client, application, body, poll_seconds)
+        document = start_emr_serverless_job(step, client, application, body, poll_seconds)
     except BaseException:
         # The job's own error is the one to report; a failed clean-up is only printed.
         end_emr_serverless_application(client, application, poll_seconds, quiet=True)
@@ -166,7 +166,7 @@ def run_emr_serverless_step(step, request, context, poll_seconds=30):
     return step_result(step, document)
 
 
-def emr_serverless_job(step, client, application, body, poll_seconds):
+def start_emr_serverless_job(step, client, application, body, poll_seconds):
     """Start the step's job run on ``application`` and wait for it to succeed."""
     import uuid
 
