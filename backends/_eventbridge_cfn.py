@@ -19,6 +19,7 @@ from typing import Any
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir import triggers
 from pipeglot.ir.model import Workflow
+from pipeglot.ir.sagemaker import START_PIPELINE_EXECUTION_ACTION
 
 ROLE = "TriggerRole"
 
@@ -118,9 +119,7 @@ def execution_input(trigger: triggers.Trigger, workflow: Workflow) -> dict[str, 
 
 
 def _role(principals: list[str], target: Target) -> dict[str, Any]:
-    action = (
-        "states:StartExecution" if target.kind == "states" else "sagemaker:StartPipelineExecution"
-    )
+    action = "states:StartExecution" if target.kind == "states" else START_PIPELINE_EXECUTION_ACTION
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {

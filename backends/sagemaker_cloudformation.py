@@ -19,17 +19,16 @@ from pipeglot.backends import _eventbridge_cfn, _json
 from pipeglot.backends import sagemaker as sagemaker_json
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.model import StepKind, Workflow
+from pipeglot.ir.sagemaker import PIPELINE_ARN_SUB, PIPELINE_NAME_LIMIT
 
 EXTENSION = ".json"
 OPTIONS: tuple[Option, ...] = ()
 UNSUPPORTED: dict[StepKind, str] = {}  # the definition is written as it was read
 
-# SageMaker writes a pipeline's name lowercase in its ARN; a lowercase name keeps the ARN the
-# template builds for the triggers equal to the one SageMaker gives the pipeline.
-_NAME_PATTERN = "[a-z0-9](-*[a-z0-9]){0,255}"
-_PIPELINE_ARN = (
-    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:pipeline/${PipelineName}"
-)
+# A lowercase name keeps the ARN the template builds for the triggers (PIPELINE_ARN_SUB) equal
+# to the one SageMaker gives the pipeline, which names it in lower case.
+_NAME_PATTERN = f"[a-z0-9](-*[a-z0-9]){{0,{PIPELINE_NAME_LIMIT - 1}}}"
+_PIPELINE_ARN = PIPELINE_ARN_SUB
 
 
 def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None) -> str:
@@ -87,4 +86,4 @@ def template(workflow: Workflow, definition: str, diagnostics: Diagnostics) -> d
 def pipeline_name(workflow: Workflow) -> str:
     """The pipeline's name in SageMaker's alphabet, lowercase."""
     name = re.sub(r"[^a-z0-9]+", "-", (workflow.name or "pipeline").lower()).strip("-")
-    return name[:256] or "pipeline"
+    return name[:PIPELINE_NAME_LIMIT] or "pipeline"

@@ -356,6 +356,16 @@ MAX_EXPIRE_AFTER_MIN = 14400
 
 # --- Experiments ----------------------------------------------------------------------------
 
+# --- The pipeline, as what starts it sees it (EventBridge targets) ----------------------------
+
+# The action an EventBridge target's role needs to start a pipeline execution.
+START_PIPELINE_EXECUTION_ACTION = "sagemaker:StartPipelineExecution"
+# A pipeline's ARN, for CloudFormation's Fn::Sub; SageMaker writes the name in it in lower case.
+PIPELINE_ARN_SUB = (
+    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:pipeline/${PipelineName}"
+)
+PIPELINE_NAME_LIMIT = 256
+
 # PipelineExperimentConfig's defaults: the experiment is the pipeline, the trial the execution.
 EXPERIMENT_DEFAULTS: Mapping[str, str] = MappingProxyType(
     {"ExperimentName": "PipelineName", "TrialName": "PipelineExecutionId"}
