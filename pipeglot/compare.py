@@ -430,15 +430,29 @@ def _callback_lines(report: Report) -> list[str]:
     return lines
 
 
+def runs_columns(report: Report) -> list[tuple[str, dict[str, str], TargetReport]]:
+    """What runs each step, one column per distinct answer: targets that run every step the
+    same way (asl and asl-cloudformation) share a column, headed by all their names."""
+    columns: dict[tuple[tuple[str, str], ...], list[TargetReport]] = {}
+    for target in report.targets:
+        if target.shape is not None:
+            key = tuple(sorted(target.shape.runs.items()))
+            columns.setdefault(key, []).append(target)
+    return [
+        (", ".join(t.target for t in group), dict(key), group[0]) for key, group in columns.items()
+    ]
+
+
 def _runs_lines(report: Report) -> list[str]:
-    drawn = [t for t in report.targets if t.shape is not None]
-    if not drawn:
+    columns = runs_columns(report)
+    if not columns:
         return []
     rows = [
-        [step.name, *(t.shape.runs.get(step.name, "-") for t in drawn)]  # type: ignore[union-attr]
+        [step.name, *(runs.get(step.name, "-") for _, runs, _ in columns)]
         for step in report.workflow.steps
     ]
-    return ["", "what runs each step:", _table(["step", *(t.target for t in drawn)], rows)]
+    header = ["step", *(names for names, _, _ in columns)]
+    return ["", "what runs each step:", _table(header, rows)]
 
 
 def _ledger_lines(report: Report) -> list[str]:

@@ -22,6 +22,7 @@ from pipeglot.compare import (
     callback_rows,
     construct_rows,
     missing_steps,
+    runs_columns,
     step_type_rows,
     structure_text,
 )
@@ -29,6 +30,8 @@ from pipeglot.diagnostics import Diagnostic, Fidelity
 from pipeglot.graph import STATUS_STYLE, to_svg
 from pipeglot.shapes import Shape
 
+# Construct cells show this much of the message; hovering shows all of it.
+MESSAGE_PREVIEW = 140
 # Tables longer than this start folded.
 FOLD_ROWS = 30
 # Drawings with more nodes than this start at page width rather than full size.
@@ -209,7 +212,8 @@ def _matrices(report: Report) -> str:
         f"<table class=matrix><thead><tr><th>step type</th>{head}</tr></thead><tbody>"
         + "".join(type_rows)
         + "</tbody></table><h3>Constructs that differ</h3><p class=note>Ledger codes without "
-        "their target prefix, so that targets line up. Hover a cell for the message.</p>"
+        "their target prefix, so that targets line up, with what each target does differently "
+        "(hover a cell for the whole message).</p>"
         + _fold(constructs, len(construct_html), "constructs")
         + "</section>"
     )
@@ -227,8 +231,13 @@ def _construct_cell(cell: dict[str, Any] | None) -> str:
     if cell is None:
         return '<td class=none title="no entry">&ndash;</td>'
     steps = len(set(cell["steps"]))
-    text = cell["fidelity"] + (f" ({steps})" if steps else "")
-    return f'<td class="{cell["fidelity"]}" title="{_e(cell["message"])}">{_e(text)}</td>'
+    text = cell["fidelity"] + (f" ({steps} steps)" if steps else "")
+    message = cell["message"]
+    short = message if len(message) <= MESSAGE_PREVIEW else message[: MESSAGE_PREVIEW - 1] + "…"
+    return (
+        f'<td class="{cell["fidelity"]}" title="{_e(message)}"><b>{_e(text)}</b>'
+        f"<br><small>{_e(short)}</small></td>"
+    )
 
 
 def _callbacks(report: Report) -> str:
@@ -252,15 +261,15 @@ def _callbacks(report: Report) -> str:
 
 
 def _runs(report: Report) -> str:
-    drawn = [t for t in report.targets if t.shape is not None]
-    head = "".join(f"<th>{_e(t.target)}</th>" for t in drawn)
+    columns = runs_columns(report)
+    head = "".join(f"<th>{_e(names)}</th>" for names, _, _ in columns)
+    statuses = [target.step_status() for _, _, target in columns]
     rows = []
     for step in report.workflow.steps:
         cells = []
-        for target in drawn:
-            status = target.step_status().get(step.name, "exact")
-            runs = target.shape.runs.get(step.name, "not found")  # type: ignore[union-attr]
-            cells.append(f'<td class="{status}">{_e(runs)}</td>')
+        for (_, runs, _), status in zip(columns, statuses, strict=True):
+            where = runs.get(step.name, "not found")
+            cells.append(f'<td class="{status.get(step.name, "exact")}">{_e(where)}</td>')
         rows.append(
             f"<tr><th><code>{_e(step.name)}</code> <small>{_e(step.type_name)}</small></th>"
             f"{''.join(cells)}</tr>"
@@ -271,7 +280,8 @@ def _runs(report: Report) -> str:
     )
     return (
         '<section id="runs"><h2>What runs where</h2><p class=note>The service integration, '
-        "operator or container that executes each step in each target.</p>"
+        "operator or container that executes each step in each target (targets that run "
+        "every step the same way share a column).</p>"
         + _fold(table, len(rows), "steps")
         + "</section>"
     )
@@ -405,6 +415,7 @@ th,td{border:1px solid #dadce0;padding:4px 8px;text-align:left;vertical-align:to
 thead th{background:#eceff1;font-weight:600}
 tbody th{font-weight:500;background:#fafafa}
 td.none{color:#9aa0a6}
+table.matrix td small{display:block;max-width:260px;color:#3c4043}
 .pill{display:inline-block;border:1px solid #dadce0;border-radius:10px;padding:0 8px}
 .limit{font-size:12px;margin-bottom:4px}
 .bar{height:6px;background:#eceff1;border-radius:3px;width:220px}
