@@ -144,12 +144,14 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check that a workflow definition is valid")
     validate.add_argument("input", metavar="INPUT")
     _add_from(validate)
+    schedule_options.add_arguments(validate)
     validate.set_defaults(handler=_validate)
 
     inspect = commands.add_parser("inspect", help="list a workflow's parameters, steps and edges")
     inspect.add_argument("input", metavar="INPUT")
     _add_from(inspect)
     inspect.add_argument("--format", choices=["text", "json"], default="text")
+    schedule_options.add_arguments(inspect)
     inspect.set_defaults(handler=_inspect)
 
     deploy = commands.add_parser(
@@ -562,6 +564,7 @@ def inspect_summary(workflow: Workflow) -> dict[str, Any]:
             {"source": e.source, "target": e.target, "origin": e.origin.value}
             for e in edges(workflow)
         ],
+        **schedule_options.inspect_entries(workflow),
     }
 
 
@@ -581,6 +584,7 @@ def _inspect_text(summary: dict[str, Any]) -> str:
     lines.append("edges:")
     for e in summary["edges"]:
         lines.append(f"  {e['source']} -> {e['target']} ({e['origin']})")
+    lines.extend(schedule_options.inspect_lines(summary))
     return "\n".join(lines) + "\n"
 
 

@@ -125,3 +125,45 @@ def _from_file(path: Path | None) -> list[triggers.Trigger]:
         ]
     except InputError as error:
         raise error.with_source(source) from None
+
+
+# --- What ``pipeglot inspect`` shows ------------------------------------------------------------
+
+
+def inspect_entries(workflow: Workflow) -> dict[str, Any]:
+    """``{"triggers": [...]}`` for ``inspect --format json``; nothing when there are none."""
+    if not workflow.triggers:
+        return {}
+    return {"triggers": [_entry(trigger) for trigger in workflow.triggers]}
+
+
+def _entry(trigger: triggers.Trigger) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": trigger.name, "from": trigger.origin}
+    if isinstance(trigger, triggers.Schedule):
+        entry["schedule"] = trigger.expression.expression
+        entry["timezone"] = trigger.timezone
+        for key, moment in (("start", trigger.start), ("end", trigger.end)):
+            if moment is not None:
+                entry[key] = moment.isoformat()
+        if trigger.flexible_window_minutes is not None:
+            entry["flexible_window_minutes"] = trigger.flexible_window_minutes
+    else:
+        entry["event_pattern"] = trigger.pattern_value
+        entry["event_bus"] = trigger.event_bus
+    entry["enabled"] = trigger.enabled
+    entry["parameters"] = dict(trigger.parameters)
+    return entry
+
+
+def inspect_lines(summary: dict[str, Any]) -> list[str]:
+    """The text ``inspect`` prints for the triggers in ``summary``."""
+    if "triggers" not in summary:
+        return []
+    lines = ["triggers:"]
+    for entry in summary["triggers"]:
+        what = entry.get("schedule") or json.dumps(entry["event_pattern"], sort_keys=True)
+        where = f" in {entry['timezone']}" if "timezone" in entry else ""
+        state = "" if entry["enabled"] else " (disabled)"
+        passes = f", passes {json.dumps(entry['parameters'])}" if entry["parameters"] else ""
+        lines.append(f"  {entry['name'] or '(unnamed)'}: {what}{where}{state}{passes}")
+    return lines
