@@ -26,6 +26,7 @@ from pipeglot.ir import sagemaker
 from pipeglot.ir.expressions import NAME_KEYED_LISTS, JsonGet, iter_expressions
 from pipeglot.ir.graph import build_graph, reachability, step_values
 from pipeglot.ir.model import StepKind
+from pipeglot.ir.regions import condition_regions
 from pipeglot.ir.retries import any_failure_retry
 
 DEFINITIONS = all_definitions()
@@ -490,3 +491,93 @@ def test_a_failed_job_fails_the_task():
             0,
             lambda a: a.get("FailureReason"),
         )
+
+
+# --- conditions nested deeper than Python compiles ------------------------------------------
+
+
+def _nested_conditions(depth: int) -> dict:
+    """Condition k's IfSteps hold condition k+1, its ElseSteps a Fail; a job at the bottom."""
+    job = {
+        "Name": "Deepest",
+        "Type": "Lambda",
+        "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "Arguments": {},
+    }
+    inner: dict = job
+    for level in reversed(range(depth)):
+        inner = {
+            "Name": f"Gate{level:02d}",
+            "Type": "Condition",
+            "Arguments": {
+                "Conditions": [
+                    {
+                        "Type": "GreaterThan",
+                        "LeftValue": {"Get": "Parameters.N"},
+                        "RightValue": level,
+                    }
+                ],
+                "IfSteps": [inner],
+                "ElseSteps": [
+                    {
+                        "Name": f"Stop{level:02d}",
+                        "Type": "Fail",
+                        "Arguments": {"ErrorMessage": "no"},
+                    }
+                ],
+            },
+        }
+    return {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "N", "Type": "Integer", "DefaultValue": 40}],
+        "Steps": [inner],
+    }
+
+
+def test_conditions_nested_31_deep_compile_and_keep_the_reachability(tmp_path):
+    """Python compiles 20 nested blocks: deeper guards are checked by the components."""
+    yaml = require_module("yaml")
+    from pipeglot.backends.kfp.compiled import compile_source
+    from pipeglot.backends.kfp.layout import MAX_DEPTH
+
+    definition = json.dumps(_nested_conditions(31))
+    ledger = Diagnostics()
+    text = pipeglot.translate(definition, write="kfp", diagnostics=ledger)
+    assert not ledger.of(Fidelity.UNSUPPORTED)
+    flattened = {d.step for d in ledger if d.code == "kfp.deep_condition"}
+    workflow = pipeglot.load(definition)
+    assert flattened == {
+        step.name
+        for step in workflow.steps
+        if len(condition_regions(workflow).guard(step.name)) > MAX_DEPTH
+    }
+    assert "Deepest" in flattened
+    spec = yaml.safe_load(compile_source(text))
+    graph, steps = _compiled_graph(spec)
+    assert set(steps) == {step.name for step in workflow.steps}
+    expected = reachability(build_graph(workflow))
+    for name, node in steps.items():
+        reached = {other for other, n in steps.items() if n in nx.descendants(graph, node)}
+        assert expected[name] <= reached, name
+
+
+def test_a_flattened_step_whose_guard_failed_ends_as_skipped(tmp_path):
+    require_module("kfp")
+    path = tmp_path / "deep.py"
+    path.write_text(pipeglot.translate(json.dumps(_nested_conditions(31)), write="kfp"))
+    module = _import(path)
+    conditions = json.dumps([{"Type": "Equals", "LeftValue": 1, "RightValue": 1}])
+    # Its guard chose the other branch (or was skipped itself): nothing is evaluated or called.
+    for guard in ("ElseSteps", "Skipped"):
+        branch, result = module.condition_step.python_func(
+            step="Gate20", request=conditions, guard=guard, guard_branch="IfSteps"
+        )
+        assert branch == "Skipped" and json.loads(result) == {"Step": "Gate20", "Skipped": True}
+        answer = module.lambda_function.python_func(
+            step="Deepest", request="{}", guard=guard, guard_branch="IfSteps"
+        )
+        assert json.loads(answer) == {"Step": "Deepest", "Skipped": True}
+    branch, _ = module.condition_step.python_func(
+        step="Gate20", request=conditions, guard="IfSteps", guard_branch="IfSteps"
+    )
+    assert branch == "IfSteps"
