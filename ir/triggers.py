@@ -19,6 +19,7 @@ same shapes in a small JSON triggers file::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -328,7 +329,5 @@ def typed_value(parameter: Parameter, text: str, *, where: str = "a trigger") ->
 
 def with_triggers(workflow: Workflow, triggers: tuple[Trigger, ...]) -> Workflow:
     """``workflow`` with ``triggers`` added after its own, checked against its parameters."""
-    import dataclasses
-
     check(workflow, triggers)
     return dataclasses.replace(workflow, triggers=(*workflow.triggers, *triggers))

@@ -506,3 +506,44 @@ def test_cli_missing_triggers_file(capsys: Any, small: Path, tmp_path: Path) -> 
     missing = tmp_path / "none.json"
     code, _, err = _run(capsys, "translate", str(small), "--to", "asl", "--triggers", str(missing))
     assert code == 2 and f"{missing}: no such triggers file" in err
+
+
+def test_inspect_lists_the_triggers(capsys: Any, small: Path, tmp_path: Path) -> None:
+    file = tmp_path / "triggers.json"
+    file.write_text(
+        json.dumps(
+            {
+                "Triggers": [
+                    {
+                        "Name": "nightly",
+                        "ScheduleExpression": "cron(0 2 * * ? *)",
+                        "ScheduleExpressionTimezone": "Europe/Paris",
+                        "FlexibleTimeWindow": {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15},
+                        "PipelineParameters": [{"Name": "Epochs", "Value": "3"}],
+                    },
+                    {"Name": "s3", "EventPattern": S3_PATTERN, "State": "DISABLED"},
+                ]
+            }
+        )
+    )
+    code, out, _ = _run(capsys, "inspect", str(small), "--triggers", str(file))
+    assert code == 0
+    assert '  nightly: cron(0 2 * * ? *) in Europe/Paris, passes {"Epochs": "3"}' in out
+    assert '  s3: {"detail": ' in out and "(disabled)" in out
+    code, out, _ = _run(capsys, "inspect", str(small), "--triggers", str(file), "--format", "json")
+    nightly = json.loads(out)["triggers"][0]
+    assert nightly["flexible_window_minutes"] == 15 and nightly["parameters"] == {"Epochs": "3"}
+    code, out, _ = _run(capsys, "inspect", str(small))
+    assert "triggers" not in out  # nothing new for a pipeline without any
+
+
+def test_a_flexible_window_is_kept_on_step_functions_and_reported_elsewhere() -> None:
+    window = {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15}
+    workflow = _with(SMALL, {"ScheduleExpression": "rate(1 hour)", "FlexibleTimeWindow": window})
+    template = json.loads(pipeglot.dump(workflow, write="asl-cloudformation"))
+    (schedule,) = [r for r in template["Resources"].values() if r["Type"].endswith("Schedule")]
+    assert schedule["Properties"]["FlexibleTimeWindow"] == window
+    for fmt, code in (("airflow", "airflow.schedule"), ("kfp", "kfp.schedule")):
+        ledger = Diagnostics()
+        pipeglot.dump(workflow, write=fmt, diagnostics=ledger)
+        assert f"{code}.flexible_window" in [entry.code for entry in ledger], fmt
