@@ -135,6 +135,13 @@ def test_unknown_targets_are_a_usage_error() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_names_from_the_input_are_escaped_in_the_page() -> None:
+    workflow = pipeglot.load(ABALONE.read_bytes(), name="<script>alert(1)</script>")
+    html = render(compare(workflow, ["sagemaker"], source="a&b.json"), "html")
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "a&amp;b.json" in html and html.count("<script>") == 1  # the page's own script
+
+
 def test_bad_input_is_one_message_and_exit_2(tmp_path: Path) -> None:
     output = tmp_path / "report.html"
     result = _run("compare", str(tmp_path / "missing.json"), "--format", "html", "-o", str(output))
