@@ -16,6 +16,7 @@ its JSON pointer and a placeholder step that keeps the state verbatim.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ from pipeglot.ir.expressions import (
     In,
     Index,
     Join,
+    JsonGet,
     Key,
     Not,
     Or,
@@ -81,6 +83,7 @@ _RESOURCE = re.compile(
     r"(?P<mode>\.sync(?::2)?|\.waitForTaskToken)?$"
 )
 _LAMBDA_ARN = re.compile(r"^arn:(?:\$\{[^}]+\}|[^:]+):lambda:[^:]*:[^:]*:function:.+")
+_EXECUTION_INPUT = "the execution input"
 _TOKEN = object()  # $$.Task.Token: SageMaker sends its own callback token
 _CONTEXT = {
     ("Execution", "Name"): ("PipelineExecutionId", True),
@@ -354,10 +357,14 @@ class _Reader:
     started: dict[str, _Job] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)  # step -> its result symbol
     named: list[tuple[str, Any, StepProperty]] = field(default_factory=list)
+    raw_names: dict[tuple[str, str], StepProperty] = field(default_factory=dict)
+    _positions: dict[int, int] = field(default_factory=dict)  # Choice rule -> its index
+    _state_name: str = ""  # the Task state being read
+    s3_objects: dict[str, Any] = field(default_factory=dict)  # body symbol -> the S3 URI
 
     def read(self, definition: Any, name: str | None) -> Workflow:
         machine = self._machine(definition, "", None)
-        execution_input = Source("the execution input", self._input_value)
+        execution_input = Source(_EXECUTION_INPUT, self._input_value)
         self._walk(machine, definition["StartAt"], _Flow(execution_input, (), None), None)
         for job in self.started.values():
             if not job.polled:
@@ -488,26 +495,52 @@ class _Reader:
         return symbol
 
     def _intrinsic(self, call: Call, payload: Any, pointer: str) -> Any:
-        def argument(item: Any) -> Any:
-            if isinstance(item, Reference):
-                return to_value(self._reference(item, payload, pointer))
-            if isinstance(item, Call):
-                return to_value(self._intrinsic(item, payload, pointer))
-            return item
-
-        if call.name == "States.Format" and call.args and isinstance(call.args[0], str):
-            pieces = re.split(r"(?<!\\)\{\}", call.args[0])
-            if len(pieces) - 1 != len(call.args) - 1:
-                raise Unexpressible("States.Format has a different number of {} and arguments")
-            values: list[Any] = []
-            for index, piece in enumerate(pieces):
-                literal = piece.replace("\\{", "{").replace("\\}", "}")
-                if literal:
-                    values.append(literal)
-                if index + 1 < len(pieces):
-                    values.append(argument(call.args[index + 1]))
-            return values[0] if len(values) == 1 else Join("", tuple(values))
+        """The symbol an intrinsic function gives: ``States.Format`` is a Std:Join; the
+        functions that only assemble or pick JSON are followed symbolically."""
+        symbols = [self._argument(item, payload, pointer) for item in call.args]
+        if call.name == "States.Format" and symbols and isinstance(symbols[0], str):
+            return _states_format(symbols[0], [to_value(symbol) for symbol in symbols[1:]])
+        if call.name == "States.Array":
+            return list(symbols)
+        if call.name == "States.ArrayGetItem" and len(symbols) == 2:
+            items, index = symbols
+            if isinstance(index, int) and (found := descend(items, (index,))) is not NOT_FOUND:
+                return found
+        if call.name == "States.StringToJson" and len(symbols) == 1:
+            return (
+                json.loads(symbols[0]) if isinstance(symbols[0], str) else self._parsed(symbols[0])
+            )
+        if call.name == "States.Base64Decode" and len(symbols) == 1 and isinstance(symbols[0], str):
+            return base64.b64decode(symbols[0]).decode("utf-8")
+        if call.name == "States.JsonMerge" and len(symbols) == 3 and symbols[2] is False:
+            return self._merge(symbols[0], symbols[1])
         raise Unexpressible(f"the intrinsic function {call.name} has no SageMaker equivalent")
+
+    def _argument(self, item: Any, payload: Any, pointer: str) -> Any:
+        if isinstance(item, Reference):
+            return self._reference(item, payload, pointer)
+        if isinstance(item, Call):
+            return self._intrinsic(item, payload, pointer)
+        return item
+
+    def _merge(self, base: Any, over: Any) -> Any:
+        """``States.JsonMerge(base, over, false)``: the fields of ``over`` win. Defaults merged
+        under the execution input are the parameters' defaults (and tell their types)."""
+        if isinstance(over, Source) and over.describe == _EXECUTION_INPUT and not over.prefix:
+            if isinstance(base, dict):
+                for key, default in base.items():
+                    self.builder.parameter(
+                        key, "the defaults merged under the execution input",
+                        type=_json_type(default), default=default, inferred=False,
+                    )  # fmt: skip
+            return over
+        if isinstance(over, dict):
+            return Overlay(dict(over), base=base)
+        if isinstance(over, Overlay):
+            return Overlay(dict(over.fields), base=self._merge(base, over.base))
+        if over is None:
+            return base
+        return over
 
     def _template(self, template: Any, payload: Any, pointer: str, scope: dict[str, Any]) -> Any:
         """Evaluate a Parameters/ResultSelector (JSONPath) or Arguments/Output (JSONata) value
@@ -596,6 +629,8 @@ class _Reader:
             separator = self._jsonata(node.args[1], scope, pointer) if len(node.args) == 2 else ""
             if isinstance(items, list) and isinstance(separator, str):
                 return Join(separator, tuple(to_value(item) for item in items))
+        if node.name == "parse" and len(node.args) == 1:
+            return self._parsed(self._jsonata(node.args[0], scope, pointer))
         if node.name in ("string", "number") and len(node.args) == 1:
             self.builder.approximated(
                 "jsonata-conversion",
@@ -637,9 +672,20 @@ class _Reader:
         self, rule: dict[str, Any], payload: Any, pointer: str
     ) -> list[Condition]:
         if "And" in rule:
+            tests = [
+                (index, inner)
+                for index, inner in enumerate(rule["And"])
+                if not (_only_type_tests(inner) and not _negates(inner))
+            ]
+            if tests and len(tests) < len(rule["And"]):
+                self.builder.approximated(
+                    "type-test",
+                    f"the presence and type tests in the rule at {self.at(pointer)} are left "
+                    "out: SageMaker compares values of the types it is given",
+                )
             return [
                 condition
-                for index, inner in enumerate(rule["And"])
+                for index, inner in tests or list(enumerate(rule["And"]))
                 for condition in self._jsonpath_conditions(inner, payload, f"{pointer}/And/{index}")
             ]
         if "Or" in rule:
@@ -990,6 +1036,10 @@ class _Reader:
         if polled is not None:
             return polled, flow
         self._assign(state, pointer, {**scope, "payload": state_input})
+        self._positions = {id(rule): index for index, rule in enumerate(rules)}
+        rules = self._without_type_guards(machine, name, rules, pointer)
+        if not rules:
+            return default, flow
         targets = [rule["Next"] for rule in rules] + ([default] if default else [])
         join = _join(machine, targets)
         step = self._condition(
@@ -1007,11 +1057,28 @@ class _Reader:
         )
         return join, _Flow(state_input, (step,), flow.branch)
 
+    def _without_type_guards(self, machine, name, rules, pointer):
+        """Rules that only test a value's type or presence and lead to a Fail state guard what
+        SageMaker checks itself (a comparison of mistyped values fails the execution)."""
+        kept = []
+        for rule in rules:
+            target = machine.states.get(rule["Next"], {})
+            if target.get("Type") == "Fail" and _only_type_tests(rule):
+                where = self.at(f"{pointer}/Choices/{self._positions[id(rule)]}")
+                self.builder.approximated(
+                    "type-guard",
+                    f"the rule at {where} fails the execution when a value has the wrong type "
+                    "or is missing; SageMaker fails the step that compares it instead",
+                )
+            else:
+                kept.append(rule)
+        return kept
+
     def _condition(self, machine, name, rules, index, default, join, flow, pointer, scope):
         """One Condition step per rule: rule ``index`` if true, the next rules otherwise."""
         label = name if index == 0 else f"{name}-{index + 1}"
         step = self.builder.step_name(label, self.at(pointer))
-        rule_pointer = f"{pointer}/Choices/{index}"
+        rule_pointer = f"{pointer}/Choices/{self._positions.get(id(rules[index]), index)}"
         conditions = self._rule(rules[index], flow.payload, rule_pointer, scope)
         draft = Draft(
             step, StepKind.CONDITION, "Condition", self.at(rule_pointer),
@@ -1087,6 +1154,7 @@ class _Reader:
         return forward
 
     def _task(self, machine, name, state, pointer, flow, jsonata_mode):
+        self._state_name = name
         resource = state.get("Resource")
         if not isinstance(resource, str):
             raise self.fail('a Task state needs a "Resource" string', pointer)
@@ -1107,6 +1175,8 @@ class _Reader:
             )  # fmt: skip
         else:
             kind, api, mode = match.group("service"), match.group("api"), match.group("mode") or ""
+        if (kind, api) == ("aws-sdk:s3", "getObject") and isinstance(request, dict):
+            return self._s3_object(machine, name, state, pointer, flow, request, jsonata_mode)
         if kind in ("sagemaker", "aws-sdk:sagemaker") and api.startswith("describe"):
             return self._describe(machine, name, state, pointer, flow, request, jsonata_mode)
         if kind in ("sagemaker", "aws-sdk:sagemaker") and api in SAGEMAKER_APIS:
@@ -1130,12 +1200,18 @@ class _Reader:
 
     def _request(self, state, key, state_input, pointer, scope):
         """The request body; a job name a SageMaker step generates is read without reports."""
-        template = state[key]
+        template = self._names_given_before(state[key])
         match = _RESOURCE.match(state["Resource"])
         job = SAGEMAKER_APIS.get(match.group("api")) if match else None
         if not (job and job.name_field and isinstance(template, dict)):
             return self._template(template, state_input, f"{pointer}/{key}", scope)
         names = {job.name_field, f"{job.name_field}.$"}
+        given = template.get(f"{job.name_field}.$")
+        if isinstance(given, str) and match is not None:
+            # The same expression for the name elsewhere names this job's resource.
+            step = self.builder.step_name(self._state_name, self.at(pointer))
+            generated = step_property(step, (Attribute(job.name_field),))
+            self.raw_names.setdefault((job.name_field, given), generated)
         kept = {k: v for k, v in template.items() if k not in names}
         request = self._template(kept, state_input, f"{pointer}/{key}", scope)
         named = {k: v for k, v in template.items() if k in names}
@@ -1146,6 +1222,26 @@ class _Reader:
             finally:
                 self.builder.diagnostics = ledger
         return request
+
+    def _names_given_before(self, template: Any) -> Any:
+        """``ModelName.$`` spelled as an earlier state spelled the name it gave its model (a
+        generated name, often unexpressible) reads the name SageMaker generates for it."""
+        if isinstance(template, list):
+            return [self._names_given_before(item) for item in template]
+        if not isinstance(template, dict):
+            return template
+        out: dict[str, Any] = {}
+        for key, item in template.items():
+            found = (
+                self.raw_names.get((key[:-2], item))
+                if key.endswith(".$") and isinstance(item, str)
+                else None
+            )
+            if found is not None:
+                out[key[:-2]] = found
+            else:
+                out[key] = self._names_given_before(item)
+        return out
 
     def _job(self, name, pointer, flow, job: JobApi, api, mode, request, kind) -> Draft:
         step = self.builder.step_name(name, self.at(pointer))
@@ -1206,6 +1302,40 @@ class _Reader:
             return step_property(step, tuple(parts))
 
         return express
+
+    def _s3_object(self, machine, name, state, pointer, flow, request, jsonata_mode):
+        """An S3 object read to take values from its JSON: each value read is a Std:JsonGet
+        of the object's URI (no step; the steps after wait for the ones before)."""
+        pieces = ("s3://", request.get("Bucket", ""), "/", request.get("Key", ""))
+        uri: Any = (
+            "".join(pieces) if all(isinstance(piece, str) for piece in pieces) else Join("", pieces)
+        )
+        body = f"the text of the S3 object read by {name!r}"
+        self.s3_objects[body] = uri
+        self.builder.approximated(
+            "s3-json",
+            f"{name!r} (at {self.at(pointer)}) reads a JSON object from S3: each value later "
+            "states take from it becomes a Std:JsonGet of that object",
+        )
+        result = {"Body": Source(body, _unexpressible_result(name))}
+        output = self._output(state, pointer, flow.payload, result, jsonata_mode)
+        return self._next(machine, state, pointer), _Flow(output, flow.after, flow.branch)
+
+    def _parsed(self, symbol: Any) -> Any:
+        """``States.StringToJson`` / ``$parse`` of an S3 object's text: its JSON, read lazily."""
+        if not (isinstance(symbol, Source) and symbol.describe in self.s3_objects):
+            raise Unexpressible("parsing JSON built at run time")
+        uri = self.s3_objects[symbol.describe]
+
+        def express(path: Path) -> Any:
+            if not path:
+                raise Unexpressible("a whole JSON document is not one SageMaker value")
+            spelled = "".join(
+                f"[{token}]" if isinstance(token, int) else f".{token}" for token in path
+            )
+            return JsonGet(spelled.lstrip("."), s3_uri=uri)
+
+        return Source(f"the JSON in {uri}", express)
 
     def _describe(self, machine, name, state, pointer, flow, request, jsonata_mode):
         owners = {
@@ -1449,6 +1579,52 @@ def _reachable(machine: _Machine, start: str) -> list[str]:
                 seen.add(target)
                 queue.append(target)
     return order
+
+
+def _states_format(template: str, values: list[Any]) -> Any:
+    """``States.Format(template, values...)`` as a Std:Join (or the string it always is)."""
+    pieces = re.split(r"(?<!\\)\{\}", template)
+    if len(pieces) - 1 != len(values):
+        raise Unexpressible("States.Format has a different number of {} and arguments")
+    out: list[Any] = []
+    for index, piece in enumerate(pieces):
+        literal = piece.replace("\\{", "{").replace("\\}", "}")
+        if literal:
+            out.append(literal)
+        if index < len(values):
+            out.append(values[index])
+    return out[0] if len(out) == 1 else Join("", tuple(out))
+
+
+def _json_type(value: Any) -> ParameterType:
+    if isinstance(value, bool):
+        return ParameterType.BOOLEAN
+    if isinstance(value, int):
+        return ParameterType.INTEGER
+    if isinstance(value, float):
+        return ParameterType.FLOAT
+    return ParameterType.STRING
+
+
+_TYPE_TESTS = ("IsPresent", "IsNull", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp")
+
+
+def _only_type_tests(rule: Any) -> bool:
+    """A rule made of presence and type tests only (IsPresent, IsNumeric...)."""
+    if not isinstance(rule, dict):
+        return False
+    for combinator in ("And", "Or"):
+        if isinstance(rule.get(combinator), list):
+            return all(_only_type_tests(inner) for inner in rule[combinator])
+    if "Not" in rule:
+        return _only_type_tests(rule["Not"])
+    return any(test in rule for test in _TYPE_TESTS)
+
+
+def _negates(rule: Any) -> bool:
+    return isinstance(rule, dict) and (
+        "Not" in rule or any(rule.get(t) is False for t in _TYPE_TESTS)
+    )
 
 
 def _single(conditions: list[Condition]) -> Condition:

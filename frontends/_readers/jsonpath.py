@@ -89,7 +89,7 @@ class _IntrinsicParser:
             self.position += 1
 
     def call(self) -> Call:
-        match = re.compile(r"States\.[A-Za-z]+").match(self.text, self.position)
+        match = re.compile(r"States\.[A-Za-z0-9]+").match(self.text, self.position)
         if match is None:
             raise PathError(f"expected an intrinsic function at character {self.position + 1}")
         self.position = match.end()
