@@ -84,6 +84,7 @@ _RESOURCE = re.compile(
 )
 _LAMBDA_ARN = re.compile(r"^arn:(?:\$\{[^}]+\}|[^:]+):lambda:[^:]*:[^:]*:function:.+")
 _EXECUTION_INPUT = "the execution input"
+_LIST_TUNING_JOBS = "listTrainingJobsForHyperParameterTuningJob"
 _TOKEN = object()  # $$.Task.Token: SageMaker sends its own callback token
 _CONTEXT = {
     ("Execution", "Name"): ("PipelineExecutionId", True),
@@ -346,6 +347,7 @@ class _Job:
 
     step: str
     message: str
+    kind: StepKind
     polled: bool = False
 
 
@@ -360,6 +362,7 @@ class _Reader:
     raw_names: dict[tuple[str, str], StepProperty] = field(default_factory=dict)
     _positions: dict[int, int] = field(default_factory=dict)  # Choice rule -> its index
     _state_name: str = ""  # the Task state being read
+    _active: set[tuple[str, str]] = field(default_factory=set)  # Choices being read
     s3_objects: dict[str, Any] = field(default_factory=dict)  # body symbol -> the S3 URI
 
     def read(self, definition: Any, name: str | None) -> Workflow:
@@ -1018,6 +1021,21 @@ class _Reader:
         self._catch(name, state, pointer, None)
 
     def _choice(self, machine, name, state, pointer, flow, jsonata_mode):
+        if (machine.pointer, name) in self._active:
+            self.builder.unsupported(
+                "loop",
+                f"the Choice {name!r} (at {self.at(pointer)}) is reached again from one of its "
+                "branches: the machine loops, and a SageMaker pipeline cannot; the loop is read "
+                "once",
+            )
+            return None, flow
+        self._active.add((machine.pointer, name))
+        try:
+            return self._choice_once(machine, name, state, pointer, flow, jsonata_mode)
+        finally:
+            self._active.discard((machine.pointer, name))
+
+    def _choice_once(self, machine, name, state, pointer, flow, jsonata_mode):
         rules = state.get("Choices")
         if not isinstance(rules, list) or not rules:
             raise self.fail('a Choice state needs "Choices", a non-empty list of rules', pointer)
@@ -1126,7 +1144,7 @@ class _Reader:
                 )
             except (Unexpressible, PathError, jsonata.ParseError, InputError):
                 return None
-            for condition in conditions:
+            for condition in _alternatives(conditions):
                 left = getattr(condition, "left", None)
                 if not (
                     isinstance(condition, Comparison)
@@ -1161,11 +1179,20 @@ class _Reader:
         state_input = self._input(state, flow.payload, pointer, jsonata_mode)
         scope = {"jsonata": jsonata_mode, "input": state_input}
         key = "Arguments" if jsonata_mode else "Parameters"
-        if key in state:
-            request = self._request(state, key, state_input, pointer, scope)
-        else:
-            request = self._value(lambda: to_value(state_input), f"{pointer}")
         match = _RESOURCE.match(resource)
+        api_name = match.group("api") if match else ""
+        # A Describe/List call only tells which job it watches: read it without reports.
+        watching = api_name.startswith("describe") or api_name == _LIST_TUNING_JOBS
+        ledger = self.builder.diagnostics
+        if watching:
+            self.builder.diagnostics = Diagnostics()
+        try:
+            if key in state:
+                request = self._request(state, key, state_input, pointer, scope)
+            else:
+                request = self._value(lambda: to_value(state_input), f"{pointer}")
+        finally:
+            self.builder.diagnostics = ledger
         if _LAMBDA_ARN.match(resource):
             kind, api, mode = "lambda-arn", "", ""
         elif match is None:
@@ -1177,8 +1204,8 @@ class _Reader:
             kind, api, mode = match.group("service"), match.group("api"), match.group("mode") or ""
         if (kind, api) == ("aws-sdk:s3", "getObject") and isinstance(request, dict):
             return self._s3_object(machine, name, state, pointer, flow, request, jsonata_mode)
-        if kind in ("sagemaker", "aws-sdk:sagemaker") and api.startswith("describe"):
-            return self._describe(machine, name, state, pointer, flow, request, jsonata_mode)
+        if kind in ("sagemaker", "aws-sdk:sagemaker") and watching:
+            return self._describe(machine, name, state, pointer, flow, request, jsonata_mode, api)
         if kind in ("sagemaker", "aws-sdk:sagemaker") and api in SAGEMAKER_APIS:
             draft = self._job(name, pointer, flow, SAGEMAKER_APIS[api], api, mode, request, kind)
         elif (kind, api) == ("lambda", "invoke") or kind == "lambda-arn":
@@ -1267,6 +1294,7 @@ class _Reader:
                 step,
                 f"{name!r} (at {self.at(pointer)}) only starts the job ({kind}:{api} without "
                 ".sync); the SageMaker step also waits for the job to end",
+                job.kind,
             )
         self._names_of_jobs(step, job, request, arguments)
         type_name = _type_name(job.kind)
@@ -1337,7 +1365,7 @@ class _Reader:
 
         return Source(f"the JSON in {uri}", express)
 
-    def _describe(self, machine, name, state, pointer, flow, request, jsonata_mode):
+    def _describe(self, machine, name, state, pointer, flow, request, jsonata_mode, api):
         owners = {
             expression.step
             for expression in _expressions(request)
@@ -1349,6 +1377,12 @@ class _Reader:
                 for field_name, given, generated in self.named
                 if request.get(field_name) == given
             )
+        if not owners:  # the job started last that this call can watch
+            watched = SAGEMAKER_APIS.get("create" + api.removeprefix("describe"))
+            candidates = [
+                job.step for job in self.started.values() if watched and job.kind is watched.kind
+            ]
+            owners = set(candidates[-1:])
         if len(owners) != 1:
             return self._placeholder(
                 machine, name, state, pointer, flow, "StepFunctions:sagemaker:describe",
@@ -1607,6 +1641,14 @@ def _json_type(value: Any) -> ParameterType:
 
 
 _TYPE_TESTS = ("IsPresent", "IsNull", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp")
+
+
+def _alternatives(conditions: list[Condition]) -> list[Condition]:
+    """The comparisons of AND-ed conditions, with those inside an Or."""
+    found: list[Condition] = []
+    for condition in conditions:
+        found.extend(condition.conditions if isinstance(condition, Or) else [condition])
+    return found
 
 
 def _only_type_tests(rule: Any) -> bool:
