@@ -12,6 +12,7 @@ import datetime as dt
 import inspect
 import json
 import shlex
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -547,3 +548,43 @@ def test_a_flexible_window_is_kept_on_step_functions_and_reported_elsewhere() ->
         ledger = Diagnostics()
         pipeglot.dump(workflow, write=fmt, diagnostics=ledger)
         assert f"{code}.flexible_window" in [entry.code for entry in ledger], fmt
+
+
+def test_the_scheduled_input_is_what_the_state_machine_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """moto's Step Functions engine runs the template's machine with the schedule's Input."""
+    moto = require_module("moto")
+    definition = json.loads(SMALL)
+    definition["Steps"][0]["Arguments"]["ErrorMessage"] = {
+        "Std:Join": {
+            "On": " ",
+            "Values": [{"Get": "Parameters.InputData"}, {"Get": "Parameters.Epochs"}],
+        }
+    }
+    workflow = _with(
+        json.dumps(definition),
+        {"ScheduleExpression": "rate(1 day)", "PipelineParameters": {"Epochs": "12"}},
+    )
+    template = json.loads(pipeglot.dump(workflow, write="asl-cloudformation"))
+    machine = template["Resources"]["StateMachine"]["Properties"]["Definition"]
+    (schedule,) = [r for r in template["Resources"].values() if r["Type"].endswith("Schedule")]
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(variable, "testing")
+    with moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        import boto3
+
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        arn = sfn.create_state_machine(
+            name="scheduled", definition=json.dumps(machine), roleArn=ROLE
+        )["stateMachineArn"]
+        execution = sfn.start_execution(
+            stateMachineArn=arn, input=schedule["Properties"]["Target"]["Input"]
+        )["executionArn"]
+        for _ in range(200):
+            result = sfn.describe_execution(executionArn=execution)
+            if result["status"] != "RUNNING":
+                break
+            time.sleep(0.05)
+    # The scheduled value (typed: 12, not "12") and the default of the one it does not pass.
+    assert (result["status"], result.get("cause")) == ("FAILED", "s3://bucket/in 12")
