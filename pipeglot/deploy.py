@@ -25,6 +25,7 @@ from pipeglot.ir.model import Workflow
 
 # CreatePipeline and CreateStateMachine both cap an inline definition at 1 MB.
 MAX_DEFINITION_BYTES = 1024 * 1024
+_START_EXECUTION = "arn:aws:states:::states:startExecution"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +94,83 @@ def deploy(
     """
     target = _target(to)
     text = dump(workflow, write=target.writer, unsupported=unsupported, diagnostics=diagnostics)
+    document = json.loads(text)
+    client = aws.client(target.service, region)
+    if to == "stepfunctions" and "StateMachines" in document:
+        return _deploy_split(client, document, name, role_arn, dry_run, say)
+    return _deploy_one(client, target, to, name, document, role_arn, dry_run, say)[0]
+
+
+def _deploy_split(
+    client: Any,
+    document: dict[str, Any],
+    name: str,
+    role_arn: str,
+    dry_run: bool,
+    say: Callable[[str], None],
+) -> list[Request]:
+    """A split pipeline (see the asl writer): each child machine as NAME-<its key>, in the
+    document's order (a child before the machines that start it), then the parent as NAME,
+    each with the ARNs of the children it starts filled in."""
+    target = TARGETS["stepfunctions"]
+    arns: dict[str, str] = {}
+    requests: list[Request] = []
+    for key, machine in document["StateMachines"].items():
+        filled = _with_child_arns(machine, arns)
+        machine_name = name if key == document["Parent"] else f"{name}-{key}"
+        sent, arn = _deploy_one(
+            client, target, "stepfunctions", machine_name, filled, role_arn, dry_run, say
+        )
+        requests += sent
+        arns[key] = arn or f"${{{key}}}"  # a dry run has no ARN for a machine it would create
+    return requests
+
+
+def _with_child_arns(machine: dict[str, Any], arns: dict[str, str]) -> dict[str, Any]:
+    """``machine`` with each ``"StateMachineArn": "${<key>}"`` of a child-starting Task set."""
+
+    def fill(states: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for state_name, state in states.items():
+            state = dict(state)
+            parameters = state.get("Parameters")
+            if state.get("Resource", "").startswith(_START_EXECUTION) and parameters:
+                key = str(parameters.get("StateMachineArn", ""))[2:-1]
+                state["Parameters"] = {**parameters, "StateMachineArn": arns.get(key, key)}
+            if "Branches" in state:
+                state["Branches"] = [
+                    {**branch, "States": fill(branch["States"])} for branch in state["Branches"]
+                ]
+            out[state_name] = state
+        return out
+
+    return {**machine, "States": fill(machine["States"])}
+
+
+def _deploy_one(
+    client: Any,
+    target: Target,
+    to: str,
+    name: str,
+    document: dict[str, Any],
+    role_arn: str,
+    dry_run: bool,
+    say: Callable[[str], None],
+) -> tuple[list[Request], str | None]:
+    """Create or update one pipeline or state machine; the requests, and its ARN."""
     # Sent compact: the services store the string as given, and the limit counts its bytes.
-    definition = json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
+    definition = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     size = len(definition.encode("utf-8"))
     if size > MAX_DEFINITION_BYTES:
         raise UsageError(
             f"the {target.writer} definition is {size:,} bytes, over the 1 MB that "
             f"{target.noun}s accept inline; split the workflow"
         )
-    client = aws.client(target.service, region)
     existing = _find(client, to, name)
     requests = _plan(to, name, definition, role_arn, existing)
     if existing is not None and not requests:
         say(f"{target.noun} {name!r} is up to date ({existing.arn}); nothing to do")
-        return []
+        return [], existing.arn
     if dry_run:
         verb = "create" if existing is None else "update"
         say(
@@ -114,12 +178,13 @@ def deploy(
             "(the definition is sent as a JSON string; it is shown decoded):"
         )
         say(json.dumps([r.to_json(decoded=True) for r in requests], indent=2, ensure_ascii=False))
-        return requests
+        return requests, existing.arn if existing else None
+    arn = existing.arn if existing else ""
     for request in requests:
-        arn = _send(client, request) or (existing.arn if existing else "")
+        arn = _send(client, request) or arn
         verb = "created" if existing is None else "updated"
         say(f"{verb} {target.noun} {name!r} ({arn})")
-    return requests
+    return requests, arn
 
 
 def _target(to: str) -> Target:

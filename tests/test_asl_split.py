@@ -1,0 +1,247 @@
+"""Pipelines too large for one state machine: a parent and child machines.
+
+The split is checked three ways: every machine of an 8,000-step pipeline is under the limits
+and passes statelint and asl-validator; a split machine deployed with ``pipeglot deploy`` runs on
+moto's Step Functions engine (children started with ``states:startExecution.sync:2``), results
+flowing from one child to the next; and the CloudFormation template holds every machine.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import ROOT, require, require_module
+from test_asl import _asl_validator, all_states
+from test_asl_moto import REGION, SFN_ROLE, aws  # noqa: F401 (the moto fixture)
+
+import pipeglot
+from pipeglot.backends.asl import machine, split
+from pipeglot.deploy import deploy
+from pipeglot.diagnostics import Diagnostics, Fidelity
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from generate import pipeline
+
+START_CHILD = "arn:aws:states:::states:startExecution.sync:2"
+
+
+def _model(name: str, environment: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "Type": "Model",
+        "Arguments": {
+            "ExecutionRoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+            "PrimaryContainer": {
+                "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1",
+                "Environment": environment,
+            },
+        },
+    }
+
+
+def _models_pipeline() -> dict[str, Any]:
+    """Two chains of models after a first one, joined by a last one, then a Condition."""
+    run = {"Get": "Execution.PipelineExecutionId"}
+    steps = [_model("M0", {"RUN": run})]
+    for chain in ("A", "B"):
+        previous = "M0"
+        for i in range(4):
+            name = f"{chain}{i}"
+            steps.append(_model(name, {"RUN": run, "PREV": {"Get": f"Steps.{previous}.ModelName"}}))
+            previous = name
+    steps.append(
+        _model("Join", {"A": {"Get": "Steps.A3.ModelName"}, "B": {"Get": "Steps.B3.ModelName"}})
+    )
+    gate = {
+        "Name": "Gate",
+        "Type": "Condition",
+        "DependsOn": ["Join"],
+        "Arguments": {
+            "Conditions": [
+                {"Type": "Equals", "LeftValue": {"Get": "Parameters.Serve"}, "RightValue": True}
+            ],
+            "IfSteps": [_model("Serve", {"JOINED": {"Get": "Steps.Join.ModelName"}})],
+            "ElseSteps": [],
+        },
+    }
+    return {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "Serve", "Type": "Boolean", "DefaultValue": True}],
+        "Steps": [*steps, gate],
+    }
+
+
+def _split_document(monkeypatch: pytest.MonkeyPatch, source: dict[str, Any]) -> dict[str, Any]:
+    # A small budget splits this small pipeline the way a budget of 1 MB splits a huge one.
+    monkeypatch.setattr(machine, "DEFAULT_BUDGET", split.Budget(4000, 40))
+    text = pipeglot.translate(json.dumps(source), write="asl", name="models")
+    return json.loads(text)
+
+
+def _moto_start_execution_in_boto_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TEST-ONLY: moto 5.2 hands the integration's Parameters (StateMachineArn, Input, Name:
+    the names AWS documents for ``states:startExecution``) to boto3 unchanged, which wants
+    stateMachineArn, input, name, and reads boto3's answer (executionArn) as ExecutionArn.
+    Rename both ways, as Step Functions does."""
+    service = require_module(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
+        "state_task_service_sfn"
+    )
+    sfn_task = service.StateTaskServiceSfn  # type: ignore[attr-defined]
+    original = sfn_task._eval_service_task
+
+    def renamed(self: Any, env: Any, **arguments: Any) -> None:
+        given = arguments["normalised_parameters"]
+        arguments["normalised_parameters"] = {k[0].lower() + k[1:]: v for k, v in given.items()}
+        original(self, env, **arguments)
+        answer = env.stack.pop()
+        env.stack.append({k[0].upper() + k[1:]: v for k, v in answer.items()})
+
+    monkeypatch.setattr(sfn_task, "_eval_service_task", renamed)
+    build_resolver = sfn_task._build_sync2_resolver
+
+    def pascal_resolver(self: Any, *args: Any, **kwargs: Any) -> Any:
+        resolve = build_resolver(self, *args, **kwargs)
+
+        def resolved() -> Any:
+            answer = resolve()
+            if isinstance(answer, dict):
+                return {k[0].upper() + k[1:]: v for k, v in answer.items()}
+            return answer
+
+        return resolved
+
+    monkeypatch.setattr(sfn_task, "_build_sync2_resolver", pascal_resolver)
+
+
+def test_split_pipeline_runs_on_moto_with_results_flowing_between_children(
+    aws: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _moto_start_execution_in_boto_case(monkeypatch)
+    source = _models_pipeline()
+    document = _split_document(monkeypatch, source)
+    machines = document["StateMachines"]
+    assert len(machines) >= 4 and list(machines)[-1] == document["Parent"] == "Main"
+    workflow = pipeglot.load(json.dumps(source), name="models")
+    lines: list[str] = []
+    deploy(workflow, to="stepfunctions", name="models", role_arn=SFN_ROLE, say=lines.append)
+    assert len(lines) == len(machines) and all(line.startswith("created") for line in lines)
+    sfn = aws.client("stepfunctions", region_name=REGION)
+    arns = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+    assert set(arns) == {"models", *(f"models-{key}" for key in machines if key != "Main")}
+
+    execution = sfn.start_execution(stateMachineArn=arns["models"], name="run-1", input="{}")
+    for _ in range(600):
+        result = sfn.describe_execution(executionArn=execution["executionArn"])
+        if result["status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    assert result["status"] == "SUCCEEDED", (result.get("error"), result.get("cause"))
+    sagemaker = aws.client("sagemaker", region_name=REGION)
+    models = {}
+    for summary in sagemaker.list_models(MaxResults=100)["Models"]:
+        described = sagemaker.describe_model(ModelName=summary["ModelName"])
+        models[summary["ModelName"].split("-")[0]] = described["PrimaryContainer"]["Environment"]
+    assert sorted(models) == sorted(
+        ["m0", "join", "serve", *(f"{c}{i}" for c in "ab" for i in range(4))]
+    )
+    by_name = {
+        m["ModelName"].split("-")[0]: m["ModelName"] for m in sagemaker.list_models()["Models"]
+    }
+    # the execution's identity is the parent's, in every child
+    assert {env["RUN"] for key, env in models.items() if "RUN" in env} == {"run-1"}
+    # each model read the name its predecessor's step created, across machines
+    assert models["a3"]["PREV"] == by_name["a2"] and models["b0"]["PREV"] == by_name["m0"]
+    assert models["join"] == {"A": by_name["a3"], "B": by_name["b3"]}
+    assert models["serve"] == {"JOINED": by_name["join"]}
+
+
+def test_8000_steps_split_into_valid_machines_under_the_limits(tmp_path: Path) -> None:
+    linter = require_module("statelint.linter").Linter  # type: ignore[attr-defined]
+    source = pipeline(8000)
+    ledger = Diagnostics()
+    document = json.loads(
+        pipeglot.translate(
+            json.dumps(source), write="asl", unsupported="ignore", diagnostics=ledger
+        )
+    )
+    machines = document["StateMachines"]
+    assert "asl.limit.split" in {d.code for d in ledger}
+    assert "asl.limit.definition-size" not in {d.code for d in ledger}
+    seen: dict[str, str] = {}
+    paths = []
+    for key, definition in machines.items():
+        assert len(orjson.dumps(definition)) <= machine.DEFINITION_LIMIT, key
+        assert linter.validate(definition) == [], key
+        states = all_states(definition["States"])
+        for name, state in states.items():
+            assert name not in seen, f"{name} in {key} and {seen.get(name)}"
+            seen[name] = key
+            if state.get("Resource") == START_CHILD:
+                child = state["Parameters"]["StateMachineArn"][2:-1]
+                assert list(machines).index(child) < list(machines).index(key)  # deploy order
+        paths.append(tmp_path / f"{key}.json")
+        paths[-1].write_bytes(orjson.dumps(definition))
+    assert {step["Name"] for step in _all_steps(source["Steps"])} <= set(seen)
+    command = [_asl_validator()]
+    for path in paths:
+        command += ["--json-path", str(path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def _all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for step in steps:
+        found.append(step)
+        arguments = step.get("Arguments", {})
+        if step["Type"] == "Condition":
+            found += _all_steps(arguments.get("IfSteps", []) + arguments.get("ElseSteps", []))
+    return found
+
+
+def test_a_step_too_large_for_any_machine_is_unsupported() -> None:
+    step = _model("Huge", {"BLOB": "x" * (1100 * 1024)})
+    ledger = Diagnostics()
+    pipeglot.translate(
+        json.dumps({"Version": "2020-12-01", "Steps": [step]}),
+        write="asl",
+        unsupported="ignore",
+        diagnostics=ledger,
+    )
+    assert "asl.limit.definition-size" in {d.code for d in ledger.of(Fidelity.UNSUPPORTED)}
+
+
+def test_cloudformation_holds_every_machine_and_lets_the_parent_run_the_children(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(machine, "DEFAULT_BUDGET", split.Budget(4000, 40))
+    template = json.loads(
+        pipeglot.translate(json.dumps(_models_pipeline()), write="asl-cloudformation")
+    )
+    resources = template["Resources"]
+    children = [k for k in resources if k.startswith("StateMachinePart")]
+    assert len(children) >= 3
+    substituted = resources["StateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert all(value == {"Ref": f"StateMachine{key}"} for key, value in substituted.items())
+    policy = resources["StateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    actions = set()
+    for statement in policy["Statement"]:
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    assert {"states:StartExecution", "states:DescribeExecution", "states:StopExecution"} <= actions
+    linter = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
+    require(linter is not None, "cfn-lint")
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps(template))
+    result = subprocess.run([str(linter), str(path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
