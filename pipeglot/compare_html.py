@@ -455,13 +455,21 @@ _SCRIPT = """document.querySelectorAll(".toolbar").forEach(function (bar) {
     var text = search.value.trim().toLowerCase();
     var first = null;
     drawing.querySelectorAll("g.node").forEach(function (node) {
-      var title = node.querySelector("title");
-      var hit = text !== "" && title && title.textContent.toLowerCase().indexOf(text) >= 0;
+      // its id (<title>) and its label (<text>): KFP task ids are not the step names
+      var hit = text !== "" && node.textContent.toLowerCase().indexOf(text) >= 0;
       node.classList.toggle("found", hit);
       if (hit && !first) { first = node; }
     });
     if (first) { first.scrollIntoView({block: "center", inline: "center"}); }
   });
 });
+// report.html#find=NAME opens the page with NAME found in every drawing.
+if (location.hash.indexOf("#find=") === 0) {
+  var wanted = decodeURIComponent(location.hash.slice(6));
+  document.querySelectorAll(".toolbar input").forEach(function (search) {
+    search.value = wanted;
+    search.dispatchEvent(new Event("input"));
+  });
+}
 document.body.setAttribute("data-ready", "yes");
 """
