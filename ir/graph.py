@@ -135,11 +135,31 @@ def reduced_edges(workflow: Workflow, graph: nx.DiGraph | None = None) -> tuple[
     ``a -> c`` is left out when ``a -> b -> c`` already orders them), each with the origins of
     the original edge, grouped by target step in document order."""
     graph = build_graph(workflow) if graph is None else graph
-    reduced = nx.transitive_reduction(graph)
+    reduced = _transitive_reduction(graph)
     kept: list[Edge] = []
     for step in workflow.steps:
         for source in graph.predecessors(step.name):
-            if reduced.has_edge(source, step.name):
+            if (source, step.name) in reduced:
                 origins = graph.edges[source, step.name]["origins"]
                 kept.extend(Edge(source, step.name, origin) for origin in origins[:1])
     return tuple(kept)
+
+
+def _transitive_reduction(graph: nx.DiGraph) -> set[tuple[str, str]]:
+    """The edges of the transitive reduction of the acyclic ``graph``, in time linear in its
+    edges times its nodes / 64: descendants are bitsets (Python ints), built in reverse
+    topological order; a node's edge to a child is kept unless an earlier child (in
+    topological order) already reaches it. networkx's transitive_reduction is quadratic here."""
+    order = list(nx.topological_sort(graph))
+    position = {node: index for index, node in enumerate(order)}
+    reach: dict[str, int] = {}
+    kept: set[tuple[str, str]] = set()
+    for node in reversed(order):
+        covered = 0
+        for child in sorted(graph.successors(node), key=position.__getitem__):
+            bit = 1 << position[child]
+            if not covered & bit:
+                kept.add((node, child))
+            covered |= bit | reach[child]
+        reach[node] = covered
+    return kept

@@ -12,6 +12,7 @@ file came from and the command that regenerates it.
 from __future__ import annotations
 
 import builtins
+import functools
 import keyword
 import math
 import re
@@ -134,6 +135,7 @@ def _too_long(line: str) -> bool:
 # --- Literals -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)  # keys and shared values repeat across steps
 def string_literal(text: str) -> str:
     """A Python string literal for ``text``, in ASCII, quoted as ``ruff format`` prefers:
     double quotes unless the text holds more double than single quotes."""
@@ -169,15 +171,11 @@ def literal(
     """The layout of a JSON-like ``value``; instances of ``expression`` are passed to ``node``,
     which returns their Doc (the caller decides how an expression node is written). A string
     that ``names`` maps to a name is written as that name (a module constant holding it)."""
-    if value is None or isinstance(value, bool):
-        return Atom(repr(value))
-    if isinstance(value, int | float):
-        return Atom(number_literal(value))
-    if isinstance(value, str):
-        if names and value in names:
-            return Atom(names[value])
-        return Atom(string_literal(value))
-    if isinstance(value, dict):
+    kind = type(value)  # exact types first: this runs for every value of every pipeline
+    if kind is str:
+        name = names.get(value) if names else None
+        return Atom(name if name is not None else string_literal(value))
+    if kind is dict:
         return Group(
             "{",
             tuple(
@@ -186,10 +184,26 @@ def literal(
             ),
             "}",
         )
-    if isinstance(value, list | tuple):
-        return Group("[", tuple(literal(item, expression, node, names) for item in value), "]")
+    if kind is list or kind is tuple:
+        items = tuple(literal(item, expression, node, names) for item in value)
+        return Group("[", items, "]")
+    if value is None or kind is bool:
+        return Atom(repr(value))
+    if kind is int or kind is float:
+        return Atom(number_literal(value))
     if expression and isinstance(value, expression):
         return node(value)
+    # Subclasses of the JSON types (an IntEnum, an OrderedDict...) take the general path.
+    if isinstance(value, bool):
+        return Atom(repr(value))
+    if isinstance(value, int | float):
+        return Atom(number_literal(value))
+    if isinstance(value, str):
+        return literal(str(value), expression, node, names)
+    if isinstance(value, dict):
+        return literal(dict(value), expression, node, names)
+    if isinstance(value, list | tuple):
+        return literal(list(value), expression, node, names)
     raise TypeError(f"cannot write {type(value).__name__} as a Python literal")
 
 

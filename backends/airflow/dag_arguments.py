@@ -9,8 +9,8 @@ from pipeglot.backends import _python as pysource
 from pipeglot.backends._python import Atom, Doc, Group, call, literal
 from pipeglot.backends.airflow import schedule
 from pipeglot.backends.airflow.emitter import Emitter
-from pipeglot.ir.expressions import Value
-from pipeglot.ir.model import MISSING, Parameter, ParameterType, RetryPolicy, Step
+from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step
+from pipeglot.ir.retries import any_failure_retry
 
 _PARAM_TYPES = {
     ParameterType.STRING: "string",
@@ -18,9 +18,6 @@ _PARAM_TYPES = {
     ParameterType.FLOAT: "number",
     ParameterType.BOOLEAN: "boolean",
 }
-
-# SageMaker's RetryPolicy defaults: IntervalSeconds 1, BackoffRate 2.0, MaxAttempts 5.
-_DEFAULT_INTERVAL, _DEFAULT_RATE, _DEFAULT_ATTEMPTS = 1, 2.0, 5
 
 
 # --- The DAG --------------------------------------------------------------------------------
@@ -127,18 +124,19 @@ def common_arguments(emitter: Emitter, step: Step) -> dict[str, Doc]:
 
 
 def _retries(emitter: Emitter, step: Step) -> dict[str, Doc]:
-    """Task retries that cover every RetryPolicy of the step: the most attempts, the shortest
-    first delay and the steepest backoff (Airflow retries after any failure, not by type)."""
-    policies = step.retry_policies or ()
-    if not policies:
+    """Task retries that cover every RetryPolicy of the step (ir.retries.any_failure_retry:
+    the most attempts, the shortest first delay, the steepest backoff), since Airflow retries
+    after any failure, not by type."""
+    rule = any_failure_retry(step)
+    if rule is None:
         return {}
-    attempts, interval, rate = _merged_policy(policies)
     emitter.use("datetime.timedelta")
     arguments: dict[str, Doc] = {
-        "retries": Atom(str(attempts)),
-        "retry_delay": Atom(f"timedelta(seconds={pysource.number_literal(interval)})"),
+        "retries": Atom(str(rule.max_attempts)),
+        "retry_delay": Atom(f"timedelta(seconds={pysource.number_literal(rule.interval_seconds)})"),
     }
     backoff = ""
+    rate = rule.backoff_rate
     if rate > 1:
         if emitter.profile.float_backoff:
             arguments["retry_exponential_backoff"] = Atom(pysource.number_literal(rate))
@@ -146,45 +144,14 @@ def _retries(emitter: Emitter, step: Step) -> dict[str, Doc]:
             arguments["retry_exponential_backoff"] = Atom("True")
             if rate != 2:
                 backoff = f"; Airflow 2 doubles the delay where SageMaker multiplies by {rate}"
-    types = sorted({kind for policy in policies for kind in policy.exception_types})
+    computed = ""
+    if rule.computed:
+        computed = f"; {', '.join(rule.computed)} given as expressions: SageMaker's defaults used"
     emitter.diagnostics.approximated(
         "airflow.retry_policy",
-        f"RetryPolicies: the task retries up to {attempts} times after any failure, not "
-        f"only {', '.join(types)}; a retry starts a new job with a new name{backoff}",
+        f"RetryPolicies: the task retries up to {rule.max_attempts} times after any failure, "
+        f"not only {', '.join(sorted(rule.exception_types))}; a retry starts a new job with a "
+        f"new name{backoff}{computed}",
         step.name,
     )
     return arguments
-
-
-def _merged_policy(policies: tuple[RetryPolicy, ...]) -> tuple[int, float, float]:
-    """(retries, first delay in seconds, backoff rate) covering all ``policies``."""
-    attempts, interval, rate = 0, None, 1.0
-    for policy in policies:
-        step_interval = _number(policy.interval_seconds, _DEFAULT_INTERVAL)
-        step_rate = _number(policy.backoff_rate, _DEFAULT_RATE)
-        if policy.expire_after_min is not MISSING:
-            window = _number(policy.expire_after_min, 0) * 60
-            count = _attempts_within(window, step_interval, step_rate)
-        else:
-            count = int(_number(policy.max_attempts, _DEFAULT_ATTEMPTS))
-        attempts = max(attempts, count)
-        interval = step_interval if interval is None else min(interval, step_interval)
-        rate = max(rate, step_rate)
-    return attempts, interval or 1, rate
-
-
-def _number(value: Value, default: float) -> float:
-    """A numeric policy field, or its default where the source has an expression or nothing."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    return default
-
-
-def _attempts_within(window: float, interval: float, rate: float) -> int:
-    """How many retries SageMaker starts within ExpireAfterMin (delays grow by ``rate``)."""
-    count, elapsed, delay = 0, 0.0, interval
-    while elapsed + delay <= window and count < 1000:
-        elapsed += delay
-        delay *= rate
-        count += 1
-    return count

@@ -177,6 +177,8 @@ class Emitter:
             else:
                 source = self.value(node.s3_uri)
             return call("JsonGet", source, literal(node.path))
+        if node in self.references:  # written before: its constant (the common case)
+            return Atom(self.references[node][0])
         if isinstance(node, StepProperty):
             self.read_step_result(node.step, format_get(node))
             self.need("steps")

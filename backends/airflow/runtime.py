@@ -508,31 +508,39 @@ def lineage_arn(result, end):
 
 class SageMakerCheckOperator(SageMakerProcessingOperator):
     """A QualityCheck or ClarifyCheck step: its processing job, plus the baseline properties
-    (CalculatedBaseline*, BaselineUsedForDriftCheck*) that later steps read."""
+    that later steps read. ``calculated`` maps each CalculatedBaseline* property to the file
+    the check writes under its first output; ``drift_check`` maps each
+    BaselineUsedForDriftCheck* property to (its supplied, its calculated property)."""
 
     template_fields = (*SageMakerProcessingOperator.template_fields, "check")
 
-    def __init__(self, *, check, **kwargs):
+    def __init__(self, *, check, calculated, drift_check, **kwargs):
         super().__init__(**kwargs)
         self.check = check
+        self.calculated = calculated
+        self.drift_check = drift_check
 
     def execute(self, context):
         description = super().execute(context)["Processing"]
         outputs = description["ProcessingOutputConfig"]["Outputs"]
         output = outputs[0]["S3Output"]["S3Uri"].rstrip("/")
-        if self.check.get("CheckType") in ("DATA_QUALITY", "MODEL_QUALITY"):
-            files = {"Constraints": "constraints.json", "Statistics": "statistics.json"}
-        else:
-            files = {"Constraints": "analysis.json"}
-        for kind, file_name in files.items():
-            calculated = f"{output}/{file_name}"
-            supplied = self.check.get(f"SuppliedBaseline{kind}")
-            keep_supplied = supplied and not self.check.get("RegisterNewBaseline")
-            description[f"CalculatedBaseline{kind}"] = calculated
-            description[f"BaselineUsedForDriftCheck{kind}"] = (
-                supplied if keep_supplied else calculated
+        for name, file_name in self.calculated.items():
+            description[name] = f"{output}/{file_name}"
+        for name, (supplied, calculated) in self.drift_check.items():
+            description[name] = baseline_used_for_drift_check(
+                self.check.get("RegisterNewBaseline"),
+                self.check.get(supplied),
+                description[calculated],
             )
         return description
+
+
+def baseline_used_for_drift_check(register_new_baseline, supplied, calculated):
+    """SageMaker's rule: with RegisterNewBaseline true, the newly calculated baseline; else
+    the supplied one when given, else the calculated one."""
+    if register_new_baseline is True:
+        return calculated
+    return supplied if supplied not in (None, "") else calculated
 
 
 # section: callback

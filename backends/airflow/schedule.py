@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 
 from pipeglot.backends._python import Atom, Doc, Group, call, literal, string_literal
+from pipeglot.backends._trigger_notes import report_settings
 from pipeglot.backends.airflow.emitter import Emitter
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir import eventbridge, triggers
@@ -57,6 +58,8 @@ def dag_arguments(emitter: Emitter) -> dict[str, Doc]:
     nothing when the workflow has no schedule (it then runs when triggered, as SageMaker)."""
     workflow, ledger = emitter.workflow, emitter.diagnostics
     _report_event_triggers(workflow, ledger)
+    for trigger in workflow.triggers:
+        report_settings(trigger, ledger, _CODE, carries_target=False)
     schedules = [t for t in workflow.triggers if isinstance(t, triggers.Schedule)]
     if not schedules:
         return {}

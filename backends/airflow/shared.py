@@ -228,20 +228,37 @@ def _snake(text: str) -> str:
 # --- Shared strings ---------------------------------------------------------------------------
 
 
-def shared_strings(workflow: Workflow, taken: set[str]) -> dict[str, str]:
-    """Long strings that at least two steps use -> the module constant that holds each, named
-    after the first key that holds it; ``taken`` names are avoided."""
+def shared_strings(
+    workflow: Workflow, families: dict[str, Family], taken: set[str]
+) -> dict[str, str]:
+    """Long strings that at least two places of the file use -> the module constant that holds
+    each, named after the first key that holds it; ``taken`` names are avoided. A family's
+    builder is one place (its members' shared values are written once, in it); each member's
+    own values and each step outside a family are others."""
     users: dict[str, set[str]] = {}
     keys: dict[str, str] = {}
+
+    def count(value: Value, user: str) -> None:
+        for key, text in _strings(value, "value"):
+            users.setdefault(text, set()).add(user)
+            keys.setdefault(text, key)
+
+    seen: set[str] = set()
     for step in workflow.steps:
-        for key, text in _strings(step.arguments, "value"):
-            if len(text) >= MIN_SHARED_STRING:
-                users.setdefault(text, set()).add(step.name)
-                keys.setdefault(text, key)
+        family = families.get(step.name)
+        if family is None:
+            count(step.arguments, step.name)
+            continue
+        if family.function not in seen:
+            seen.add(family.function)
+            count(family.body, family.function)
+            for item in family.items:
+                count(item.body, item.function)
+        count(list(family.arguments[step.name].values()), step.name)
     names: dict[str, str] = {}
     used = set(taken)
-    for text, steps in users.items():
-        if len(steps) < 2:
+    for text, places in users.items():
+        if len(places) < 2:
             continue
         base = _snake(keys[text]).upper() or "VALUE"
         name, number = base, 1
@@ -253,13 +270,19 @@ def shared_strings(workflow: Workflow, taken: set[str]) -> dict[str, str]:
     return names
 
 
-def _strings(value: Value, key: str):
-    """(the key that holds it, string) for every string in ``value``, in document order."""
-    if isinstance(value, str):
-        yield key, value
-    elif isinstance(value, dict):
-        for inner_key, inner in value.items():
-            yield from _strings(inner, str(inner_key))
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item, key)
+def _strings(value: Value, key: str) -> list[tuple[str, str]]:
+    """(the key that holds it, string) for every long string in ``value``, in document order."""
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[str, Value]] = [(key, value)]
+    while stack:
+        key, value = stack.pop()
+        if type(value) is str:
+            if len(value) >= MIN_SHARED_STRING:
+                found.append((key, value))
+        elif type(value) is dict:
+            stack.extend((str(k), v) for k, v in reversed(value.items()))
+        elif type(value) is list:
+            stack.extend((key, item) for item in reversed(value))
+        elif type(value) is ItemCall:
+            stack.extend((name, item) for name, item in reversed(value.arguments))
+    return found

@@ -14,6 +14,7 @@ from pipeglot.backends.airflow.tasks import (
     step_arguments,
 )
 from pipeglot.ir.model import Step
+from pipeglot.ir.sagemaker import BASELINE_FILES, DRIFT_CHECK_BASELINES
 
 if TYPE_CHECKING:
     from pipeglot.backends.airflow.emitter import Emitter
@@ -123,6 +124,15 @@ def check(emitter: Emitter, step: Step) -> Task:
     )
     constant = emitter.constant(step.name, "CHECK")
     task.arguments["check"] = call("resolved", Atom(constant))
+    calculated = {name: file for (kind, name), file in BASELINE_FILES.items() if kind is step.kind}
+    task.arguments["calculated"] = literal(calculated)
+    task.arguments["drift_check"] = literal(
+        {
+            name: [supplied, source]
+            for name, (supplied, source) in DRIFT_CHECK_BASELINES.items()
+            if source in calculated
+        }
+    )
     emitter.diagnostics.approximated(
         f"airflow.{step.kind.value}",
         f"{step.type_name}: runs the check's processing job and provides its baseline "
