@@ -217,7 +217,7 @@ class _KfpWalk:
         if "dag" not in component:
             step = name if name in self.steps else None
             if step is not None:
-                self.runs[step] = self.image(component)
+                self.runs[step] = self.runner(task["componentRef"]["name"], component)
             self.nodes.append(
                 Node(
                     id=node_id,
@@ -246,7 +246,8 @@ class _KfpWalk:
             if not child.get("dependentTasks"):
                 self.lines.append(Line(node_id, f"{node_id}/{key}", "helper"))
 
-    def image(self, component: dict[str, Any]) -> str:
+    def runner(self, name: str, component: dict[str, Any]) -> str:
+        """The component a task runs and the image of the pod it runs in."""
         executor = self.spec.get("deploymentSpec", {}).get("executors", {})
         container = executor.get(component.get("executorLabel", ""), {}).get("container", {})
-        return f"pod: {container.get('image', '?')}"
+        return f"{name.removeprefix('comp-')} component, pod {container.get('image', '?')}"
