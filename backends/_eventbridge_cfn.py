@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pipeglot.backends._trigger_notes import report_settings
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir import triggers
 from pipeglot.ir.model import Workflow
@@ -53,6 +54,7 @@ def add_triggers(
             principals.add("events.amazonaws.com")
             prefix = "EventRule"
         name = _logical_id(prefix, trigger.name, used)
+        report_settings(trigger, diagnostics, target.code, carries_target=True)
         resources[name] = {"Type": resource, "Properties": logical}
         diagnostics.exact(
             f"{target.code}.trigger",
@@ -96,6 +98,7 @@ def _rule(trigger: triggers.EventTrigger, workflow: Workflow, target: Target) ->
 
 def _target(trigger: triggers.Trigger, workflow: Workflow, target: Target) -> dict[str, Any]:
     body: dict[str, Any] = {"Arn": target.arn, "RoleArn": {"Fn::GetAtt": [ROLE, "Arn"]}}
+    body.update(triggers.target_settings(trigger))  # RetryPolicy, DeadLetterConfig: same keys
     if target.kind == "sagemaker":
         if trigger.parameters:
             body["SageMakerPipelineParameters"] = {

@@ -51,6 +51,8 @@ class Schedule:
     name: str | None = None
     origin: str = "the command line"  # where it was read, for messages
     enabled: bool = True
+    target_settings: str = "{}"  # the target's RetryPolicy / DeadLetterConfig, JSON text
+    unmodeled: tuple[str, ...] = ()  # settings read but not translated, for the ledger
 
     def fire_times(self, *, after: dt.datetime, count: int) -> list[dt.datetime]:
         """The next ``count`` invocations after ``after`` as EventBridge defines them (UTC)."""
@@ -74,6 +76,8 @@ class EventTrigger:
     name: str | None = None
     origin: str = "the command line"
     enabled: bool = True
+    target_settings: str = "{}"
+    unmodeled: tuple[str, ...] = ()
 
     @property
     def pattern_value(self) -> Any:
@@ -81,6 +85,16 @@ class EventTrigger:
 
 
 Trigger = Schedule | EventTrigger
+
+# What EventBridge does when starting the target fails, unless told otherwise (Scheduler and
+# rules alike): retry for a day, up to 185 times.
+DEFAULT_RETRY_POLICY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+_TARGET_SETTINGS = ("RetryPolicy", "DeadLetterConfig")
+
+
+def target_settings(trigger: Trigger) -> dict[str, Any]:
+    """The target's retry policy (when not the default) and dead-letter queue."""
+    return dict(json.loads(trigger.target_settings))
 
 
 def label(trigger: Trigger) -> str:
@@ -104,6 +118,14 @@ def from_json(item: Any, *, where: str, origin: str) -> Trigger:
         raise InputError("Name must be a string", location=f"{where}/Name")
     enabled = _state(item, where)
     parameters = _parameters(item, where)
+    common: dict[str, Any] = {
+        "parameters": parameters,
+        "name": name,
+        "origin": origin,
+        "enabled": enabled,
+        "target_settings": _settings(item.get("Target"), f"{where}/Target"),
+        "unmodeled": tuple(item.get("Unmodeled", ())),
+    }
     if ("ScheduleExpression" in item) == ("EventPattern" in item):
         raise InputError(
             "give exactly one of ScheduleExpression (cron(...) or rate(...)) and EventPattern",
@@ -113,10 +135,7 @@ def from_json(item: Any, *, where: str, origin: str) -> Trigger:
         return EventTrigger(
             pattern=_pattern_text(item["EventPattern"], f"{where}/EventPattern"),
             event_bus=_string(item, "EventBusName", where, "default"),
-            parameters=parameters,
-            name=name,
-            origin=origin,
-            enabled=enabled,
+            **common,
         )
     timezone = _string(item, "ScheduleExpressionTimezone", where, "UTC")
     eventbridge.zone(timezone, where=f"{where}/ScheduleExpressionTimezone")
@@ -132,10 +151,7 @@ def from_json(item: Any, *, where: str, origin: str) -> Trigger:
         start=start,
         end=end,
         flexible_window_minutes=_window(item.get("FlexibleTimeWindow"), where),
-        parameters=parameters,
-        name=name,
-        origin=origin,
-        enabled=enabled,
+        **common,
     )
 
 
@@ -157,6 +173,14 @@ def from_scheduler(schedule: Mapping[str, Any], *, where: str) -> Trigger:
         if schedule.get(key) is not None
     }
     item["PipelineParameters"] = _target_parameters(target)
+    item["Target"] = {key: target[key] for key in _TARGET_SETTINGS if key in target}
+    item["Unmodeled"] = [
+        key
+        for key in ("KmsKeyArn", "ActionAfterCompletion")
+        if schedule.get(key) not in (None, "NONE")
+    ]
+    if group != "default":
+        item["Unmodeled"].append(f"GroupName {group!r}")
     return from_json(
         item, where=where, origin=f"EventBridge Scheduler schedule {group}/{item.get('Name')}"
     )
@@ -171,7 +195,27 @@ def from_rule(rule: Mapping[str, Any], target: Mapping[str, Any], *, where: str)
         item["EventPattern"] = rule["EventPattern"]
         item["EventBusName"] = rule.get("EventBusName", "default")
     item["PipelineParameters"] = _target_parameters(target)
+    item["Target"] = {key: target[key] for key in _TARGET_SETTINGS if key in target}
     return from_json(item, where=where, origin=f"EventBridge rule {rule.get('Name')}")
+
+
+def _settings(value: Any, where: str) -> str:
+    """``Target``'s RetryPolicy (unless it is the default) and DeadLetterConfig, as JSON text."""
+    if value is None:
+        return "{}"
+    if not isinstance(value, Mapping):
+        raise InputError('Target is an object such as {"RetryPolicy": {...}}', location=where)
+    unknown = sorted(set(value) - set(_TARGET_SETTINGS))
+    if unknown:
+        raise InputError(
+            f"Target takes RetryPolicy and DeadLetterConfig, not {', '.join(unknown)} (the "
+            "target is the translated pipeline)",
+            location=where,
+        )
+    kept = {key: value[key] for key in _TARGET_SETTINGS if key in value}
+    if kept.get("RetryPolicy") == DEFAULT_RETRY_POLICY:
+        del kept["RetryPolicy"]
+    return json.dumps(kept, sort_keys=True)
 
 
 def _target_parameters(target: Mapping[str, Any]) -> list[Any]:

@@ -588,3 +588,41 @@ def test_the_scheduled_input_is_what_the_state_machine_reads(
             time.sleep(0.05)
     # The scheduled value (typed: 12, not "12") and the default of the one it does not pass.
     assert (result["status"], result.get("cause")) == ("FAILED", "s3://bucket/in 12")
+
+
+def test_retries_and_dead_letters_of_the_target_are_kept_or_reported(aws: Any) -> None:
+    arn = aws.client("sagemaker").create_pipeline(
+        PipelineName="retried", PipelineDefinition=SMALL, RoleArn=ROLE
+    )["PipelineArn"]
+    scheduler = aws.client("scheduler")
+    scheduler.create_schedule_group(Name="ml")
+    settings = {
+        "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3},
+        "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:123456789012:dead"},
+    }
+    scheduler.create_schedule(
+        Name="hourly",
+        GroupName="ml",
+        ScheduleExpression="rate(1 hour)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": arn, "RoleArn": ROLE, **settings},
+    )
+    workflow = pipeglot.load("sagemaker://retried", read="sagemaker-service")
+    (schedule,) = workflow.triggers
+    assert triggers.target_settings(schedule) == settings
+    ledger = Diagnostics()
+    template = json.loads(pipeglot.dump(workflow, write="asl-cloudformation", diagnostics=ledger))
+    target = template["Resources"]["ScheduleHourly"]["Properties"]["Target"]
+    assert {key: target[key] for key in settings} == settings
+    codes = [entry.code for entry in ledger if entry.fidelity is Fidelity.DROPPED]
+    assert codes == ["asl-cloudformation.trigger_settings"]  # the group, not the retries
+    _cfn_lint(template)
+    for fmt in ("airflow", "kfp"):
+        ledger = Diagnostics()
+        pipeglot.dump(workflow, write=fmt, diagnostics=ledger)
+        codes = [entry.code for entry in ledger if entry.fidelity is Fidelity.DROPPED]
+        assert f"{fmt}.schedule.target_settings" in codes, fmt
+    # The defaults moto and AWS report for every target are no setting of the user's.
+    _nightly_pipeline(aws)
+    nightly = pipeglot.load("sagemaker://nightly-train", read="sagemaker-service").triggers[0]
+    assert triggers.target_settings(nightly) == {} and nightly.unmodeled == ()

@@ -18,6 +18,7 @@ import shlex
 from typing import Any
 
 from pipeglot.backends._python import literal, statement
+from pipeglot.backends._trigger_notes import report_settings
 from pipeglot.backends.kfp.plan import Plan
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir import eventbridge, triggers
@@ -44,6 +45,7 @@ def section(plan: Plan) -> str | None:
 def report(plan: Plan, diagnostics: Diagnostics) -> None:
     """Ledger entries: each schedule as written, or why not; each event pattern dropped."""
     for trigger in plan.workflow.triggers:
+        report_settings(trigger, diagnostics, _CODE, carries_target=False)
         if isinstance(trigger, triggers.EventTrigger):
             diagnostics.dropped(
                 f"{_CODE}.event_pattern",
