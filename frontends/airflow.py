@@ -317,10 +317,11 @@ class _DagReader:
             return
         for name in names:
             self.constants[name] = value
-        self._expression_statement(value)
+        if _is_dependency(value):  # x = a >> b
+            self._flow(value)
 
     def _expression_statement(self, node: ast.expr) -> None:
-        if isinstance(node, ast.BinOp | ast.List | ast.Tuple):
+        if _is_dependency(node):
             self._flow(node)
         elif isinstance(node, ast.Call):
             callee = self._callee(node)
@@ -1278,6 +1279,11 @@ _OPERATOR_INPUTS = {
     "package_desc", "model_approval", "extras", "conditions", "condition_type", "left_value",
     "right_value", "if_task_ids", "else_task_ids", "python_callable", "op_kwargs", "op_args",
 }  # fmt: skip
+
+
+def _is_dependency(node: ast.expr) -> bool:
+    """``a >> b``, ``a << b`` (and chains of them): a statement that orders tasks."""
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.RShift | ast.LShift)
 
 
 def _why_unsupported(operator: str) -> str:
