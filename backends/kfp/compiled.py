@@ -4,15 +4,24 @@ It writes the kfp Python file (``pipeglot.backends.kfp``) and compiles it with t
 compiler, in this process: the file is written to a temporary folder (kfp reads each
 component's source with ``inspect``), imported as a fresh module, compiled, and forgotten.
 The spec is what kfp writes; nothing in it depends on the time, the machine or the folder.
+
+kfp names the n-th task of a component by trying ``name-2``, ``name-3``... against a list of
+every task name so far: cubic in the number of tasks of one component, and a file of reusable
+components has thousands of them. While it compiles here, that helper finds the very same
+names with a set instead (linear), and kfp's pure name sanitiser is memoised; the spec is
+byte for byte what kfp writes unaided (``tests/test_kfp.py`` compares the two).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import sys
 import tempfile
 import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +55,40 @@ def compile_source(text: str, compiler: Any = None) -> str:
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module  # kfp looks components' modules up by name
         try:
-            spec.loader.exec_module(module)
-            output = Path(folder) / "pipeline.yaml"
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                compiler.Compiler().compile(module.pipeline, str(output))
+            with _linear_names():
+                spec.loader.exec_module(module)
+                output = Path(folder) / "pipeline.yaml"
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    compiler.Compiler().compile(module.pipeline, str(output))
             return output.read_text(encoding="utf-8")
         finally:
             sys.modules.pop(module_name, None)
+
+
+@contextlib.contextmanager
+def _linear_names() -> Iterator[None]:
+    """kfp's name helpers, in linear-time versions that give the same names (see above)."""
+    from kfp.dsl import utils
+
+    unique, rename = utils.make_name_unique_by_adding_index, utils.maybe_rename_for_k8s
+    utils.make_name_unique_by_adding_index = _unique_name
+    utils.maybe_rename_for_k8s = functools.lru_cache(maxsize=None)(rename)
+    try:
+        yield
+    finally:
+        utils.make_name_unique_by_adding_index, utils.maybe_rename_for_k8s = unique, rename
+
+
+def _unique_name(name: str, collection: list[str], delimiter: str) -> str:
+    """``name``, or the first of ``name{delimiter}2``, ``3``... not in ``collection``."""
+    if name not in collection:
+        return name
+    taken = set(collection)
+    index = 2
+    while f"{name}{delimiter}{index}" in taken:
+        index += 1
+    return f"{name}{delimiter}{index}"
 
 
 def _kfp_compiler() -> Any:

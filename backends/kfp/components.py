@@ -53,7 +53,9 @@ def runtime_functions(use: Use) -> tuple[str, ...]:
         features.add("tuning")
     if use.check:
         features.add("check")
-    roots = ("step_context", "skipped", "skipped_result", use.component.entry)
+    roots = ("step_context", use.component.entry)
+    if use.guarded:
+        roots += ("skipped", "skipped_result")
     if use.slots:
         roots += ("list_name_fields",)
     return carried(roots, frozenset(features))

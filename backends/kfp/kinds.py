@@ -109,6 +109,40 @@ def runtime_sources() -> dict[str, str]:
     return sources
 
 
+@functools.cache
+def shipped_sources() -> dict[str, str]:
+    """Each runtime function as the generated file writes it: its docstring becomes comment
+    lines above it. kfp copies a component's functions into the spec once per task (from
+    ``def`` on), so code that is not run stays out of every task's copy."""
+    shipped = {}
+    for name, source in runtime_sources().items():
+        function = ast.parse(source).body[0]
+        assert isinstance(function, ast.FunctionDef)
+        docstring = ast.get_docstring(function)
+        if docstring is None:
+            shipped[name] = source
+            continue
+        first = function.body[0]
+        lines = source.split("\n")
+        body = lines[first.end_lineno :]
+        if body and not body[0].strip():
+            body = body[1:]
+        comment = "\n".join(_comment(docstring.split("\n\n")[0]))
+        shipped[name] = "\n".join([comment, *lines[: first.lineno - 1], *body])
+    return shipped
+
+
+def _comment(text: str) -> list[str]:
+    """``text`` as ``#`` lines of at most 100 columns."""
+    lines, line = [], "#"
+    for word in text.split():
+        if len(line) + 1 + len(word) > 100:
+            lines.append(line)
+            line = "#"
+        line += " " + word
+    return [*lines, line]
+
+
 def _list_name_fields() -> str:
     entries = "".join(
         f"        {string_literal(name)}: {string_literal(field)},\n"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pipeglot.backends._python import file_header, mark_long_lines, render, string_literal
 from pipeglot.backends.kfp.components import component, runtime_functions, runtime_list_name
 from pipeglot.backends.kfp.hoist import Constants, shared_constants
-from pipeglot.backends.kfp.kinds import DATA_CALLS, carried, runtime_sources
+from pipeglot.backends.kfp.kinds import DATA_CALLS, carried, shipped_sources
 from pipeglot.backends.kfp.pipeline import pipeline
 from pipeglot.backends.kfp.plan import MODULE_NAMES, Plan
 
@@ -75,7 +75,7 @@ def module(plan: Plan, source_command: str | None) -> str:
     if constants.bodies:
         parts.append(_constant_block(constants))
     parts.append("# --- Runs inside the components (standard library and boto3 only) ---")
-    parts.extend(runtime_sources()[name] for name in defined)
+    parts.extend(shipped_sources()[name] for name in defined)
     lists = [render_list(runtime_list_name(use), functions[use.component.name]) for use in uses]
     parts.append("\n".join(lists))
     parts.append("# --- One reusable component per kind of step ---")

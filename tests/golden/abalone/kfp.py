@@ -56,18 +56,18 @@ S3_INPUT = {
 # --- Runs inside the components (standard library and boto3 only) ---
 
 
+# A boto3 client that retries throttling and service faults, as SageMaker Pipelines does.
 def aws_client(service):
-    """A boto3 client that retries throttling and service faults, as SageMaker Pipelines does."""
     import boto3
     from botocore.config import Config
 
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 10}))
 
 
+# What a step's expressions read: the results of the steps it reads from (JSON text, in any order:
+# each names its step), pipeline parameters, execution values, and the lists of step properties that
+# are indexed by a name field.
 def step_context(upstream=(), parameters=None, execution=None, name_fields=None):
-    """What a step's expressions read: the results of the steps it reads from (JSON text, in
-    any order: each names its step), pipeline parameters, execution values, and the lists of
-    step properties that are indexed by a name field."""
     import json
 
     steps = {}
@@ -83,24 +83,8 @@ def step_context(upstream=(), parameters=None, execution=None, name_fields=None)
     }
 
 
-def skipped(step, guard, branch):
-    """Whether a step placed outside the ``dsl.If`` blocks of its Condition must not run: its
-    guard Condition (``guard``, that task's branch output) did not choose ``branch``. Only
-    steps nested deeper than Python's block limit get a guard; others are skipped by KFP."""
-    if not branch or guard == branch:
-        return False
-    print(f"{step}: skipped (its condition chose {guard or 'no branch'}, not {branch})")
-    return True
-
-
-def skipped_result(step):
-    import json
-
-    return json.dumps({"Step": step, "Skipped": True})
-
-
+# ``value`` with every SageMaker expression in it replaced by its run-time value.
 def resolve(value, context):
-    """``value`` with every SageMaker expression in it replaced by its run-time value."""
     if isinstance(value, list):
         return [resolve(item, context) for item in value]
     if not isinstance(value, dict):
@@ -117,8 +101,8 @@ def resolve(value, context):
     return {key: resolve(item, context) for key, item in value.items()}
 
 
+# How Std:Join writes a value: JSON spelling for booleans, null and containers.
 def join_text(value):
-    """How Std:Join writes a value: JSON spelling for booleans, null and containers."""
     import json
 
     if isinstance(value, str):
@@ -128,8 +112,8 @@ def join_text(value):
     return str(value)
 
 
+# The value of ``{"Get": reference}``.
 def resolve_get(reference, context):
-    """The value of ``{"Get": reference}``."""
     import datetime
     import re
 
@@ -151,8 +135,8 @@ def resolve_get(reference, context):
     raise RuntimeError(f"cannot resolve {reference!r}")
 
 
+# Std:JsonGet on an S3 URI: read the JSON file and take ``Path`` in it.
 def json_get(body, context):
-    """Std:JsonGet on an S3 URI: read the JSON file and take ``Path`` in it."""
     import json
 
     uri = resolve(body["S3Uri"], context)
@@ -161,11 +145,8 @@ def json_get(body, context):
     return walk(document, body["Path"], {})
 
 
+# The value at ``path`` (``.A``, ``[0]``, ``['k']`` parts) in ``document``.
 def walk(document, path, name_fields):
-    """The value at ``path`` (``.A``, ``[0]``, ``['k']`` parts) in ``document``.
-
-    ``['k']`` on a list selects the item whose name field (``name_fields[list name]``) is k.
-    """
     import re
 
     value = document
@@ -187,11 +168,11 @@ def walk(document, path, name_fields):
     return value
 
 
+# A step's result as JSON text (datetimes as ISO text). KFP replaces its placeholders, two braces
+# and a dollar sign, in the string inputs of later tasks, so the dollar sign is escaped there (the
+# same JSON value): a property that holds such text arrives as it is. (No placeholder is spelled out
+# here: this code itself is a task's command.)
 def step_result(step, properties):
-    """A step's result as JSON text (datetimes as ISO text). KFP replaces its placeholders,
-    two braces and a dollar sign, in the string inputs of later tasks, so the dollar sign is
-    escaped there (the same JSON value): a property that holds such text arrives as it is.
-    (No placeholder is spelled out here: this code itself is a task's command.)"""
     import json
 
     text = json.dumps({"Step": step, "Properties": properties}, default=str, sort_keys=True)
@@ -199,9 +180,9 @@ def step_result(step, properties):
     return text.replace(opening, opening[:2] + "\\u0024")
 
 
+# A fresh resource name for one attempt: ``prefix-<12 hex>``, valid SageMaker name characters, at
+# most ``limit`` characters.
 def unique_name(prefix, limit=63):
-    """A fresh resource name for one attempt: ``prefix-<12 hex>``, valid SageMaker name
-    characters, at most ``limit`` characters."""
     import re
     import uuid
 
@@ -210,9 +191,9 @@ def unique_name(prefix, limit=63):
     return f"{base}-{uuid.uuid4().hex[:12]}"
 
 
+# Call ``describe`` until ``status_of`` its answer is in ``done`` (or fail on ``failed``, with
+# ``reason_of`` the answer as the message).
 def wait_for(describe, status_of, done, failed, poll_seconds, reason_of=None):
-    """Call ``describe`` until ``status_of`` its answer is in ``done`` (or fail on ``failed``,
-    with ``reason_of`` the answer as the message)."""
     import time
 
     while True:
@@ -226,18 +207,8 @@ def wait_for(describe, status_of, done, failed, poll_seconds, reason_of=None):
         time.sleep(poll_seconds)
 
 
+# Create the SageMaker resource of one step, wait until it is done, return its result.
 def run_sagemaker_job(step, api, request, context, check="", poll_seconds=30):
-    """Create the SageMaker resource of one step, wait until it is done, return its result.
-
-    ``api`` holds the resource's facts (from pipeglot's table): ``resource`` (boto3 calls
-    ``create_<resource>`` and ``describe_<resource>``), ``name_field`` and ``name_limit``,
-    ``name_is_prefix`` (a name in the request only starts the generated one),
-    ``unnamed_with`` (a request key that makes the resource unnamed: a versioned model
-    package), ``status_field`` (None: ready once created), ``succeeded``, ``failed`` and
-    ``failure_reason_field``; optional extras are ``baselines`` (a check step's baseline files,
-    see ``check_baselines``) and ``tuning_summaries`` (list the tuning job's training jobs).
-    ``check`` is a check step's own keys (JSON text: RegisterNewBaseline, Supplied*...).
-    """
     import json
 
     body = json.loads(request)
@@ -286,8 +257,8 @@ def run_sagemaker_job(step, api, request, context, check="", poll_seconds=30):
     return step_result(step, document)
 
 
+# A tuning job's best training jobs, best first: its TrainingJobSummaries property.
 def tuning_summaries(client, request, name, limit):
-    """A tuning job's best training jobs, best first: its TrainingJobSummaries property."""
     objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
     order = "Ascending" if objective.get("Type") == "Minimize" else "Descending"
     listed = client.list_training_jobs_for_hyper_parameter_tuning_job(
@@ -299,15 +270,8 @@ def tuning_summaries(client, request, name, limit):
     return listed["TrainingJobSummaries"]
 
 
+# The baseline properties of a QualityCheck or ClarifyCheck step.
 def check_baselines(request, check, baselines):
-    """The baseline properties of a QualityCheck or ClarifyCheck step.
-
-    ``baselines["calculated"]`` maps each Calculated* property to its file under the check
-    job's first output; ``baselines["drift"]`` maps each BaselineUsedForDriftCheck* property to
-    (the step key of the supplied baseline, the Calculated* property). SageMaker's rule: with
-    RegisterNewBaseline true the calculated baseline is used, otherwise the supplied one when
-    it is given, else the calculated one.
-    """
     output = request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/")
     properties = {name: f"{output}/{file}" for name, file in baselines["calculated"].items()}
     for used, (supplied_key, calculated_name) in baselines["drift"].items():
@@ -322,9 +286,9 @@ def check_baselines(request, check, baselines):
     return properties
 
 
+# A Condition step's branch, ``IfSteps`` when all of ``conditions`` (JSON text) hold (SageMaker ANDs
+# the list), else ``ElseSteps``; and its result (its Outcome property).
 def evaluate_conditions(step, conditions, context):
-    """A Condition step's branch, ``IfSteps`` when all of ``conditions`` (JSON text) hold
-    (SageMaker ANDs the list), else ``ElseSteps``; and its result (its Outcome property)."""
     import json
 
     def number(value):
@@ -373,17 +337,17 @@ def evaluate_conditions(step, conditions, context):
     return ("IfSteps" if outcome else "ElseSteps"), step_result(step, {"Outcome": outcome})
 
 
+# A Fail step: end the run as failed, with the step's error message.
 def fail_run(step, request, context):
-    """A Fail step: end the run as failed, with the step's error message."""
     import json
 
     message = resolve(json.loads(request).get("ErrorMessage", ""), context)
     raise RuntimeError(f"step {step!r} failed the pipeline: {join_text(message)}")
 
 
+# The lists of step properties that SageMaker indexes by a name field (``Outputs['train']`` is the
+# output whose OutputName is train).
 def list_name_fields():
-    """The lists of step properties that SageMaker indexes by a name field
-    (``Outputs['train']`` is the output whose OutputName is train)."""
     return {
         "Outputs": "OutputName",
         "ProcessingInputs": "InputName",
@@ -399,8 +363,6 @@ def list_name_fields():
 PROCESSING_JOB_RUNTIME = [
     aws_client,
     step_context,
-    skipped,
-    skipped_result,
     resolve,
     join_text,
     resolve_get,
@@ -414,8 +376,6 @@ PROCESSING_JOB_RUNTIME = [
 TRAINING_JOB_RUNTIME = [
     aws_client,
     step_context,
-    skipped,
-    skipped_result,
     resolve,
     join_text,
     resolve_get,
@@ -429,8 +389,6 @@ TRAINING_JOB_RUNTIME = [
 CONDITION_STEP_RUNTIME = [
     aws_client,
     step_context,
-    skipped,
-    skipped_result,
     resolve,
     join_text,
     resolve_get,
@@ -443,8 +401,6 @@ CONDITION_STEP_RUNTIME = [
 MODEL_PACKAGE_RUNTIME = [
     aws_client,
     step_context,
-    skipped,
-    skipped_result,
     resolve,
     join_text,
     resolve_get,
@@ -458,8 +414,6 @@ MODEL_PACKAGE_RUNTIME = [
 MODEL_RUNTIME = [
     aws_client,
     step_context,
-    skipped,
-    skipped_result,
     resolve,
     join_text,
     resolve_get,
@@ -473,8 +427,6 @@ MODEL_RUNTIME = [
 TRANSFORM_JOB_RUNTIME = [
     aws_client,
     step_context,
-    skipped,
-    skipped_result,
     resolve,
     join_text,
     resolve_get,
@@ -485,16 +437,7 @@ TRANSFORM_JOB_RUNTIME = [
     run_sagemaker_job,
     list_name_fields,
 ]
-FAIL_RUNTIME = [
-    step_context,
-    skipped,
-    skipped_result,
-    resolve,
-    join_text,
-    resolve_get,
-    walk,
-    fail_run,
-]
+FAIL_RUNTIME = [step_context, resolve, join_text, resolve_get, walk, fail_run]
 
 
 # --- One reusable component per kind of step ---
