@@ -13,6 +13,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import require_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -314,3 +315,35 @@ def test_fire_times_equal_the_minute_by_minute_oracle(
     found = fire_times(parse(cron), after=start, count=len(expected) + 1, timezone=timezone)
     end = start + dt.timedelta(days=days)
     assert [moment for moment in found if moment <= end] == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cron=_crons(),
+    start=st.datetimes(min_value=dt.datetime(2025, 6, 1), max_value=dt.datetime(2027, 6, 1)).map(
+        lambda moment: moment.replace(tzinfo=UTC)
+    ),
+)
+def test_the_standard_cron_croniter_reads_fires_at_the_same_times(
+    cron: str, start: dt.datetime
+) -> None:
+    """What Airflow (croniter, with L and #) and KFP (six fields, none of them) are given."""
+    croniter = require_module("croniter").croniter  # type: ignore[attr-defined]
+    parsed = parse(cron)
+    assert isinstance(parsed, Cron)
+    expected = fire_times(parsed, after=start, count=25)
+    for last_and_nth, seconds in ((True, False), (False, True)):
+        standard = eventbridge.to_standard_cron(parsed, last_and_nth=last_and_nth)
+        if standard.fields is None:
+            assert any(mark in cron for mark in ("W", "L", "#")), cron
+            continue
+        text = ("0 " if seconds else "") + standard.text
+        walker = croniter(text, start.replace(tzinfo=None), second_at_beginning=seconds)
+        found = []
+        while len(found) < len(expected):
+            moment = walker.get_next(dt.datetime).replace(tzinfo=UTC)
+            if parsed.years is None or moment.year in parsed.years:  # years: the start/end dates
+                found.append(moment)
+            if moment.year > 2030:
+                break
+        assert found == expected, (cron, text)
