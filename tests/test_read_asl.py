@@ -314,3 +314,35 @@ def test_cli_reports_bad_input_with_exit_2_and_writes_nothing(tmp_path: Path) ->
     assert result.returncode == 2, result.stderr
     assert "/States/A" in result.stderr and "Traceback" not in result.stderr
     assert not output.exists()
+
+
+# --- callbacks and Lambda ARNs --------------------------------------------------------------
+
+
+def test_wait_for_task_token_is_a_callback_step() -> None:
+    workflow, ledger = read("human-approval-callback.asl.json")
+    kinds = [(step.name, step.kind) for step in workflow.steps]
+    assert kinds == [
+        ("Train", StepKind.TRAINING),
+        ("Notify-reviewers", StepKind.LAMBDA),
+        ("Wait-for-approval", StepKind.CALLBACK),
+        ("Approved", StepKind.CONDITION),
+        ("Register", StepKind.REGISTER_MODEL),
+    ]
+    notify = workflow.step("Notify-reviewers")  # a Lambda ARN as the Resource, the old way
+    assert notify.function_arn.endswith(":function:notify-reviewers")
+    callback = workflow.step("Wait-for-approval")
+    assert callback.sqs_queue_url.endswith("/model-approvals")
+    assert "TaskToken" not in callback.arguments  # SageMaker sends its own token
+    assert callback.arguments["job"] == prop("Train.TrainingJobName")
+    assert [output.name for output in callback.output_parameters] == ["decision"]
+    (approved,) = workflow.step("Approved").conditions
+    assert approved.left == prop("Wait-for-approval.OutputParameters['decision']")
+    assert workflow.step("Approved").if_steps == ("Register",)
+    # Notify runs after Train and before the callback, as in the machine.
+    assert {("Train", "Notify-reviewers"), ("Notify-reviewers", "Wait-for-approval")} <= edge_set(
+        workflow
+    )
+    assert "read.asl.callback" in codes(ledger, Fidelity.APPROXIMATED)
+    assert "read.asl.task-option" in codes(ledger, Fidelity.DROPPED)  # HeartbeatSeconds
+    back_to_sagemaker(workflow)
