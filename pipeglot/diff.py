@@ -207,7 +207,17 @@ def _plain_record(record: Any, skip: frozenset[str] = _IDENTITY_FIELDS) -> dict[
 
 
 def plain(value: Any) -> Any:
-    """``value`` as plain JSON: expression and condition nodes become their JSON objects."""
+    """``value`` as plain JSON, compared with ``==``: expression and condition nodes become
+    their JSON objects, and booleans become :class:`JsonBool` so that true is never 1."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or value is None:
+        return value
+    if kind is bool:
+        return JSON_TRUE if value else JSON_FALSE
+    if kind is dict or isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [plain(item) for item in value]
     if isinstance(value, EXPRESSION_TYPES):
         return plain(expression_to_json(value))
     if isinstance(value, _CONDITION_NODES):
@@ -216,26 +226,62 @@ def plain(value: Any) -> Any:
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _plain_record(value)
-    if isinstance(value, Mapping):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    if value is MISSING:
-        return ABSENT
+    return ABSENT if value is MISSING else value
+
+
+class JsonBool:
+    """A JSON boolean that equals only itself (Python's ``True == 1`` would hide a change)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is JsonBool and other.value is self.value
+
+    def __hash__(self) -> int:
+        return hash((JsonBool, self.value))
+
+    def __repr__(self) -> str:
+        return "true" if self.value else "false"
+
+
+JSON_TRUE, JSON_FALSE = JsonBool(True), JsonBool(False)
+
+
+def _json(value: Any) -> Any:
+    """A plain value back as JSON (booleans as bool), for reporting it."""
+    if type(value) is JsonBool:
+        return value.value
+    if type(value) is dict:
+        return {key: _json(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_json(item) for item in value]
     return value
+
+
+def _change(path: str, old: Any, new: Any) -> Change:
+    return Change(path, _json(old), _json(new))
 
 
 # --- Comparing plain values -----------------------------------------------------------------
 
 
 def diff_values(old: Any, new: Any, path: str) -> Iterator[Change]:
-    """The changes from ``old`` to ``new`` (plain JSON), each named by its path."""
+    """The changes from ``old`` to ``new`` (see :func:`plain`), each named by its path.
+
+    Equal values (the common case) are recognised by one ``==``, which compares mappings
+    regardless of key order and 2 with 2.0 as the same number, as JSON does.
+    """
+    if old == new:
+        return
     if _is_object(old) and _is_object(new):
         yield from _diff_objects(old, new, path)
     elif isinstance(old, list) and isinstance(new, list):
         yield from _diff_lists(old, new, path)
-    elif not same_scalar(old, new):
-        yield Change(path, old, new)
+    else:
+        yield _change(path, old, new)
 
 
 def _is_object(value: Any) -> bool:
@@ -249,9 +295,9 @@ def _diff_objects(old: dict[str, Any], new: dict[str, Any], path: str) -> Iterat
     for key in sorted(old.keys() | new.keys()):
         where = _member_path(path, key)
         if key not in new:
-            yield Change(where, old[key], ABSENT)
+            yield _change(where, old[key], ABSENT)
         elif key not in old:
-            yield Change(where, ABSENT, new[key])
+            yield _change(where, ABSENT, new[key])
         else:
             yield from diff_values(old[key], new[key], where)
 
@@ -262,9 +308,9 @@ def _diff_lists(old: list[Any], new: list[Any], path: str) -> Iterator[Change]:
         for index in range(max(len(old), len(new))):
             where = f"{path}[{index}]"
             if index >= len(new):
-                yield Change(where, old[index], ABSENT)
+                yield _change(where, old[index], ABSENT)
             elif index >= len(old):
-                yield Change(where, ABSENT, new[index])
+                yield _change(where, ABSENT, new[index])
             else:
                 yield from diff_values(old[index], new[index], where)
         return
@@ -289,15 +335,6 @@ def _name_field(old: list[Any], new: list[Any]) -> str | None:
 def _keyed_by(items: list[dict[str, Any]], field: str) -> bool:
     values = [item.get(field) for item in items]
     return all(isinstance(value, str) for value in values) and len(set(values)) == len(values)
-
-
-def same_scalar(old: Any, new: Any) -> bool:
-    """Equal as JSON values: 2 and 2.0 are the same number, but true is not 1."""
-    if isinstance(old, bool) or isinstance(new, bool):
-        return type(old) is type(new) and old == new
-    if isinstance(old, int | float) and isinstance(new, int | float):
-        return old == new
-    return type(old) is type(new) and old == new
 
 
 def _member_path(path: str, key: str) -> str:

@@ -172,6 +172,22 @@ def _remove_a_sink(document: dict[str, Any], workflow: Any, keep: str | None) ->
     return None
 
 
+def test_true_is_not_1_but_2_is_2_0() -> None:
+    """JSON's view of equality, not Python's (where True == 1)."""
+    document = json.loads(ABALONE.read_bytes())
+    entrypoint = document["Steps"][0]["Arguments"]["AppSpecification"]["ContainerEntrypoint"]
+    as_bool, as_int, as_float = (copy.deepcopy(document) for _ in range(3))
+    for variant, value in ((as_bool, True), (as_int, 1), (as_float, 1.0)):
+        variant["Steps"][0]["Arguments"]["AppSpecification"]["ContainerEntrypoint"] = [
+            *entrypoint,
+            value,
+        ]
+    [changed] = diff(_load(as_int), _load(as_bool)).steps.changed
+    [change] = changed.changes
+    assert (change.old, change.new) == (1, True) and type(change.new) is bool
+    assert diff(_load(as_int), _load(as_float)).equal
+
+
 # --- The command line ------------------------------------------------------------------------
 
 
