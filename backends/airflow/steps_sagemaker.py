@@ -14,99 +14,77 @@ from pipeglot.backends.airflow.tasks import (
     step_arguments,
 )
 from pipeglot.ir.model import Step
-from pipeglot.ir.sagemaker import BASELINE_FILES, DRIFT_CHECK_BASELINES
+from pipeglot.ir.sagemaker import (
+    BASELINE_FILES,
+    DEFAULT_NAME_LIMIT,
+    DRIFT_CHECK_BASELINES,
+    resource_api,
+)
 
 if TYPE_CHECKING:
     from pipeglot.backends.airflow.emitter import Emitter
 
 
-def processing(emitter: Emitter, step: Step) -> Task:
-    return config_operator_task(emitter, "SageMakerProcessingOperator", step, "ProcessingJobName")
+def generated_name(step: Step) -> tuple[str | None, int]:
+    """The request key under which the task puts a name unique per run and try, and its
+    length limit (ir.sagemaker): None where the request names the resource itself (an
+    endpoint) or the resource has no name (a versioned model package)."""
+    api = resource_api(step.kind)
+    if api is None or not api.name_is_prefix or api.unnamed_with is not None:
+        return None, DEFAULT_NAME_LIMIT
+    return api.name_field, api.name_limit
 
 
-def training(emitter: Emitter, step: Step) -> Task:
-    return config_operator_task(emitter, "SageMakerTrainingOperator", step, "TrainingJobName")
+def config_operator(operator: str) -> Callable[[Emitter, Step], Task]:
+    """A handler for steps whose request a provider operator sends whole, as ``config``."""
+
+    def handler(emitter: Emitter, step: Step) -> Task:
+        name_key, limit = generated_name(step)
+        return config_operator_task(emitter, operator, step, name_key, limit)
+
+    return handler
 
 
-def transform(emitter: Emitter, step: Step) -> Task:
-    return config_operator_task(emitter, "SageMakerTransformOperator", step, "TransformJobName")
-
-
-def tuning(emitter: Emitter, step: Step) -> Task:
-    # CreateHyperParameterTuningJob names are at most 32 characters.
-    return config_operator_task(
-        emitter, "SageMakerTuningOperator", step, "HyperParameterTuningJobName", 32
-    )
-
-
-def model(emitter: Emitter, step: Step) -> Task:
-    return config_operator_task(emitter, "SageMakerModelOperator", step, "ModelName")
-
-
-def endpoint_config(emitter: Emitter, step: Step) -> Task:
-    # EndpointConfigName and EndpointName are part of the source request, as in SageMaker.
-    return config_operator_task(emitter, "SageMakerEndpointConfigOperator", step, None)
-
-
-def endpoint(emitter: Emitter, step: Step) -> Task:
-    return config_operator_task(emitter, "SageMakerEndpointOperator", step, None)
-
+processing = config_operator("SageMakerProcessingOperator")
+training = config_operator("SageMakerTrainingOperator")
+transform = config_operator("SageMakerTransformOperator")
+tuning = config_operator("SageMakerTuningOperator")
+model = config_operator("SageMakerModelOperator")
+endpoint_config = config_operator("SageMakerEndpointConfigOperator")
+endpoint = config_operator("SageMakerEndpointOperator")
 
 # The handlers whose request goes to a provider operator as ``config``.
 CONFIG_HANDLERS = (processing, training, transform, tuning, model, endpoint_config, endpoint)
 
 
-def sagemaker_request(
-    action: str,
-    describe: str,
-    name_key: str,
-    status_key: str,
-    *,
-    job_name: str | None = None,
-    max_length: int = 63,
-) -> Callable[[Emitter, Step], Task]:
-    """A handler for a step sent as one SageMaker request by the generated
-    ``sagemaker_request`` callable, for requests whose provider operator (if any) does not
-    send every field of the source. ``job_name`` is the key of a generated unique name."""
-
-    def handler(emitter: Emitter, step: Step) -> Task:
-        emitter.need("request")
-        emitter.use_python_operator()
-        request = request_callable(emitter, step, job_name, max_length)
-        sender = call(
-            "sagemaker_request",
-            request,
-            literal(action),
-            literal(describe),
-            literal(name_key),
-            literal(status_key),
-        )
-        return Task(
-            "PythonOperator",
-            {"python_callable": sender},
-            constants=[("REQUEST", emitter.value(step_arguments(step)))],
-        )
-
-    return handler
+def sagemaker_request(emitter: Emitter, step: Step) -> Task:
+    """A step sent as one SageMaker request by the generated ``sagemaker_request`` callable,
+    for requests whose provider operator (if any) does not send every field of the source;
+    which call, which name, which statuses end it: ir.sagemaker's facts of the step kind."""
+    api = resource_api(step.kind)
+    assert api is not None, step.kind  # the dispatch table sends only resource steps here
+    emitter.need("request")
+    emitter.use_python_operator()
+    name_key, limit = generated_name(step)
+    sender = call(
+        "sagemaker_request",
+        request_callable(emitter, step, name_key, limit),
+        literal(f"create_{api.resource}"),
+        literal(f"describe_{api.resource}"),
+        literal(api.name_field),
+        literal(api.arn_field),
+        literal(api.status_field),
+        literal(list(api.succeeded)),
+        literal(list(api.failed)),
+    )
+    return Task(
+        "PythonOperator",
+        {"python_callable": sender},
+        constants=[("REQUEST", emitter.value(step_arguments(step)))],
+    )
 
 
-register_model = sagemaker_request(
-    "create_model_package", "describe_model_package", "ModelPackageName", "ModelPackageStatus"
-)
-automl = sagemaker_request(
-    "create_auto_ml_job",
-    "describe_auto_ml_job",
-    "AutoMLJobName",
-    "AutoMLJobStatus",
-    job_name="AutoMLJobName",
-    max_length=32,  # CreateAutoMLJob names are at most 32 characters
-)
-inference_component = sagemaker_request(
-    "create_inference_component",
-    "describe_inference_component",
-    "InferenceComponentName",
-    "InferenceComponentStatus",
-)
+register_model = automl = inference_component = sagemaker_request
 
 
 def check(emitter: Emitter, step: Step) -> Task:
@@ -116,7 +94,7 @@ def check(emitter: Emitter, step: Step) -> Task:
     emitter.need("resolved")
     task = Task(
         "SageMakerCheckOperator",
-        {"config": request_callable(emitter, step, "ProcessingJobName")},
+        {"config": request_callable(emitter, step, *generated_name(step))},
         constants=[
             ("REQUEST", emitter.value(step_arguments(step))),
             ("CHECK", emitter.value(dict(step.check))),

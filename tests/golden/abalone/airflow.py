@@ -274,10 +274,11 @@ def fail_with(message):
     return fail
 
 
-def sagemaker_request(request, action, describe, name_key, status_key):
+def sagemaker_request(request, create, describe, name_key, arn_key, status_key, done, failed):
     """A callable that sends one SageMaker request as the source step wrote it (``request``
-    turns the context into it), waits until the resource is ready and returns its Describe*
-    response. Used where no provider operator sends every field."""
+    turns the context into it), waits until the resource's status is one of ``done`` (fails
+    on one of ``failed``) and returns its Describe* response. Used where no provider operator
+    sends every field. A resource without a name in the request is described by its ARN."""
 
     def send(**context):
         import time
@@ -286,14 +287,15 @@ def sagemaker_request(request, action, describe, name_key, status_key):
 
         client = SageMakerHook().conn
         sent = request(context)
-        name = getattr(client, action)(**sent).get("ModelPackageArn") or sent[name_key]
+        created = getattr(client, create)(**sent)
+        name = sent.get(name_key) or created[arn_key]
         while True:
             description = getattr(client, describe)(**{name_key: name})
-            status = description.get(status_key)
-            if status in ("Failed", "Stopped"):
+            status = description.get(status_key) if status_key else None
+            if status in failed:
                 reason = description.get("FailureReason", "")
                 raise AirflowFailException(f"{name} ended {status}: {reason}")
-            if status in (None, "Completed", "InService"):
+            if status is None or status in done:
                 break
             time.sleep(30)
         description.pop("ResponseMetadata", None)
@@ -621,7 +623,10 @@ with DAG(
             "create_model_package",
             "describe_model_package",
             "ModelPackageName",
+            "ModelPackageArn",
             "ModelPackageStatus",
+            ["Completed"],
+            ["Failed", "Deleting"],
         ),
     )
     abalone_create_model_create_model = SageMakerModelOperator(
