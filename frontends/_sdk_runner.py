@@ -114,7 +114,8 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     if request.get("sdk_config"):
         _memoize_schema_validation()
     if request["online"]:
-        return _definition(request, _Account(None))
+        account = _Account(None)
+        return {**_definition(request, account), "notes": account.notes}
     account = _Account(Path(request["objects"]))
     with _offline(account):
         result = _definition(request, account)

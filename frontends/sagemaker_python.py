@@ -387,7 +387,8 @@ def _record(
 ) -> None:
     for note in result.get("notes", []):
         ledger.approximated(note["code"], note["message"])
-    written = {Path(path).relative_to(assets).as_posix() for path in files} if assets else set()
+    chosen = (run.bucket or _main_bucket(result)) if "objects" in result else None
+    written = {(chosen, Path(path).relative_to(assets).as_posix()) for path in files if assets}
     for item in result.get("objects", []):
         ledger.approximated("sagemaker-python.asset", _object_message(item, assets, written, run))
     for resource in result.get("resources", []):
@@ -409,12 +410,15 @@ def _record(
 
 
 def _object_message(
-    item: dict[str, Any], assets: str | os.PathLike[str] | None, written: set[str], run: _Run
+    item: dict[str, Any],
+    assets: str | os.PathLike[str] | None,
+    written: set[tuple[str | None, str]],
+    run: _Run,
 ) -> str:
     uri = f"s3://{item['bucket']}/{item['key']}"
     origin = f"from {_shown(item['local'])}" if item["local"] else "made by the SDK"
     head = f"uploaded object {uri} ({origin}, {item['size']} bytes)"
-    if item["key"] in written and assets is not None:
+    if (item["bucket"], item["key"]) in written and assets is not None:
         target = Path(assets) / item["key"]
         return (
             f"{head} is written to {target}; upload it with "
