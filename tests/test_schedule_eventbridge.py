@@ -344,6 +344,6 @@ def test_the_standard_cron_croniter_reads_fires_at_the_same_times(
             moment = walker.get_next(dt.datetime).replace(tzinfo=UTC)
             if parsed.years is None or moment.year in parsed.years:  # years: the start/end dates
                 found.append(moment)
-            if moment.year > 2030:
+            if moment > expected[-1]:
                 break
         assert found == expected, (cron, text)
