@@ -225,10 +225,10 @@ def test_equal_exits_0_and_says_so() -> None:
     assert result.stdout == f"{ABALONE} and {ABALONE} are equal\n"
 
 
-@pytest.mark.parametrize("read", ["asl", "airflow"])
+@pytest.mark.parametrize("read", ["asl", "airflow", "kfp-yaml"])
 def test_a_pipeline_against_its_translation_read_back(read: str, tmp_path: Path) -> None:
     """diff reads any format: SageMaker JSON on one side, a generated target on the other."""
-    suffix = ".json" if read == "asl" else ".py"
+    suffix = {"asl": ".json", "airflow": ".py", "kfp-yaml": ".yaml"}[read]
     translated = tmp_path / f"abalone{suffix}"
     result = _run(
         "translate", str(ABALONE), "--to", read, "--unsupported", "warn", "-o", str(translated)
