@@ -267,14 +267,37 @@ def _report_window_and_state(schedule: triggers.Schedule, ledger: Diagnostics) -
 
 def _report_event_triggers(workflow: Workflow, ledger: Diagnostics) -> None:
     for trigger in workflow.triggers:
-        if isinstance(trigger, triggers.EventTrigger):
-            ledger.dropped(
-                f"{_CODE}.event_pattern",
-                f"{triggers.label(trigger)}: Airflow has no trigger on EventBridge events "
-                f"(pattern {trigger.pattern}); route the rule to an SQS queue and watch it "
-                "with an Airflow 3 AssetWatcher (MessageQueueTrigger), or keep the rule and "
-                "let its target trigger the DAG through the Airflow REST API",
-            )
+        if not isinstance(trigger, triggers.EventTrigger):
+            continue
+        objects = _s3_objects(trigger.pattern_value)
+        what = (
+            f"new objects at {', '.join(objects)}" if objects else f"the pattern {trigger.pattern}"
+        )
+        ledger.dropped(
+            f"{_CODE}.event_pattern",
+            f"{triggers.label(trigger)}: Airflow has no trigger on EventBridge events ({what}); "
+            "an S3 sensor would also fire on objects that already exist, not once per new one, "
+            "so none is generated: route the rule to an SQS queue and watch it with an Airflow 3 "
+            "AssetWatcher (MessageQueueTrigger), or keep the rule and let its target trigger "
+            "the DAG through the Airflow REST API",
+        )
+
+
+def _s3_objects(pattern: object) -> list[str] | None:
+    """``s3://bucket/prefix*`` for an S3 "Object Created" pattern on buckets and key prefixes."""
+    if not isinstance(pattern, dict) or pattern.get("source") != ["aws.s3"]:
+        return None
+    detail = pattern.get("detail")
+    if pattern.get("detail-type") != ["Object Created"] or not isinstance(detail, dict):
+        return None
+    buckets = (detail.get("bucket") or {}).get("name")
+    keys = (detail.get("object") or {}).get("key") or [{"prefix": ""}]
+    if not isinstance(buckets, list) or not all(isinstance(b, str) for b in buckets):
+        return None
+    prefixes = [key.get("prefix") for key in keys if isinstance(key, dict)]
+    if len(prefixes) != len(keys) or not all(isinstance(p, str) for p in prefixes):
+        return None
+    return [f"s3://{bucket}/{prefix}*" for bucket in buckets for prefix in prefixes]
 
 
 # --- Times -----------------------------------------------------------------------------------
