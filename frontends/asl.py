@@ -351,6 +351,14 @@ class _Job:
     polled: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Cluster:
+    """The ClusterId of an EMR cluster created by an earlier state (the run's own cluster)."""
+
+    config: Any = field(compare=False)
+    state: str = ""
+
+
 @dataclass(slots=True)
 class _Reader:
     builder: WorkflowBuilder
@@ -1202,12 +1210,18 @@ class _Reader:
             )  # fmt: skip
         else:
             kind, api, mode = match.group("service"), match.group("api"), match.group("mode") or ""
+        if kind == "elasticmapreduce" and api in ("createCluster", "terminateCluster"):
+            handled = self._emr_cluster(machine, name, state, pointer, flow, request, api, mode)
+            if handled is not None:
+                return handled
         if (kind, api) == ("aws-sdk:s3", "getObject") and isinstance(request, dict):
             return self._s3_object(machine, name, state, pointer, flow, request, jsonata_mode)
         if kind in ("sagemaker", "aws-sdk:sagemaker") and watching:
             return self._describe(machine, name, state, pointer, flow, request, jsonata_mode, api)
         if kind in ("sagemaker", "aws-sdk:sagemaker") and api in SAGEMAKER_APIS:
             draft = self._job(name, pointer, flow, SAGEMAKER_APIS[api], api, mode, request, kind)
+        elif (kind, api) == ("elasticmapreduce", "addStep") and isinstance(request, dict):
+            draft = self._emr_step(name, pointer, flow, request, mode)
         elif (kind, api) == ("lambda", "invoke") or kind == "lambda-arn":
             draft = self._lambda(name, pointer, flow, resource, mode, request, kind)
         elif (kind, api, mode) == ("sqs", "sendMessage", ".waitForTaskToken"):
@@ -1330,6 +1344,53 @@ class _Reader:
             return step_property(step, tuple(parts))
 
         return express
+
+    def _emr_cluster(self, machine, name, state, pointer, flow, request, api, mode):
+        """A cluster created for the EMR steps after it, and terminated after them, is the
+        ClusterConfig of a SageMaker EMR step (SageMaker creates and ends it)."""
+        if api == "createCluster" and mode == ".sync" and isinstance(request, dict):
+            config = {k: v for k, v in request.items() if k not in ("Name", "Steps")}
+            instances = config.get("Instances")
+            if isinstance(instances, dict):
+                config["Instances"] = {
+                    k: v for k, v in instances.items() if k != "KeepJobFlowAliveWhenNoSteps"
+                }
+            cluster = _Cluster(config, name)
+            result = {"ClusterId": cluster}
+            output = self._output(state, pointer, flow.payload, result, False)
+            return self._next(machine, state, pointer), _Flow(output, flow.after, flow.branch)
+        cluster_id = request.get("ClusterId") if isinstance(request, dict) else None
+        if api == "terminateCluster" and isinstance(cluster_id, _Cluster):
+            return self._next(machine, state, pointer), flow
+        return None
+
+    def _emr_step(self, name, pointer, flow, request, mode) -> Draft:
+        step = self.builder.step_name(name, self.at(pointer))
+        definition = request.get("Step") if isinstance(request.get("Step"), dict) else {}
+        arguments: dict[str, Any] = {}
+        cluster = request.get("ClusterId")
+        if isinstance(cluster, _Cluster):
+            arguments["ClusterConfig"] = cluster.config
+        else:
+            arguments["ClusterId"] = cluster
+        arguments["StepConfig"] = {"HadoopJarStep": definition.get("HadoopJarStep", {})}
+        if definition.get("ActionOnFailure", "CONTINUE") != "CONTINUE":
+            self.builder.approximated(
+                "emr-action",
+                f"ActionOnFailure {definition['ActionOnFailure']!r} (at {self.at(pointer)}) "
+                "becomes CONTINUE, what SageMaker EMR steps use",
+                step,
+            )
+        if mode != ".sync":
+            self.builder.approximated(
+                "emr-wait", "the SageMaker EMR step also waits for the EMR step to end", step
+            )
+        draft = Draft(
+            step, StepKind.EMR, "EMR", self.at(pointer), arguments=arguments,
+            after=list(flow.after),
+        )  # fmt: skip
+        self.results[step] = Source(f"the result of {step!r}", self._property(step, arguments))
+        return draft
 
     def _s3_object(self, machine, name, state, pointer, flow, request, jsonata_mode):
         """An S3 object read to take values from its JSON: each value read is a Std:JsonGet
@@ -1522,7 +1583,7 @@ class _Reader:
         for index, catcher in enumerate(catchers):
             target = catcher.get("Next") if isinstance(catcher, dict) else None
             where = self.at(f"{pointer}/Catch/{index}")
-            target_state = machine_states.get(target) if machine_states else None
+            target_state = _past_cleanup(machine_states or {}, target)
             if isinstance(target_state, dict) and target_state.get("Type") == "Fail":
                 self.builder.approximated(
                     "catch-fail",
@@ -1641,6 +1702,21 @@ def _json_type(value: Any) -> ParameterType:
 
 
 _TYPE_TESTS = ("IsPresent", "IsNull", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp")
+
+
+def _past_cleanup(states: dict[str, Any], name: Any) -> Any:
+    """The state a Catch leads to, past states that only terminate EMR clusters (clean-up
+    SageMaker does itself when an EMR step fails)."""
+    seen = set()
+    state = states.get(name) if isinstance(name, str) else None
+    while (
+        isinstance(state, dict)
+        and str(state.get("Resource", "")).endswith(":elasticmapreduce:terminateCluster.sync")
+        and state.get("Next") not in seen
+    ):
+        seen.add(state.get("Next"))
+        state = states.get(state.get("Next"))
+    return state
 
 
 def _alternatives(conditions: list[Condition]) -> list[Condition]:

@@ -346,3 +346,68 @@ def test_wait_for_task_token_is_a_callback_step() -> None:
     assert "read.asl.callback" in codes(ledger, Fidelity.APPROXIMATED)
     assert "read.asl.task-option" in codes(ledger, Fidelity.DROPPED)  # HeartbeatSeconds
     back_to_sagemaker(workflow)
+
+
+def test_a_cluster_created_for_an_emr_step_is_its_cluster_config() -> None:
+    machine = {
+        "StartAt": "Create cluster",
+        "States": {
+            "Create cluster": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::elasticmapreduce:createCluster.sync",
+                "Parameters": {
+                    "Name": "feature-engineering",
+                    "ReleaseLabel": "emr-6.15.0",
+                    "Instances": {
+                        "KeepJobFlowAliveWhenNoSteps": True,
+                        "InstanceGroups": [
+                            {
+                                "InstanceRole": "MASTER",
+                                "InstanceCount": 1,
+                                "InstanceType": "m5.xlarge",
+                            }
+                        ],
+                    },
+                },
+                "ResultPath": "$.cluster",
+                "Next": "Run Spark job",
+            },
+            "Run Spark job": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::elasticmapreduce:addStep.sync",
+                "Parameters": {
+                    "ClusterId.$": "$.cluster.ClusterId",
+                    "Step": {
+                        "Name": "features",
+                        "ActionOnFailure": "CONTINUE",
+                        "HadoopJarStep": {
+                            "Jar": "command-runner.jar",
+                            "Args.$": "States.Array('spark-submit', $.script)",
+                        },
+                    },
+                },
+                "ResultPath": None,
+                "Next": "Terminate cluster",
+            },
+            "Terminate cluster": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::elasticmapreduce:terminateCluster.sync",
+                "Parameters": {"ClusterId.$": "$.cluster.ClusterId"},
+                "End": True,
+            },
+        },
+    }
+    workflow = pipeglot.load(json.dumps(machine), read="asl")
+    (step,) = workflow.steps
+    assert (step.name, step.kind) == ("Run-Spark-job", StepKind.EMR)
+    assert step.arguments["ClusterConfig"] == {
+        "ReleaseLabel": "emr-6.15.0",
+        "Instances": {
+            "InstanceGroups": [
+                {"InstanceRole": "MASTER", "InstanceCount": 1, "InstanceType": "m5.xlarge"}
+            ]
+        },
+    }
+    jar = step.arguments["StepConfig"]["HadoopJarStep"]
+    assert jar["Args"] == ["spark-submit", ParameterRef("script")]
+    back_to_sagemaker(workflow)
