@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from pipeglot.compare import (
+    NOT_EXACT,
     SUMMARY_COLUMNS,
     Report,
     TargetReport,
@@ -118,13 +119,10 @@ def _summary_row(report: Report, target: TargetReport) -> str:
         _critical_cell(shape, report.critical_path),
         _e(_size(target.size)),
         _pill("exact" if exact == steps else "approximated", f"{exact}/{steps}"),
-        *(_count_pill(target.count(f), f) for f in _NOT_EXACT),
+        *(_count_pill(target.count(f), f) for f in NOT_EXACT),
         _limits_cell(target),
     ]
     return f"<tr>{name}{''.join(f'<td>{cell}</td>' for cell in cells)}</tr>"
-
-
-_NOT_EXACT = (Fidelity.APPROXIMATED, Fidelity.DROPPED, Fidelity.UNSUPPORTED)
 
 
 def _critical_cell(shape: Shape | None, pipeline: int) -> str:
