@@ -428,13 +428,6 @@ def test_select_by_name_becomes_the_matching_position() -> None:
     assert environment == {"TRAIN.$": "$.P.ProcessingOutputConfig.Outputs[1].S3Output.S3Uri"}
 
 
-def test_definition_size_limit_is_reported() -> None:
-    big = "x" * 4000
-    steps = [_processing(f"P{i}", Description=big) for i in range(300)]
-    _, ledger = _definition({"Version": "2020-12-01", "Steps": steps})
-    assert "asl.limit.definition-size" in {d.code for d in ledger.of(Fidelity.UNSUPPORTED)}
-
-
 def test_long_step_names_are_reported_when_cut() -> None:
     workflow = Workflow(
         steps=(Step(name="S" * 90, kind=StepKind.FAIL, type_name="Fail", arguments={}),)

@@ -192,8 +192,11 @@ def test_8000_steps_split_into_valid_machines_under_the_limits(tmp_path: Path) -
         paths.append(tmp_path / f"{key}.json")
         paths[-1].write_bytes(orjson.dumps(definition))
     assert {step["Name"] for step in _all_steps(source["Steps"])} <= set(seen)
+    # asl-validator takes about as long as the rest of the suite over all 22 MB: it checks the
+    # parent and the two largest children (every child's states are of the same few shapes).
+    largest = sorted(paths[:-1], key=lambda p: -p.stat().st_size)[:2]
     command = [_asl_validator()]
-    for path in paths:
+    for path in [paths[-1], *largest]:
         command += ["--json-path", str(path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

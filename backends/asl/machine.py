@@ -38,8 +38,8 @@ from pipeglot.backends.asl.start import (
 from pipeglot.backends.asl.steps import BUILDERS, CONTINUE, SDK_ARN, Build, State
 from pipeglot.backends.asl.values import Values
 from pipeglot.diagnostics import Diagnostics, Fidelity
-from pipeglot.ir.expressions import JsonGet, PropertyFileRef, StepProperty, iter_expressions
-from pipeglot.ir.graph import EdgeOrigin, edges, step_values
+from pipeglot.ir.expressions import JsonGet, PropertyFileRef, StepProperty
+from pipeglot.ir.graph import EdgeOrigin, step_edges, step_expressions
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
 
 # Step Functions allows at most 10 nested intrinsic calls in one field: merging n branch
@@ -95,12 +95,12 @@ class _Scope:
     def add(self, name: str, state: State) -> None:
         self.states[name] = state
 
-    def parameter_fail(self, workflow: Workflow) -> str:
+    def parameter_fail(self, fail: Callable[[], State]) -> str:
         """The Fail state for a mistyped parameter, in this scope (a Choice in a Parallel
         branch cannot lead to a state outside it)."""
         if self._parameter_fail is None:
             self._parameter_fail = self.names.helper("InvalidParameters")
-            self.states[self._parameter_fail] = parameter_fail(workflow)
+            self.states[self._parameter_fail] = fail()
         return self._parameter_fail
 
     def end(self) -> str:
@@ -117,6 +117,7 @@ class _Assembler:
         self.budget = budget
         self.machines: dict[str, dict[str, Any]] = {}  # child machines, in deploy order
         self.over_limit = False
+        self._parameter_fail_state: State | None = None
         self.diagnostics = diagnostics
         self.keys = data_keys(workflow.steps)
         self.values = Values(workflow, self.keys, diagnostics)
@@ -145,7 +146,15 @@ class _Assembler:
             for step in self.workflow.steps
             if step.kind is StepKind.CONDITION
         }
-        for edge in edges(self.workflow):
+        # One expression walk per step: for the edges, the fields later states read, and the
+        # property files each step reads.
+        self.expressions = {step.name: step_expressions(step) for step in self.workflow.steps}
+        all_edges = (
+            edge
+            for step in self.workflow.steps
+            for edge in step_edges(step, self.expressions[step.name])
+        )
+        for edge in all_edges:
             if edge.source not in names or edge.target not in names:
                 continue
             if edge.origin in (EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH):
@@ -196,6 +205,7 @@ class _Assembler:
         if block is not None:
             block = splitter.split(block, self.budget)
         self.split = bool(splitter.children)
+        self._number_steps(block)
         if self.split:
             self.values.context_from_run()
         top = _Scope(self.names)
@@ -239,7 +249,8 @@ class _Assembler:
         inner = _Scope(self.names)
         entry, exits = self._emit(child.block, inner)
         _close(exits, None)
-        steps = list(self._members(child.block))
+        first, last, _ = self._span(child.block)
+        steps = [self.order_by_position[first], self.order_by_position[last]]
         self.machines[child.name] = {
             "Comment": f"Part of the pipeline {self.workflow.name or 'pipeline'!r}: steps "
             f"{steps[0]!r} to {steps[-1]!r}, started by {PARENT!r}.",
@@ -249,7 +260,7 @@ class _Assembler:
         name = self.names.helper("Run", child.name)
         state: State = {
             "Type": "Task",
-            "Comment": f"Run {len(steps)} steps in the state machine {child.name}.",
+            "Comment": f"Run {last - first + 1} steps in the state machine {child.name}.",
             "Resource": START_CHILD,
             "Parameters": {"StateMachineArn": f"${{{child.name}}}", "Input.$": "$"},
             "OutputPath": "$.Output",
@@ -301,8 +312,7 @@ class _Assembler:
             + (
                 ""
                 if lowered == critical
-                else f" ({lowered / critical:.2f}x: the waits the series-parallel lowering "
-                "adds)"
+                else f" ({lowered / critical:.2f}x: the waits the series-parallel lowering adds)"
             ),
         )
 
@@ -310,15 +320,14 @@ class _Assembler:
         """Find which result fields of each step later states read (``Values.kept``)."""
         for step in self.workflow.steps:
             self.values.current = step
-            for value in step_values(step):
-                for node in iter_expressions(value):
-                    try:
-                        if isinstance(node, StepProperty):
-                            self.values.step_property(node.step, node.path)
-                        elif isinstance(node, JsonGet):
-                            self.values.json_get_location(node)
-                    except NotExpressible:
-                        pass  # reported when the step is built
+            for node in self.expressions[step.name]:
+                try:
+                    if isinstance(node, StepProperty):
+                        self.values.step_property(node.step, node.path)
+                    elif isinstance(node, JsonGet):
+                        self.values.json_get_location(node)
+                except NotExpressible:
+                    pass  # reported when the step is built
         self.values.current = None
         self.values.take_problems()
 
@@ -395,17 +404,59 @@ class _Assembler:
 
     def _results_read_after(self, block: structure.Block) -> bool:
         """Does a step after ``block`` read a result stored inside it?"""
-        inside = set(self._members(block))
-        return any(
-            self._stores_result(name) and any(s not in inside for s in self.successors[name])
-            for name in inside
-        )
+        _, last, reach = self._span(block)
+        return reach > last
 
-    def _members(self, block: structure.Block) -> Iterable[str]:
-        for name in _steps_in(block):
-            yield name
-            if self.plan.routed(name):
-                yield from self.plan.members(name)
+    def _number_steps(self, block: Any) -> None:
+        """Each step's position in run order: a block's steps have consecutive positions."""
+        self.position: dict[str, int] = {}
+        self._spans: dict[int, tuple[int, int, int]] = {}
+
+        def walk(item: Any) -> None:
+            if isinstance(item, split.Child):
+                walk(item.block)
+            elif isinstance(item, structure.Leaf):
+                self.position[item.step] = len(self.position)
+                for outcome in routes.OUTCOMES:
+                    arm = (
+                        self.blocks.get((item.step, outcome))
+                        if self.plan.routed(item.step)
+                        else None
+                    )
+                    if arm is not None:
+                        walk(arm)
+            else:
+                for child in item.parts if isinstance(item, structure.Series) else item.branches:
+                    walk(child)
+
+        if block is not None:
+            walk(block)
+        self.order_by_position = list(self.position)
+
+    def _span(self, block: Any) -> tuple[int, int, int]:
+        """(first, last) positions of the block's steps, and the furthest position of a step
+        reading a result stored inside it; computed once per block."""
+        cached = self._spans.get(id(block))
+        if cached is not None:
+            return cached
+        if isinstance(block, split.Child):
+            span = self._span(block.block)
+        elif isinstance(block, structure.Leaf):
+            members = [block.step, *self._arm_members(block.step)]
+            positions = [self.position[m] for m in members]
+            span = (min(positions), max(positions), max(map(self._reach, members)))
+        else:
+            children = block.parts if isinstance(block, structure.Series) else block.branches
+            spans = [self._span(child) for child in children]
+            span = (spans[0][0], max(s[1] for s in spans), max(s[2] for s in spans))
+        self._spans[id(block)] = span
+        return span
+
+    def _reach(self, name: str) -> int:
+        """The position of the last step reading ``name``'s stored result (-1: none)."""
+        if not self._stores_result(name):
+            return -1
+        return max((self.position[s] for s in self.successors[name]), default=-1)
 
     def _stores_result(self, name: str) -> bool:
         return bool(self.values.kept[name].fields) or (
@@ -551,7 +602,9 @@ class _Assembler:
     def _json_get_states(self, step: Step) -> Iterable[tuple[str, State]]:
         """One S3 read per file the step's Std:JsonGet calls read, before it; sets
         ``Values.scratch``. Calls reading the same file share its read."""
-        nodes = self.values.collect_json_gets(step_values(step))
+        nodes = list(
+            {id(n): n for n in self.expressions[step.name] if isinstance(n, JsonGet)}.values()
+        )
         slots: dict[str, str] = {}  # the read's request (as text) -> its slot
         for node in nodes:
             try:
@@ -595,7 +648,13 @@ class _Assembler:
         start already."""
         compared = compared_parameters(self.workflow, step)
         rule = invalid_rule([p for p in compared if not (p.required or p.enum_values)])
-        return [] if rule is None else [{**rule, "Next": scope.parameter_fail(self.workflow)}]
+        return [] if rule is None else [{**rule, "Next": scope.parameter_fail(self._fail_state)}]
+
+    def _fail_state(self) -> State:
+        """The parameter Fail state (the same in every scope that needs one)."""
+        if self._parameter_fail_state is None:
+            self._parameter_fail_state = parameter_fail(self.workflow)
+        return dict(self._parameter_fail_state)
 
     def _condition_rule(self, step: Step) -> tuple[State, tuple[str, State] | None]:
         """The Choice rule of a Condition, and a Pass computing operands that are not paths

@@ -94,21 +94,21 @@ class _Builder:
         """``nodes``: a convex set of the DAG, in topological order."""
         if len(nodes) == 1:
             return Leaf(nodes[0])
-        components = self._components(nodes)
+        inside = self._inside(nodes)  # once per level, for every question below
+        components = self._components(nodes, inside)
         if len(components) > 1:
             return _parallel(self.decompose(component) for component in components)
-        cuts = self._cut_positions(nodes)
+        cuts = self._cut_positions(nodes, inside)
         if cuts:
             return self._split_at_cuts(nodes, cuts)
-        prefix, suffix = self._inexact_split(nodes)
+        prefix, suffix = self._inexact_split(nodes, inside)
         return _series([self.decompose(prefix), self.decompose(suffix)])
 
     def _inside(self, nodes: list[str]) -> dict[str, int]:
         return {node: index for index, node in enumerate(nodes)}
 
-    def _components(self, nodes: list[str]) -> list[list[str]]:
+    def _components(self, nodes: list[str], inside: dict[str, int]) -> list[list[str]]:
         """Weakly connected components, each in topological order, ordered by first node."""
-        inside = self._inside(nodes)
         parent = list(range(len(nodes)))
 
         def find(index: int) -> int:
@@ -129,14 +129,13 @@ class _Builder:
             groups.setdefault(find(index), []).append(node)
         return list(groups.values())
 
-    def _cut_positions(self, nodes: list[str]) -> list[int]:
+    def _cut_positions(self, nodes: list[str], inside: dict[str, int]) -> list[int]:
         """Positions of the steps comparable to every other step of ``nodes``.
 
         In any topological order such a step's ancestors come before it and its descendants
         after it, so it is a cut exactly when it is the only sink of the prefix ending with it
         and the only source of the suffix starting with it.
         """
-        inside = self._inside(nodes)
         unique_sink = self._unique_ends(nodes, inside, self.predecessors)
         unique_source = self._unique_ends(nodes[::-1], inside, self.successors)[::-1]
         return [i for i in range(len(nodes)) if unique_sink[i] and unique_source[i]]
@@ -170,14 +169,15 @@ class _Builder:
             parts.append(self.decompose(nodes[start:]))
         return _series(parts)
 
-    def _inexact_split(self, nodes: list[str]) -> tuple[list[str], list[str]]:
+    def _inexact_split(
+        self, nodes: list[str], inside: dict[str, int]
+    ) -> tuple[list[str], list[str]]:
         """Cut a connected set with no cut step between two depth levels, adding fewest waits.
 
         One sweep over the level-ordered steps keeps the sinks of the prefix (as a bitset) and
         the sources of the suffix up to date; at each candidate boundary the added waits are
         counted exactly: for each suffix source, the prefix sinks that are not its ancestors.
         """
-        inside = self._inside(nodes)
         level = self._levels(nodes, inside)
         ordered = sorted(nodes, key=lambda node: (level[node], inside[node]))
         count = len(ordered)

@@ -155,20 +155,24 @@ class Values:
     def template(self, value: Value) -> Value:
         """A payload template (Parameters / ResultSelector body) for ``value``, a dict."""
         out: dict[str, Value] = {}
+        render = self.render
         for key, item in value.items():
-            self._put(out, key, item)
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or kind is float or item is None:
+                rendered = item  # the common case, without a call
+            else:
+                rendered = render(item)
+            if key.endswith(".$"):
+                # A literal key ending in ".$" would make Step Functions read its value as a
+                # path.
+                self.problems.append(
+                    f"the key {key!r} ends with '.$', which ASL reserves for paths"
+                )
+            elif type(rendered) is Ref:
+                out[f"{key}.$"] = rendered.text
+            else:
+                out[key] = rendered
         return out
-
-    def _put(self, out: dict[str, Value], key: str, item: Value) -> None:
-        if key.endswith(".$"):
-            # A literal key ending in ".$" would make Step Functions read its value as a path.
-            self.problems.append(f"the key {key!r} ends with '.$', which ASL reserves for paths")
-            return
-        rendered = self.render(item)
-        if isinstance(rendered, Ref):
-            out[f"{key}.$"] = rendered.text
-        else:
-            out[key] = rendered
 
     def render(self, value: Value) -> Value:
         """``value`` as a literal (possibly a template with dynamic keys inside) or a Ref."""
@@ -176,14 +180,15 @@ class Values:
         if kind is dict:
             return self.template(value)
         if kind is list or kind is tuple:
-            return self._render_list(list(value))
+            return self._render_list(value)
         if kind in _EXPRESSION_KINDS:
             return self.expression(value)
         return value
 
-    def _render_list(self, items: list[Value]) -> Value:
-        rendered = [self.render(item) for item in items]
-        if not any(isinstance(item, Ref) for item in rendered):
+    def _render_list(self, items: list[Value] | tuple[Value, ...]) -> Value:
+        render = self.render
+        rendered = [render(item) for item in items]
+        if not any(type(item) is Ref for item in rendered):
             return rendered
         # JSONPath templates cannot hold a dynamic value directly in a list: build the list
         # with States.Array, which takes only scalars and dynamic values.
