@@ -291,7 +291,8 @@ def _freeze_datetime() -> None:
         return cls.fromtimestamp(CLOCK.now, tz)
 
     def utcnow(cls: Any) -> Any:
-        return cls.fromtimestamp(CLOCK.now, datetime.UTC).replace(tzinfo=None)
+        utc = datetime.timezone.utc  # noqa: UP017  # the runner may run on Python 3.8
+        return cls.fromtimestamp(CLOCK.now, utc).replace(tzinfo=None)
 
     methods = {
         datetime.date: {"today": today},
@@ -300,6 +301,8 @@ def _freeze_datetime() -> None:
     for cls, replacements in methods.items():
         # CPython keeps a static type's attributes in a plain dict behind the mappingproxy.
         namespace = gc.get_referents(cls.__dict__)[0]
+        if not isinstance(namespace, dict) or not hasattr(ctypes, "pythonapi"):
+            return  # not CPython: datetime.now() keeps real time, time.time() is still frozen
         namespace.update({name: classmethod(f) for name, f in replacements.items()})
         ctypes.pythonapi.PyType_Modified(ctypes.py_object(cls))
 
