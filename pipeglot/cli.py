@@ -641,6 +641,7 @@ def _add_comparison_commands(commands: Any) -> None:
     compare.add_argument("--format", choices=["text", "json", "html"], default="text")
     compare.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     compare.add_argument("--name", help="pipeline name (default: the input file's name)")
+    _add_writer_options(compare)
     compare.set_defaults(handler=_compare)
 
 
@@ -677,11 +678,33 @@ def _compare(args: argparse.Namespace) -> int:
     from pipeglot import compare
 
     targets = compare.parse_targets(args.to)
+    options = _compare_options(args, targets)
     job = _single_job(args)
     workflow = _load(job, name=args.name or _stem(args.input), args=args)
-    report = compare.compare(workflow, targets, source=job.label)
+    report = compare.compare(workflow, targets, source=job.label, options=options)
     _write_output(args.output, compare.render(report, args.format))
     return 0
+
+
+def _compare_options(args: argparse.Namespace, targets: Sequence[str]) -> dict[str, Any]:
+    """Each target's options from the flags given; a flag no compared target takes is an error."""
+    per_target: dict[str, dict[str, Any]] = {target: {} for target in targets}
+    for option, formats in writer_options().items():
+        value = getattr(args, f"option_{option.name}", None)
+        if value is None:
+            continue
+        takers = [t for t in targets if option.name in _declared_options(t)]
+        if not takers:
+            raise UsageError(
+                f"{option.flag} applies to --to {', '.join(formats)}, not compared here"
+            )
+        for target in takers:
+            per_target[target][option.name] = value
+    return per_target
+
+
+def _declared_options(target: str) -> set[str]:
+    return {option.name for option in backend_options(writer(target))}
 
 
 def _stem(source: str) -> str | None:

@@ -103,48 +103,70 @@ def parse_targets(text: str | None) -> tuple[str, ...]:
     return names
 
 
-def compare(workflow: Workflow, targets: Iterable[str], *, source: str = "") -> Report:
+def compare(
+    workflow: Workflow,
+    targets: Iterable[str],
+    *,
+    source: str = "",
+    options: dict[str, dict[str, Any]] | None = None,
+) -> Report:
     """Translate ``workflow`` to each target, with placeholders for unsupported constructs
-    (``--unsupported warn``), and gather what the report shows."""
+    (``--unsupported warn``), and gather what the report shows. ``options`` holds each
+    target's writer options (``{"asl": {"dag_lowering": "exact"}}``)."""
     texts: dict[str, str] = {}
-    reports = [_translate(workflow, target, texts) for target in targets]
+    given = options or {}
+    reports = [_translate(workflow, t, texts, given.get(t, {})) for t in targets]
     steps = frozenset(step.name for step in workflow.steps)
-    reports = [_with_shape(report, texts, workflow, steps) for report in reports]
+    context = _Context(workflow, steps, texts, given)
+    reports = [_with_shape(report, context) for report in reports]
     graph = build_graph(workflow)
     critical = shapes.longest_chain(graph, dict.fromkeys(graph.nodes, 1))
     return Report(workflow, source, tuple(reports), critical, len(edges(workflow)))
 
 
-def _translate(workflow: Workflow, target: str, texts: dict[str, str]) -> TargetReport:
+def _translate(
+    workflow: Workflow, target: str, texts: dict[str, str], options: dict[str, Any]
+) -> TargetReport:
     description = WRITERS[target].description
     ledger = Diagnostics()
     try:
-        text = dump(workflow, write=target, unsupported=UnsupportedLevel.WARN, diagnostics=ledger)
+        text = dump(
+            workflow,
+            write=target,
+            unsupported=UnsupportedLevel.WARN,
+            diagnostics=ledger,
+            **options,
+        )
     except UsageError as error:  # e.g. kfp-yaml without kfp installed; a bug still raises
         return TargetReport(target, description, error=str(error))
     texts[target] = text
     return TargetReport(target, description, size=len(text.encode("utf-8")), entries=tuple(ledger))
 
 
-def _with_shape(
-    report: TargetReport, texts: dict[str, str], workflow: Workflow, steps: frozenset[str]
-) -> TargetReport:
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What drawing a target needs besides its own output."""
+
+    workflow: Workflow
+    steps: frozenset[str]
+    texts: dict[str, str]  # each translated target's output
+    options: dict[str, dict[str, Any]]  # each target's writer options
+
+
+def _with_shape(report: TargetReport, context: _Context) -> TargetReport:
     if report.error is not None:
         return report
-    shape, note = _shape(report.target, texts, workflow, steps, report.step_status())
+    shape, note = _shape(report.target, context, report.step_status())
     return dataclasses.replace(report, shape=shape, shape_note=note, limits=_limits(report, shape))
 
 
 def _shape(
-    target: str,
-    texts: dict[str, str],
-    workflow: Workflow,
-    steps: frozenset[str],
-    status: dict[str, str],
+    target: str, context: _Context, status: dict[str, str]
 ) -> tuple[shapes.Shape | None, str]:
     """The target's structure drawn from its own output (a KFP pipeline from its compiled
     spec), or None for a target that has no structure of its own to draw."""
-    text = texts[target]
+    text = context.texts[target]
+    steps = context.steps
     if target in ("asl", "asl-cloudformation"):
         machines = shapes_asl.asl_machines(text)
         if not machines:
@@ -153,19 +175,23 @@ def _shape(
     if target == "airflow":
         return shapes.airflow_shape(text, steps, status), ""
     if target.startswith("sagemaker"):
-        return shapes.workflow_shape(workflow), "the pipeline itself, as SageMaker runs it"
-    if target in ("kfp", "kfp-yaml"):
-        spec = texts.get("kfp-yaml") or _compiled_kfp(workflow)
+        return shapes.workflow_shape(context.workflow), "the pipeline itself, as SageMaker runs it"
+    if target == "kfp-yaml":
+        return shapes.kfp_shape(text, steps, status), ""
+    if target == "kfp":
+        options = context.options.get("kfp", {})
+        same = "kfp-yaml" in context.texts and options == context.options.get("kfp-yaml", {})
+        spec = context.texts["kfp-yaml"] if same else _compiled_kfp(context.workflow, options)
         if spec is None:
             return None, "drawing the KFP pipeline needs kfp installed (to compile it)"
-        note = "" if target == "kfp-yaml" else "drawn from the pipeline kfp compiles it to"
-        return shapes.kfp_shape(spec, steps, status), note
+        return shapes.kfp_shape(spec, steps, status), "drawn from the spec kfp compiles it to"
     return None, ""
 
 
-def _compiled_kfp(workflow: Workflow) -> str | None:
+def _compiled_kfp(workflow: Workflow, options: dict[str, Any]) -> str | None:
+    """The kfp Python file compiled by kfp (the kfp-yaml writer does exactly that)."""
     try:
-        return dump(workflow, write="kfp-yaml", unsupported=UnsupportedLevel.IGNORE)
+        return dump(workflow, write="kfp-yaml", unsupported=UnsupportedLevel.IGNORE, **options)
     except UsageError:  # kfp is not installed
         return None
 

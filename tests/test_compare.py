@@ -127,6 +127,25 @@ def test_airflow_dependencies_in_every_spelling_are_read() -> None:
     assert (shape.total, shape.helpers, shape.critical_path) == (5, 1, 2)
 
 
+def test_writer_options_go_to_the_targets_that_take_them() -> None:
+    result = _run(
+        "compare",
+        str(ABALONE),
+        "--to",
+        "kfp,asl",
+        "--base-image",
+        "python:3.12-slim",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    kfp, asl = json.loads(result.stdout)["targets"]
+    assert kfp["runs"]["AbaloneTrain"].endswith("pod python:3.12-slim")
+    assert asl["runs"]["AbaloneTrain"] == "sagemaker:createTrainingJob.sync"
+    refused = _run("compare", str(ABALONE), "--to", "asl", "--base-image", "python:3.12-slim")
+    assert refused.returncode == 2 and "--base-image applies to --to kfp" in refused.stderr
+
+
 def test_unknown_targets_are_a_usage_error() -> None:
     with pytest.raises(UsageError, match=r"unknown output format 'aslx'.*Did you mean 'asl'"):
         parse_targets("asl,aslx")
