@@ -3,9 +3,10 @@
 Inputs are read with a size limit (``/dev/zero`` or a runaway pipe must not fill the memory).
 Outputs are written atomically: a reader sees the old file or the new one, never half. A set
 of outputs (a folder translation) is all or nothing: every file is first written to a
-temporary file next to its destination, and only when all of them are written are they
-renamed into place. A temporary file never outlives the write, even on SIGTERM (the CLI turns
-the signal into an exception, so the cleanup below runs).
+temporary file next to its destination, and only when all of them are written (and no
+destination is a folder) are they renamed into place; renames within a folder do not fail
+for any other reason a user can cause. A temporary file never outlives the write, even on
+SIGTERM (the CLI turns the signal into an exception, so the cleanup below runs).
 
 An output path that is a symbolic link is written *through*: the file the link points to is
 replaced and the link stays, which is also the file ``--check`` compares against.
@@ -104,6 +105,8 @@ def _destination(path: Path) -> Path:
 def _stage(target: Path, text: str, named: Path) -> str:
     """Write ``text`` to a new temporary file next to ``target``; return its path."""
     _make_folder(target.parent, named)
+    if target.is_dir():  # found now, before any rename: the rename would fail half-way
+        raise OutputError(f"{named}: is a folder, so no file can be written there; remove it")
     try:
         mode = _mode_for(target)
         handle, temporary = tempfile.mkstemp(
