@@ -363,7 +363,7 @@ def _ledger(entries: tuple[Diagnostic, ...]) -> str:
         if len(messages) > 5:
             body += f"<p class=note>… and {len(messages) - 5} more messages like these</p>"
         if steps:
-            body += "<p class=steps>" + ", ".join(f"<code>{_e(s)}</code>" for s in steps) + "</p>"
+            body += _step_list(steps)
         open_attribute = " open" if len(groups) <= 8 else ""
         parts.append(
             f'<details class="entry {fidelity}"{open_attribute}><summary><span class="{fidelity} '
@@ -371,6 +371,15 @@ def _ledger(entries: tuple[Diagnostic, ...]) -> str:
             "</details>"
         )
     return "".join(parts) + notes
+
+
+def _step_list(steps: list[str]) -> str:
+    """The steps an entry concerns; past FOLD_ROWS they fold, so 400 names do not bury the
+    next entry."""
+    names = ", ".join(f"<code>{_e(step)}</code>" for step in steps)
+    if len(steps) <= FOLD_ROWS:
+        return f"<p class=steps>{names}</p>"
+    return f"<details class=steps><summary>{len(steps)} steps</summary>{names}</details>"
 
 
 def _exact_notes(entries: list[Diagnostic]) -> str:
