@@ -258,3 +258,25 @@ def test_skipped_branch_skips_its_dependents_but_not_the_rest(aws: Any, deploy: 
     assert models == (["auditmodel", "servemodel"] if deploy else ["auditmodel"])
     configs = sagemaker.list_endpoint_configs()["EndpointConfigs"]
     assert [c["EndpointConfigName"] for c in configs] == (["pipeglot-e2e-config"] if deploy else [])
+
+
+DRIFT = FIXTURES / "asl" / "drift-check-baseline.json"
+
+
+@pytest.mark.parametrize("register", [True, False])
+def test_drift_check_baseline_follows_register_new_baseline(aws: Any, register: bool) -> None:
+    """SageMaker's rule: with RegisterNewBaseline the newly calculated baseline is the one
+    later steps check drift against; without it, the supplied one (a run-time choice here)."""
+    machine = Machine(aws, DRIFT)
+    run = f"register-{str(register).lower()}"
+    result, _ = machine.run(run, {"RegisterNewBaseline": register})
+    assert result["status"] == "SUCCEEDED", result
+    sagemaker = aws.client("sagemaker", region_name=REGION)
+    (model,) = sagemaker.list_models()["Models"]
+    environment = sagemaker.describe_model(ModelName=model["ModelName"])["PrimaryContainer"]
+    expected = (
+        f"s3://{BUCKET}/{run}/quality/statistics.json"
+        if register
+        else "s3://baselines/previous/statistics.json"
+    )
+    assert environment["Environment"] == {"DRIFT_BASELINE": expected}

@@ -87,20 +87,22 @@ def _tuning_list(build: Build) -> None:
 
 
 def _check_job(build: Build) -> None:
-    """Quality and Clarify checks run their processing job; the baseline logic that SageMaker
-    Pipelines adds around it (skip, fail on violation, register a new baseline) does not."""
+    """Quality and Clarify checks run their processing job; the baseline used for drift checks
+    follows SageMaker's rule (``values``); the rest of the check logic that SageMaker Pipelines
+    adds around the job (skip, fail on violation) does not."""
     check = build.step.check
     lost = [
         f"{key}={check[key]!r}"
-        for key in ("SkipCheck", "FailOnViolation", "RegisterNewBaseline")
+        for key in ("SkipCheck", "FailOnViolation")
         if key in check and check[key] not in (None, False, MISSING)
     ]
     build.diagnostics.approximated(
         "asl.check.baseline",
         "the check's processing job runs as a Processing step; SageMaker Pipelines' own "
-        "handling of SkipCheck, FailOnViolation and RegisterNewBaseline is not reproduced"
+        "handling of SkipCheck and FailOnViolation is not reproduced"
         + (f" (set here: {', '.join(lost)})" if lost else "")
-        + "; baseline properties are read from the job's first output",
+        + "; baseline properties are read from the job's first output, and the baseline used "
+        "for drift checks follows RegisterNewBaseline as in SageMaker",
         build.step.name,
     )
     _sync_job("createProcessingJob")(build)

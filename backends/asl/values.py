@@ -41,6 +41,7 @@ from pipeglot.ir.expressions import (
     format_path,
 )
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
+from pipeglot.ir.sagemaker import DRIFT_CHECK_BASELINES, baseline_used_for_drift_check
 
 # Where Step Functions keeps what SageMaker calls an execution variable.
 CONTEXT = {
@@ -92,10 +93,6 @@ _CHECK_FILES = {
     (StepKind.QUALITY_CHECK, "CalculatedBaselineStatistics"): "statistics.json",
     (StepKind.QUALITY_CHECK, "CalculatedBaselineConstraints"): "constraints.json",
     (StepKind.CLARIFY_CHECK, "CalculatedBaselineConstraints"): "analysis.json",
-}
-_SUPPLIED_BASELINE = {
-    "BaselineUsedForDriftCheckStatistics": ("SuppliedBaselineStatistics", "Statistics"),
-    "BaselineUsedForDriftCheckConstraints": ("SuppliedBaselineConstraints", "Constraints"),
 }
 # AutoML's Pipelines-only property names and where DescribeAutoMLJob keeps them.
 _AUTOML_PROPERTIES = {
@@ -345,12 +342,8 @@ class Values:
         return ref
 
     def _check_property(self, producer: Step, head: str) -> Ref | Value | None:
-        if head in _SUPPLIED_BASELINE:
-            supplied_key, kind_word = _SUPPLIED_BASELINE[head]
-            supplied = producer.check.get(supplied_key)
-            if supplied is not None and supplied is not MISSING:
-                return self.render(supplied)
-            head = f"CalculatedBaseline{kind_word}"
+        if head in DRIFT_CHECK_BASELINES:
+            return self._drift_check_baseline(producer, head)
         file_name = _CHECK_FILES.get((producer.kind, head))
         if file_name is None:
             return None
@@ -360,6 +353,31 @@ class Values:
             + "[0].S3Output.S3Uri"
         )
         return fn.format_string([Ref(output, True), f"/{file_name}"])
+
+    def _drift_check_baseline(self, producer: Step, head: str) -> Ref | Value:
+        """``BaselineUsedForDriftCheck*`` by SageMaker's rule (``baseline_used_for_drift_check``).
+        When RegisterNewBaseline is known only at run time, an intrinsic picks the baseline:
+        ``ArrayUnique([register, true])`` has one item when it is true and two when false, so
+        its length minus one indexes ``[calculated, supplied]``."""
+        supplied_key, calculated_key = DRIFT_CHECK_BASELINES[head]
+        calculated = self._check_property(producer, calculated_key)
+        supplied = producer.check.get(supplied_key, None)
+        supplied = None if supplied is MISSING else supplied
+        register = producer.check.get("RegisterNewBaseline", False)
+        register = False if register is MISSING else register
+        if calculated is None:
+            return None
+        if isinstance(register, bool) or supplied in (None, ""):
+            chosen = baseline_used_for_drift_check(register, supplied, calculated)
+            return chosen if chosen is calculated else self.render(chosen)
+        flag = self.argument(register)
+        index = fn.call(
+            "MathAdd",
+            fn.call("ArrayLength", fn.call("ArrayUnique", fn.call("Array", flag, True))),
+            -1,
+        )
+        options = fn.call("Array", calculated, self.argument(supplied))
+        return fn.call("ArrayGetItem", options, index)
 
     # --- generated names --------------------------------------------------------------------
 
