@@ -29,7 +29,7 @@ from pipeglot.backends.asl import retry
 from pipeglot.backends.asl.build import CONTINUE, SDK_ARN, Build, State, add_retry, task
 from pipeglot.backends.asl.intrinsics import NotExpressible, Ref
 from pipeglot.backends.asl.names import SCRATCH_KEY
-from pipeglot.ir.expressions import Attribute, Index, Key, PathPart
+from pipeglot.ir.expressions import Attribute, Index, Key, PathPart, SelectByName
 from pipeglot.ir.model import MISSING, Step
 
 if TYPE_CHECKING:
@@ -243,8 +243,12 @@ def property_ref(values: Values, producer: Step, path: tuple[PathPart, ...]) -> 
     """Where ``Steps.<producer>.<path>`` of a Lineage step is, in the execution document."""
     key = values.keys[producer.name]
     head = path[0].name if isinstance(path[0], Attribute) else ""
-    if head in PROPERTY_MAPS and len(path) == 2 and isinstance(path[1], Key | Attribute):
-        wanted = path[1].key if isinstance(path[1], Key) else path[1].name
+    if (
+        head in PROPERTY_MAPS
+        and len(path) == 2
+        and isinstance(path[1], Key | SelectByName | Attribute)
+    ):
+        wanted = path[1].name if isinstance(path[1], Attribute) else path[1].key
         entity = find(entities(producer), PROPERTY_MAPS[head], wanted)
         if entity is None:
             raise NotExpressible(
