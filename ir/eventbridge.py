@@ -18,6 +18,7 @@ One of Day-of-month and Day-of-week must be ``?``. ``a/n`` starts at ``a`` and s
 to the field's maximum; ``a-b`` with ``a > b`` wraps around (``FRI-MON``).
 
     rate(1 minute | N minutes | 1 hour | N hours | 1 day | N days)
+    at(yyyy-mm-ddThh:mm:ss)     one run (EventBridge Scheduler's one-time schedules)
 
 Fire times follow EventBridge Scheduler's definition: a cron is evaluated in the schedule's
 time zone; when clocks go forward, a time that does not exist that day is skipped; when they
@@ -125,14 +126,27 @@ class Rate:
         return dt.timedelta(seconds=self.seconds)
 
 
-Expression = Cron | Rate
+@dataclass(frozen=True, slots=True)
+class At:
+    """A one-time schedule, ``at(yyyy-mm-ddThh:mm:ss)``: a wall-clock time in the schedule's
+    time zone (EventBridge Scheduler only)."""
+
+    local: dt.datetime  # naive
+
+    @property
+    def expression(self) -> str:
+        return f"at({self.local.strftime('%Y-%m-%dT%H:%M:%S')})"
+
+
+Expression = Cron | Rate | At
 
 
 # --- Reading --------------------------------------------------------------------------------
 
 
 def parse(text: str, *, where: str = "the schedule expression") -> Expression:
-    """Read ``cron(...)`` or ``rate(...)``; InputError names ``where`` and the field at fault."""
+    """Read ``cron(...)``, ``rate(...)`` or ``at(...)``; InputError names ``where`` and the field
+    at fault."""
     if not isinstance(text, str):
         raise InputError(
             "a schedule expression is a string such as 'cron(0 6 * * ? *)'", location=where
@@ -142,16 +156,25 @@ def parse(text: str, *, where: str = "the schedule expression") -> Expression:
         return parse_cron(stripped[5:-1], where=where)
     if stripped.startswith("rate(") and stripped.endswith(")"):
         return _parse_rate(stripped[5:-1], where)
-    if stripped.startswith("at("):
-        raise InputError(
-            f"{text!r} is a one-time schedule; pipeglot translates recurring schedules "
-            "(cron(...) or rate(...)) only",
-            location=where,
-        )
+    if stripped.startswith("at(") and stripped.endswith(")"):
+        return _parse_at(stripped[3:-1], where)
     raise InputError(
         f"{text!r} is not an EventBridge schedule expression; write cron(Minutes Hours "
-        "Day-of-month Month Day-of-week Year), e.g. cron(0 6 * * ? *), or rate(N unit), "
-        "e.g. rate(1 day)",
+        "Day-of-month Month Day-of-week Year), e.g. cron(0 6 * * ? *), rate(N unit), "
+        "e.g. rate(1 day), or at(yyyy-mm-ddThh:mm:ss) for one run",
+        location=where,
+    )
+
+
+def _parse_at(inner: str, where: str) -> At:
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", inner):
+        try:
+            return At(dt.datetime.strptime(inner, "%Y-%m-%dT%H:%M:%S"))
+        except ValueError:
+            pass
+    raise InputError(
+        f"at({inner}) is not a one-time schedule: write at(yyyy-mm-ddThh:mm:ss), "
+        "e.g. at(2026-12-24T18:00:00), a time in the schedule's time zone",
         location=where,
     )
 
@@ -386,6 +409,9 @@ def fire_times(
     upper = None if end is None else _aware(end)
     if isinstance(expression, Rate):
         times = _rate_times(expression, _aware(start) if start else after, lower)
+    elif isinstance(expression, At):  # one run; a one-time schedule ignores start and end
+        moment = resolve_local(expression.local, zone(timezone))
+        return [moment] if moment is not None and moment > after and count > 0 else []
     else:
         times = _cron_times(expression, zone(timezone), lower)
     found: list[dt.datetime] = []

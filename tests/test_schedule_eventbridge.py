@@ -62,7 +62,8 @@ def _times(expression: str, after: str, count: int, timezone: str = "UTC") -> li
         ("rate(0 hours)", "the value must be a positive integer"),
         ("rate(2 weeks)", "the unit 'weeks' is not minute(s), hour(s) or day(s)"),
         ("rate(an hour)", "is not a rate"),
-        ("at(2026-01-01T00:00:00)", "is a one-time schedule"),
+        ("at(2026-13-01T00:00:00)", "is not a one-time schedule: write at(yyyy-mm-ddThh:mm:ss)"),
+        ("at(tomorrow)", "is not a one-time schedule"),
         ("0 6 * * ? *", "is not an EventBridge schedule expression"),
     ],
 )

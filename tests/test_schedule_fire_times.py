@@ -1,5 +1,6 @@
 """Same next run times on every target: for each EventBridge expression (``?``, ``L``, ``W``,
-``#``, years, time zones, daylight-saving changes, rates), the next twenty times EventBridge
+``#``, years, time zones, daylight-saving changes, rates, a one-time schedule), the next twenty
+times EventBridge
 starts the pipeline equal the times each target starts its translation, or the ledger says
 why they differ.
 
@@ -55,6 +56,7 @@ CASES: dict[str, tuple[str, str, str]] = {
     "every-ten-from-one": ("cron(1/10 * * * ? *)", "UTC", "2026-03-01T00:00:00Z"),
     "rate-hours": ("rate(6 hours)", "UTC", "2026-03-01T03:17:00Z"),
     "rate-day-over-dst": ("rate(1 day)", "Europe/Berlin", "2026-03-27T05:00:00Z"),
+    "one-time": ("at(2026-07-14T09:00:00)", "Europe/Paris", "2026-01-01T00:00:00Z"),
 }
 
 
@@ -104,7 +106,7 @@ def _reported(ledger: Diagnostics, prefix: str) -> list[str]:
 
 def test_the_truth_has_twenty_times_where_the_expression_allows() -> None:
     for case in CASES:
-        expected = 4 if case == "years-with-gaps" else COUNT
+        expected = {"years-with-gaps": 4, "one-time": 1}.get(case, COUNT)
         assert len(_truth(case)) == expected, case
 
 
@@ -305,7 +307,8 @@ def test_kfp_recurring_runs_start_when_eventbridge_would_or_are_reported() -> No
         text, ledger = _dump(case, "kfp")
         runs = _recurring_runs(text) if "RECURRING_RUNS = " in text else []
         if not runs:
-            assert "kfp.schedule.cron" in _reported(ledger, "kfp.schedule"), case
+            reported = _reported(ledger, "kfp.schedule")
+            assert {"kfp.schedule.cron", "kfp.schedule.one_time"} & set(reported), case
             continue
         (run,) = runs
         assert run["params"] == {"Epochs": 7}
@@ -322,4 +325,5 @@ def test_kfp_recurring_runs_start_when_eventbridge_would_or_are_reported() -> No
         "last-friday-tokyo",
         "first-monday-london",
         "years-with-gaps",
+        "one-time",
     }

@@ -75,6 +75,8 @@ def dag_arguments(emitter: Emitter) -> dict[str, Doc]:
     _report_window_and_state(first, ledger)
     if isinstance(first.expression, eventbridge.Rate):
         arguments = _rate(emitter, first)
+    elif isinstance(first.expression, eventbridge.At):
+        arguments = _events(emitter, first, "")
     else:
         arguments = _cron(emitter, together)
     if not first.enabled:
@@ -197,12 +199,18 @@ def _events(emitter: Emitter, schedule: triggers.Schedule, problem: str) -> dict
     emitter.use("airflow.timetables.events.EventsTimetable", "datetime.datetime", "datetime.UTC")
     listed = [Atom(_utc_text(moment)) for moment in times]
     until = times[-1].isoformat() if times else "the start"
-    emitter.diagnostics.approximated(
-        f"{_CODE}.events",
-        f"{triggers.label(schedule)}: {schedule.expression.expression}: {problem}, so the DAG "
-        f"lists its {len(times)} runs up to {until} in an EventsTimetable; regenerate the DAG "
-        "before then",
-    )
+    if isinstance(schedule.expression, eventbridge.At):
+        emitter.diagnostics.exact(
+            f"{_CODE}.one_time",
+            f"{triggers.label(schedule)}: the one run at {until} is the DAG's EventsTimetable",
+        )
+    else:
+        emitter.diagnostics.approximated(
+            f"{_CODE}.events",
+            f"{triggers.label(schedule)}: {schedule.expression.expression}: {problem}, so the "
+            f"DAG lists its {len(times)} runs up to {until} in an EventsTimetable; regenerate "
+            "the DAG before then",
+        )
     arguments: dict[str, Doc] = {
         "schedule": call(
             "EventsTimetable",

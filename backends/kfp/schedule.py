@@ -54,6 +54,14 @@ def report(plan: Plan, diagnostics: Diagnostics) -> None:
                 "creates a run with the kfp client",
             )
             continue
+        if isinstance(trigger.expression, eventbridge.At):
+            diagnostics.dropped(
+                f"{_CODE}.one_time",
+                f"{triggers.label(trigger)}: {trigger.expression.expression} is one run, and a "
+                "KFP recurring run repeats; start that run yourself at that time "
+                "(kfp run create --experiment-name EXPERIMENT --package-file PIPELINE.yaml)",
+            )
+            continue
         cron = _kfp_cron(trigger)
         if isinstance(trigger.expression, eventbridge.Cron) and cron is None:
             diagnostics.dropped(
