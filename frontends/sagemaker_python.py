@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeglot.diagnostics import Diagnostics
-from pipeglot.errors import InputError, UsageError
+from pipeglot.errors import InputError, OutputError, UsageError
 from pipeglot.frontends import _sdk_runner, sagemaker
 from pipeglot.ir.model import Workflow
 
@@ -446,19 +446,30 @@ def _shown(path: str) -> str:
 def write_files(files: Mapping[Path, bytes]) -> None:
     """Write each file atomically (a temporary file in its folder, then a rename)."""
     for path, data in sorted(files.items()):
-        if path.is_file() and path.read_bytes() == data:
+        if _holds(path, data):
             continue  # unchanged: keep its time stamp, so that a sync sends nothing
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
         try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+            _write_file(path, data)
+        except OSError as error:
+            raise OutputError(
+                f"{path}: cannot write the script's upload there ({error.strerror or error}); "
+                "pass --assets a folder you can write to"
+            ) from None
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as open() would make it, not mkstemp's 0600
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def stale_files(files: Mapping[Path, bytes]) -> list[Path]:

@@ -155,3 +155,18 @@ def test_an_unanswerable_call_is_one_clear_message() -> None:
 )
 def test_session_annotations(annotation: str, wanted: bool) -> None:
     assert _sdk_runner._is_session_annotation(annotation) is wanted
+
+
+# --- writing the assets ----------------------------------------------------------------------
+
+
+def test_assets_are_written_once_and_a_file_in_the_way_is_one_error(tmp_path: Path) -> None:
+    from pipeglot.errors import OutputError
+    from pipeglot.frontends.sagemaker_python import stale_files, write_files
+
+    asset = tmp_path / "assets" / "code" / "preprocess.py"
+    assert stale_files({asset: b"print(1)\n"}) == [asset]
+    write_files({asset: b"print(1)\n"})
+    assert asset.read_bytes() == b"print(1)\n" and stale_files({asset: b"print(1)\n"}) == []
+    with pytest.raises(OutputError, match=r"preprocess\.py/x: cannot write the script's upload"):
+        write_files({asset / "x": b""})  # a key below another object's key
