@@ -4,14 +4,15 @@ For each target: the ledger (what is exact, approximated and how, dropped, unsup
 figures that decide a choice (states or tasks, helpers, output size against the target's
 limits, the critical path of the generated structure against the pipeline's own with unit
 step durations), the Callback steps whose worker must change, and what runs each step there.
-Rendered as text, JSON, or one self-contained HTML page (see ``compare_html``).
+Rendered as JSON here, as text by ``compare_text`` and as one self-contained HTML page by
+``compare_html``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pipeglot import shapes, shapes_asl
@@ -84,7 +85,6 @@ class Report:
     targets: tuple[TargetReport, ...]
     critical_path: int  # the pipeline's own, unit step durations
     edge_count: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def callback_steps(self) -> list[str]:
         return [s.name for s in self.workflow.steps if s.kind is StepKind.CALLBACK]

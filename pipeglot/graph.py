@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from pipeglot.errors import UsageError
 from pipeglot.ir.graph import EdgeOrigin, build_graph
@@ -257,7 +258,7 @@ def dot_to_svg(dot_text: str) -> str:
     return _XML_PROLOGUE.sub("", svg).strip() + "\n"
 
 
-def _graphviz():  # type: ignore[no-untyped-def]
+def _graphviz() -> Any:
     try:
         import graphviz
     except ImportError:
