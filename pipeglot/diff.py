@@ -143,14 +143,11 @@ def diff(a: Workflow, b: Workflow) -> WorkflowDiff:
     """What changed from ``a`` to ``b``."""
     a_edges, b_edges = _edge_keys(a), _edge_keys(b)
     return WorkflowDiff(
-        steps=_section(
-            {s.name: s for s in a.steps}, {s.name: s for s in b.steps}, _step_type, _plain_record
-        ),
+        steps=_section({s.name: s for s in a.steps}, {s.name: s for s in b.steps}, _step_type),
         parameters=_section(
             {p.name: p for p in a.parameter_list},
             {p.name: p for p in b.parameter_list},
             _parameter_type,
-            _plain_record,
         ),
         added_edges=tuple(sorted(b_edges - a_edges)),
         removed_edges=tuple(sorted(a_edges - b_edges)),
@@ -158,10 +155,11 @@ def diff(a: Workflow, b: Workflow) -> WorkflowDiff:
     )
 
 
-def _section(a: dict[str, Any], b: dict[str, Any], type_of: Any, plain: Any) -> Section:
+def _section(a: dict[str, Any], b: dict[str, Any], type_of: Any) -> Section:
+    """Records (steps or parameters) matched by name: added, removed, and changed fields."""
     changed = []
     for name in sorted(a.keys() & b.keys()):
-        changes = tuple(diff_values(plain(a[name]), plain(b[name]), ""))
+        changes = tuple(diff_values(_plain_record(a[name]), _plain_record(b[name]), ""))
         if changes:
             changed.append(Changed(name, changes))
     return Section(
