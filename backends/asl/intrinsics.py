@@ -58,10 +58,24 @@ def extend(ref: Ref, suffix: str) -> Ref:
 def literal(value: object) -> str:
     """A JSON scalar as an intrinsic-function argument."""
     if isinstance(value, str):
-        return "'" + _RESERVED.sub(r"\\\1", value) + "'"
+        return "'" + _escaped(value) + "'"
     if value is None or isinstance(value, bool | int | float):
         return json.dumps(value)
     raise NotExpressible("intrinsic functions take only strings, numbers, booleans and null")
+
+
+# An intrinsic function's string literal cannot hold U+0000-U+001F (a newline, a tab...), raw
+# or escaped as far as Step Functions documents; statelint refuses them as well.
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
+def _escaped(text: str) -> str:
+    if _CONTROL.search(text):
+        raise NotExpressible(
+            f"the text {text[:40]!r} holds a control character (a newline, a tab...), which a "
+            "string inside an intrinsic function cannot hold"
+        )
+    return _RESERVED.sub(r"\\\1", text)
 
 
 def argument(value: Ref | object) -> str:
@@ -84,9 +98,7 @@ def format_string(pieces: Sequence[str | Ref]) -> str | Ref:
     dynamic = [piece for piece in merged if isinstance(piece, Ref)]
     if not dynamic:
         return "".join(piece for piece in merged if isinstance(piece, str))
-    template = "".join(
-        "{}" if isinstance(piece, Ref) else _RESERVED.sub(r"\\\1", piece) for piece in merged
-    )
+    template = "".join("{}" if isinstance(piece, Ref) else _escaped(piece) for piece in merged)
     return Ref(f"States.Format('{template}', {', '.join(d.text for d in dynamic)})", False)
 
 
