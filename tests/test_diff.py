@@ -249,13 +249,21 @@ def test_a_pipeline_against_its_translation_read_back(read: str, tmp_path: Path)
     ("args", "message"),
     [
         (["examples/abalone.json", "missing.json"], "missing.json: no such file"),
-        (["examples/abalone.json", "tests/fixtures/diff/folder.json"], "this is a folder"),
         (["-", "-"], "only one of A and B can be -"),
         (["examples/abalone.json", "examples/abalone.json", "--from-b", "nope"], "unknown input"),
     ],
 )
 def test_bad_input_is_one_message_and_exit_2(args: list[str], message: str) -> None:
-    result = _run("diff", *args)
+    _assert_one_message(_run("diff", *args), message)
+
+
+def test_a_folder_is_not_a_pipeline(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    _assert_one_message(_run("diff", str(ABALONE), str(folder)), f"{folder}: this is a folder")
+
+
+def _assert_one_message(result: subprocess.CompletedProcess[str], message: str) -> None:
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr

@@ -99,7 +99,6 @@ def test_labels_with_quotes_and_backslashes_stay_valid_dot() -> None:
     ("args", "message"),
     [
         (["missing.json", "--format", "dot"], "missing.json: no such file"),
-        (["tests/fixtures/diff/folder.json", "--format", "svg"], "this is a folder"),
     ],
 )
 def test_bad_input_is_one_message_and_exit_2(args: list[str], message: str) -> None:
@@ -107,6 +106,14 @@ def test_bad_input_is_one_message_and_exit_2(args: list[str], message: str) -> N
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_folder_is_not_a_pipeline(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    result = _run("graph", str(folder), "--format", "svg")
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"{folder}: this is a folder" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_bad_json_names_the_place(tmp_path: Path) -> None:
