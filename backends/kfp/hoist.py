@@ -24,10 +24,12 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from pipeglot.backends._python import Atom, Doc, Entry, Group, number_literal, string_literal
+from pipeglot.backends.airflow.shared import Hole, ItemCall
 
 MIN_WIDTH = 32  # a shared value shorter than this (as JSON text) stays where it is
 _EXPRESSION_KEYS = frozenset({"Get", "Std:Join", "Std:JsonGet"})
 _STEP_REFERENCE = '"Get": "Steps.'
+_CODE = "\x00"
 
 
 @dataclass(slots=True)
@@ -38,6 +40,9 @@ class Constants:
     bodies: dict[str, Any] = field(default_factory=dict)  # constant -> its value
     spreads: dict[int, list[tuple[int, int, str]]] = field(default_factory=dict)
     keys: dict[int, str] = field(default_factory=dict)  # id(value) -> its JSON text
+    # Request builders' bodies and each step's arguments to its builder, as request JSON.
+    bodies_of_builders: dict[str, Any] = field(default_factory=dict)
+    builder_arguments: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def doc(self, value: Any, *, inline: bool = False) -> Doc:
         """``value`` as Python source; shared parts by their name (the whole of ``value``
@@ -59,6 +64,11 @@ class Constants:
             return Atom(string_literal(value))
         if value is None or kind is bool:
             return Atom(repr(value))
+        if kind is Hole:  # a parameter of a request builder
+            return Atom(value.name)
+        if kind is ItemCall:  # a list item made by its builder, with the item's own values
+            entries = tuple(Entry(name, "=", self.doc(item)) for name, item in value.arguments)
+            return Group(f"{value.function}(", entries, ")")
         return Atom(number_literal(value))
 
     def _expression(self, value: dict[str, Any]) -> Doc | None:
@@ -134,9 +144,28 @@ def _text(constants: Constants, name: str) -> str:
 def _key(value: Any, walk: _Walk, hint: str, place: str) -> str:
     """The JSON text of ``value``, recorded for every container and long string in it."""
     kind = type(value)
+    # A builder's parameter or an item builder's call is code, not data: what holds one is
+    # never a constant (NUL marks them: JSON text never holds a raw NUL).
+    if kind is Hole:
+        return f"{_CODE}{value.name}"
+    if kind is ItemCall:
+        inner = ",".join(
+            f"{name}={_key(item, walk, name, f'{place}.{name}')}" for name, item in value.arguments
+        )
+        return f"{_CODE}{value.function}({inner})"
     if kind is dict:
-        if _is_expression(value):  # its body is the expression's own text: never a constant
-            return json.dumps(value)
+        if _is_expression(value):
+            # An expression is written where it is used, but for a run-wide value that many
+            # steps read (Execution.PipelineExecutionId): that one is named once.
+            text = json.dumps(value)
+            for inner in _operands(value):
+                _key(inner, walk, hint, place)
+            reference = value.get("Get")
+            if type(reference) is str and reference.startswith("Execution."):
+                walk.keys[id(value)] = text
+                walk.seen.add(text)
+                walk.hints.setdefault(text, reference.removeprefix("Execution."))
+            return text
         parts = [
             encode_basestring(k) + ":" + _key(v, walk, k, f"{place}.{k}") for k, v in value.items()
         ]
@@ -151,7 +180,7 @@ def _key(value: Any, walk: _Walk, hint: str, place: str) -> str:
     else:
         return json.dumps(value)
     walk.keys[id(value)] = text
-    if len(text) >= MIN_WIDTH and _STEP_REFERENCE not in text:
+    if len(text) >= MIN_WIDTH and _STEP_REFERENCE not in text and _CODE not in text:
         walk.seen.add(text)
         walk.hints.setdefault(text, hint)
     return text
@@ -170,6 +199,9 @@ def _choose(value: Any, keys: dict[int, str], counts: dict[str, int], chosen: di
     elif kind is list:
         for item in value:
             _choose(item, keys, counts, chosen)
+    elif kind is ItemCall:
+        for _, item in value.arguments:
+            _choose(item, keys, counts, chosen)
 
 
 def _spreads(walk: _Walk, constants: Constants, used: set[str]) -> None:
@@ -179,7 +211,9 @@ def _spreads(walk: _Walk, constants: Constants, used: set[str]) -> None:
             continue
         texts = [[_item_text(walk, key, member[key]) for key in keys] for _, member in members]
         common = [
-            _STEP_REFERENCE not in texts[0][i] and all(t[i] == texts[0][i] for t in texts)
+            _STEP_REFERENCE not in texts[0][i]
+            and _CODE not in texts[0][i]
+            and all(t[i] == texts[0][i] for t in texts)
             for i in range(len(keys))
         ]
         if all(common):
@@ -198,7 +232,11 @@ def _spreads(walk: _Walk, constants: Constants, used: set[str]) -> None:
 
 def _item_text(walk: _Walk, key: str, value: Any) -> str:
     text = walk.keys.get(id(value))
-    return encode_basestring(key) + ":" + (text if text is not None else json.dumps(value))
+    return (
+        encode_basestring(key)
+        + ":"
+        + (text if text is not None else json.dumps(value, default=lambda node: _CODE + repr(node)))
+    )
 
 
 def _runs(flags: list[bool]) -> list[tuple[int, int]]:
@@ -210,6 +248,15 @@ def _runs(flags: list[bool]) -> list[tuple[int, int]]:
             runs.append((start, index))
             start = None
     return runs
+
+
+def _operands(expression: dict[str, Any]) -> list[Any]:
+    """The values inside a Join or JsonGet (they may hold shared values of their own)."""
+    body = next(iter(expression.values()))
+    if type(body) is not dict:
+        return []
+    operands = body.get("Values", []) if "Values" in body else [body.get("S3Uri")]
+    return list(operands) if type(operands) is list else []
 
 
 def _is_expression(value: Any) -> bool:

@@ -4,13 +4,21 @@ and the ``__main__`` block that compiles it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from pipeglot.backends._python import file_header, mark_long_lines, render, string_literal
+from pipeglot.backends._python import (
+    Group,
+    file_header,
+    mark_long_lines,
+    render,
+    string_literal,
+)
 from pipeglot.backends.kfp.components import component, runtime_functions, runtime_list_name
 from pipeglot.backends.kfp.hoist import Constants, shared_constants
 from pipeglot.backends.kfp.kinds import DATA_CALLS, carried, shipped_sources
-from pipeglot.backends.kfp.pipeline import pipeline
+from pipeglot.backends.kfp.pipeline import builder_json, pipeline
 from pipeglot.backends.kfp.plan import MODULE_NAMES, Plan
+from pipeglot.backends.kfp.values import RequestWriter
 
 TITLE = "Kubeflow Pipelines v2 pipeline translated by pipeglot from a SageMaker pipeline."
 FALLBACK_COMMAND = "pipeglot translate SOURCE --to kfp -o THIS_FILE.py"
@@ -80,6 +88,9 @@ def module(plan: Plan, source_command: str | None) -> str:
     parts.append("\n".join(lists))
     parts.append("# --- One reusable component per kind of step ---")
     parts.extend(component(plan, use) for use in uses)
+    builders = _builders(plan, constants)
+    if builders:
+        parts.append(builders)
     parts.append(pipeline(plan, constants))
     parts.extend(part for extension in EXTENSIONS if (part := extension(plan)) is not None)
     parts.append(_MAIN)
@@ -107,11 +118,58 @@ def _settings(plan: Plan) -> str:
 
 
 def _constants(plan: Plan) -> Constants:
-    requests = [
-        value for task in plan.tasks.values() for value in (task.request, task.check) if value
-    ]
+    """The shared values of everything the file writes as data: requests, and for steps of a
+    family, their builder's body and their own arguments to it."""
+    writer = RequestWriter(plan.workflow)
+    bodies: dict[str, Any] = {}
+    arguments: dict[str, dict[str, Any]] = {}
+    values: list[Any] = []
+    for name, task in plan.tasks.items():
+        family = plan.families.get(name)
+        if family is None:
+            values.extend(value for value in (task.request, task.check) if value)
+            continue
+        if task.check:
+            values.append(task.check)
+        for item in (*family.items, family):
+            if item.function not in bodies:
+                bodies[item.function] = builder_json(writer, item.body)
+                values.append(bodies[item.function])
+        arguments[name] = {
+            key: builder_json(writer, value) for key, value in family.arguments[name].items()
+        }
+        values.append(list(arguments[name].values()))
     taken = (*MODULE_NAMES, *MODULE_CONSTANTS, *(f"{u.upper()}_RUNTIME" for u in plan.uses))
-    return shared_constants(requests, taken)
+    constants = shared_constants(values, taken)
+    constants.bodies_of_builders, constants.builder_arguments = bodies, arguments
+    return constants
+
+
+def _builders(plan: Plan, constants: Constants) -> str:
+    """The request builders of the step families: what their requests share, written once;
+    each task passes its own values (see ``pipeglot.backends.airflow.shared``)."""
+    written: list[str] = []
+    seen: set[str] = set()
+    for name in plan.tasks:
+        family = plan.families.get(name)
+        if family is None or family.function in seen:
+            continue
+        seen.add(family.function)
+        functions = [(item.function, item.parameters, False) for item in family.items]
+        functions.append((family.function, family.parameters, True))
+        for function, parameters, as_text in functions:
+            doc = constants.doc(constants.bodies_of_builders[function], inline=True)
+            if as_text:  # a request travels as JSON text
+                doc = Group("json.dumps(", (doc,), ")")
+            head = f"def {function}({', '.join(parameters)}):"
+            if len(head) > LINE_LENGTH:
+                head = "\n".join([f"def {function}(", *(f"    {p}," for p in parameters), "):"])
+            written.append(f"{head}\n    return " + render(doc, 1, len("return ")))
+    if not written:
+        return ""
+    return "# --- Request builders: what a family of steps' requests share ---\n\n\n" + (
+        "\n\n\n".join(written)
+    )
 
 
 def _constant_block(constants: Constants) -> str:

@@ -8,13 +8,17 @@ name (the step's name), caching, retries and ``.after()``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipeglot.backends._python import Atom, Doc, Entry, Group, literal, render
+from pipeglot.backends.airflow.shared import Hole, ItemCall
 from pipeglot.backends.kfp.components import PYTHON_TYPES, upstream_inputs
 from pipeglot.backends.kfp.hoist import Constants
 from pipeglot.backends.kfp.kinds import UNSUPPORTED
 from pipeglot.backends.kfp.layout import Block, Branches
 from pipeglot.backends.kfp.plan import EXECUTION_INPUTS, Plan, Task
 from pipeglot.backends.kfp.task_settings import caching, retry
+from pipeglot.backends.kfp.values import RequestWriter
 from pipeglot.ir.model import Parameter, ParameterType, StepKind
 
 INDENT = "    "
@@ -119,7 +123,7 @@ def _fit(line: str, level: int) -> str:
 def _task_call(plan: Plan, constants: Constants, task: Task) -> Doc:
     use = plan.uses[task.component.name]
     arguments: list[Doc | Entry] = [Entry("step", "=", literal(task.step.name))]
-    arguments.append(Entry("request", "=", _request(task, constants)))
+    arguments.append(Entry("request", "=", _request(plan, task, constants)))
     if task.check is not None:
         arguments.append(
             Entry("check", "=", Group("json.dumps(", (constants.doc(task.check),), ")"))
@@ -143,9 +147,31 @@ def _task_call(plan: Plan, constants: Constants, task: Task) -> Doc:
     return Group(f"{task.component.name}(", tuple(arguments), ")")
 
 
-def _request(task: Task, constants: Constants) -> Doc:
+def _request(plan: Plan, task: Task, constants: Constants) -> Doc:
     if task.request is None:  # an untranslated step: its type and why
         reason = UNSUPPORTED[task.step.kind]
         value = {"Type": task.step.type_name, "Reason": reason}
         return Group("json.dumps(", (literal(value),), ")")
-    return Group("json.dumps(", (constants.doc(task.request),), ")")
+    family = plan.families.get(task.step.name)
+    if family is None:
+        return Group("json.dumps(", (constants.doc(task.request),), ")")
+    # The family's builder (it returns the request as JSON text), called with this step's
+    # own values.
+    arguments = constants.builder_arguments[task.step.name]
+    entries = tuple(Entry(name, "=", constants.doc(arguments[name])) for name in family.parameters)
+    return Group(f"{family.function}(", entries, ")")
+
+
+def builder_json(writer: RequestWriter, value: Any) -> Any:
+    """A builder's body or argument as request JSON; holes and item calls stay nodes."""
+    kind = type(value)
+    if kind is ItemCall:
+        arguments = tuple((name, builder_json(writer, item)) for name, item in value.arguments)
+        return ItemCall(value.function, arguments)
+    if kind is dict:
+        return {key: builder_json(writer, item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [builder_json(writer, item) for item in value]
+    if kind is Hole:
+        return value
+    return writer(value)

@@ -15,14 +15,19 @@ from typing import Any
 import networkx as nx
 
 from pipeglot.backends._python import Identifiers
+from pipeglot.backends.airflow.shared import Family, request_families
 from pipeglot.backends.kfp import notes
-from pipeglot.backends.kfp.kinds import Component, component_of
+from pipeglot.backends.kfp.kinds import Component, component_of, runtime_sources
 from pipeglot.backends.kfp.layout import Layout, layout
 from pipeglot.backends.kfp.values import Reads, RequestWriter
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.graph import EdgeOrigin, build_graph, topological_order
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
 from pipeglot.ir.regions import condition_regions
+from pipeglot.ir.sagemaker import KINDS
+
+# Kinds whose request is the step's Arguments as they are: their families share a builder.
+BUILDER_KINDS = frozenset(kind for kind, facts in KINDS.items() if facts.api is not None)
 
 # Execution variables KFP supplies as whole-value placeholders: name -> (input, placeholder).
 EXECUTION_INPUTS = {
@@ -85,6 +90,8 @@ class Plan:
     uses: dict[str, Use]  # component name -> its use, in order of first use
     placed: Layout
     read_steps: set[str]  # steps whose result a later step reads
+    # step -> the request builder of its family (steps whose requests share most values)
+    families: dict[str, Family] = field(default_factory=dict)
 
 
 def plan(workflow: Workflow, diagnostics: Diagnostics, base_image: str) -> Plan:
@@ -95,7 +102,10 @@ def plan(workflow: Workflow, diagnostics: Diagnostics, base_image: str) -> Plan:
     writer = RequestWriter(workflow)
     tasks = {name: _task(workflow.step(name), writer, diagnostics) for name in order}
     parameters = _parameter_names(workflow)
-    names = Identifiers((*MODULE_NAMES, *parameters.values(), *_component_names(tasks)))
+    names = Identifiers(
+        (*MODULE_NAMES, *parameters.values(), *_component_names(tasks), *runtime_sources())
+    )
+    families = request_families(workflow, BUILDER_KINDS, names)
     read_steps: set[str] = set()
     for name, task in tasks.items():
         task.variable = names[name]
@@ -114,6 +124,7 @@ def plan(workflow: Workflow, diagnostics: Diagnostics, base_image: str) -> Plan:
         _uses(tasks),
         placed,
         read_steps,
+        families,
     )
 
 

@@ -45,12 +45,6 @@ def JsonGet(s3_uri, path):
 # --- Values several steps share ---
 ROLE_ARN = "arn:aws:iam::000000000000:role/SageMakerRole"
 TRAINING_IMAGE = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3"
-S3_INPUT = {
-    "S3DataType": "S3Prefix",
-    "S3InputMode": "File",
-    "S3DataDistributionType": "FullyReplicated",
-    "S3CompressionType": "None",
-}
 
 
 # --- Runs inside the components (standard library and boto3 only) ---
@@ -619,6 +613,59 @@ def fail(step: str, request: str, MseThreshold: float = 6.0) -> str:
     return fail_run(step, request, context)
 
 
+# --- Request builders: what a family of steps' requests share ---
+
+
+def processing_input(input_name, s3_uri, local_path):
+    return {
+        "InputName": input_name,
+        "AppManaged": False,
+        "S3Input": {
+            "S3Uri": s3_uri,
+            "LocalPath": local_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+            "S3CompressionType": "None",
+        },
+    }
+
+
+def output(output_name, s3_uri, local_path):
+    return {
+        "OutputName": output_name,
+        "AppManaged": False,
+        "S3Output": {"S3Uri": s3_uri, "LocalPath": local_path, "S3UploadMode": "EndOfJob"},
+    }
+
+
+def processing_job_request(
+    instance_count,
+    image_uri,
+    container_entrypoint,
+    processing_inputs,
+    outputs,
+):
+    return json.dumps(
+        {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceType": "ml.m5.xlarge",
+                    "InstanceCount": instance_count,
+                    "VolumeSizeInGB": 30,
+                },
+            },
+            "AppSpecification": {
+                "ImageUri": image_uri,
+                "ContainerEntrypoint": container_entrypoint,
+            },
+            "RoleArn": ROLE_ARN,
+            "ProcessingInputs": processing_inputs,
+            "ProcessingOutputConfig": {"Outputs": outputs},
+        },
+    )
+
+
 @dsl.pipeline(name=PIPELINE_NAME)
 def pipeline(
     ProcessingInstanceCount: int = 1,
@@ -630,75 +677,39 @@ def pipeline(
 ):
     abalone_process = processing_job(
         step="AbaloneProcess",
-        request=json.dumps(
-            {
-                "ProcessingResources": {
-                    "ClusterConfig": {
-                        "InstanceType": "ml.m5.xlarge",
-                        "InstanceCount": Get("Parameters.ProcessingInstanceCount"),
-                        "VolumeSizeInGB": 30,
-                    },
-                },
-                "AppSpecification": {
-                    "ImageUri": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3",  # noqa: E501
-                    "ContainerEntrypoint": [
-                        "python3",
-                        "/opt/ml/processing/input/code/preprocessing.py",
-                    ],
-                },
-                "RoleArn": ROLE_ARN,
-                "ProcessingInputs": [
-                    {
-                        "InputName": "input-1",
-                        "AppManaged": False,
-                        "S3Input": {
-                            "S3Uri": Get("Parameters.InputData"),
-                            "LocalPath": "/opt/ml/processing/input",
-                            **S3_INPUT,
-                        },
-                    },
-                    {
-                        "InputName": "code",
-                        "AppManaged": False,
-                        "S3Input": {
-                            "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/input/code/preprocessing.py",
-                            "LocalPath": "/opt/ml/processing/input/code",
-                            **S3_INPUT,
-                        },
-                    },
-                ],
-                "ProcessingOutputConfig": {
-                    "Outputs": [
-                        {
-                            "OutputName": "train",
-                            "AppManaged": False,
-                            "S3Output": {
-                                "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/train",
-                                "LocalPath": "/opt/ml/processing/train",
-                                "S3UploadMode": "EndOfJob",
-                            },
-                        },
-                        {
-                            "OutputName": "validation",
-                            "AppManaged": False,
-                            "S3Output": {
-                                "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/validation",
-                                "LocalPath": "/opt/ml/processing/validation",
-                                "S3UploadMode": "EndOfJob",
-                            },
-                        },
-                        {
-                            "OutputName": "test",
-                            "AppManaged": False,
-                            "S3Output": {
-                                "S3Uri": "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/test",
-                                "LocalPath": "/opt/ml/processing/test",
-                                "S3UploadMode": "EndOfJob",
-                            },
-                        },
-                    ],
-                },
-            },
+        request=processing_job_request(
+            instance_count=Get("Parameters.ProcessingInstanceCount"),
+            image_uri="246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3",
+            container_entrypoint=["python3", "/opt/ml/processing/input/code/preprocessing.py"],
+            processing_inputs=[
+                processing_input(
+                    input_name="input-1",
+                    s3_uri=Get("Parameters.InputData"),
+                    local_path="/opt/ml/processing/input",
+                ),
+                processing_input(
+                    input_name="code",
+                    s3_uri="s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/input/code/preprocessing.py",
+                    local_path="/opt/ml/processing/input/code",
+                ),
+            ],
+            outputs=[
+                output(
+                    output_name="train",
+                    s3_uri="s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/train",
+                    local_path="/opt/ml/processing/train",
+                ),
+                output(
+                    output_name="validation",
+                    s3_uri="s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/validation",
+                    local_path="/opt/ml/processing/validation",
+                ),
+                output(
+                    output_name="test",
+                    s3_uri="s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/test",
+                    local_path="/opt/ml/processing/test",
+                ),
+            ],
         ),
         ProcessingInstanceCount=ProcessingInstanceCount,
         InputData=InputData,
@@ -777,68 +788,36 @@ def pipeline(
     abalone_train.set_display_name("AbaloneTrain").set_caching_options(False)
     abalone_eval = processing_job(
         step="AbaloneEval",
-        request=json.dumps(
-            {
-                "ProcessingResources": {
-                    "ClusterConfig": {
-                        "InstanceType": "ml.m5.xlarge",
-                        "InstanceCount": 1,
-                        "VolumeSizeInGB": 30,
-                    },
-                },
-                "AppSpecification": {
-                    "ImageUri": TRAINING_IMAGE,
-                    "ContainerEntrypoint": [
-                        "python3",
-                        "/opt/ml/processing/input/code/evaluation.py",
-                    ],
-                },
-                "RoleArn": ROLE_ARN,
-                "ProcessingInputs": [
-                    {
-                        "InputName": "input-1",
-                        "AppManaged": False,
-                        "S3Input": {
-                            "S3Uri": Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"),
-                            "LocalPath": "/opt/ml/processing/model",
-                            **S3_INPUT,
-                        },
-                    },
-                    {
-                        "InputName": "input-2",
-                        "AppManaged": False,
-                        "S3Input": {
-                            "S3Uri": Get(
-                                "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri",
-                            ),
-                            "LocalPath": "/opt/ml/processing/test",
-                            **S3_INPUT,
-                        },
-                    },
-                    {
-                        "InputName": "code",
-                        "AppManaged": False,
-                        "S3Input": {
-                            "S3Uri": "s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/input/code/evaluation.py",
-                            "LocalPath": "/opt/ml/processing/input/code",
-                            **S3_INPUT,
-                        },
-                    },
-                ],
-                "ProcessingOutputConfig": {
-                    "Outputs": [
-                        {
-                            "OutputName": "evaluation",
-                            "AppManaged": False,
-                            "S3Output": {
-                                "S3Uri": "s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/output/evaluation",
-                                "LocalPath": "/opt/ml/processing/evaluation",
-                                "S3UploadMode": "EndOfJob",
-                            },
-                        },
-                    ],
-                },
-            },
+        request=processing_job_request(
+            instance_count=1,
+            image_uri=TRAINING_IMAGE,
+            container_entrypoint=["python3", "/opt/ml/processing/input/code/evaluation.py"],
+            processing_inputs=[
+                processing_input(
+                    input_name="input-1",
+                    s3_uri=Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"),
+                    local_path="/opt/ml/processing/model",
+                ),
+                processing_input(
+                    input_name="input-2",
+                    s3_uri=Get(
+                        "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri",
+                    ),
+                    local_path="/opt/ml/processing/test",
+                ),
+                processing_input(
+                    input_name="code",
+                    s3_uri="s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/input/code/evaluation.py",
+                    local_path="/opt/ml/processing/input/code",
+                ),
+            ],
+            outputs=[
+                output(
+                    output_name="evaluation",
+                    s3_uri="s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/output/evaluation",
+                    local_path="/opt/ml/processing/evaluation",
+                ),
+            ],
         ),
         upstream_1=abalone_train.output,
         upstream_2=abalone_process.output,
