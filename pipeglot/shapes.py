@@ -216,16 +216,17 @@ class _KfpWalk:
         condition = task.get("triggerPolicy", {}).get("condition")
         if "dag" not in component:
             step = name if name in self.steps else None
+            reference = task["componentRef"]["name"]
             if step is not None:
-                self.runs[step] = self.runner(task["componentRef"]["name"], component)
+                self.runs[step] = self.runner(reference, component)
             self.nodes.append(
                 Node(
                     id=node_id,
-                    label=name,
+                    label=f"{name}\n{reference.removeprefix('comp-')}",
                     step=step,
                     cluster=cluster,
                     status=self.status.get(name, "exact"),
-                    tooltip=f"{name} ({task['componentRef']['name']})",
+                    tooltip=f"{name} ({reference})",
                 )
             )
             return
