@@ -168,6 +168,28 @@ CASES = [
         ["/Steps/1/Arguments/Report (step 'Use')", 'only inside "Std:JsonGet"'],
     ),
     ("deep-nesting", b"[" * 200_000 + b"]" * 200_000, ["nested too deeply"]),
+    # Issue 12: what no writer may meet is refused by the reader, with its place.
+    (
+        "lone-surrogate",
+        _pipeline(_processing("A", Arguments={"x": "\ud800"})).encode(),
+        ["/Steps/0/Arguments/x", "lone surrogate"],
+    ),
+    (
+        "number-beyond-a-float",
+        _pipeline(_processing("A", Arguments={"x": 0})).replace('"x": 0', '"x": 1e309').encode(),
+        ["/Steps/0/Arguments/x", "beyond the range of a 64-bit float"],
+    ),
+    (
+        "lambda-without-function-arn",
+        _pipeline({"Name": "L", "Type": "Lambda", "Arguments": {}}).encode(),
+        ["/Steps/0 (step 'L')", '"FunctionArn"'],
+    ),
+    ("empty-steps", b'{"Version": "2020-12-01", "Steps": []}', ["/Steps:", "nothing to translate"]),
+    (
+        "get-namespace-names-the-step",
+        _pipeline(_processing("A", Arguments={"N": {"Get": "Pipeline.Name"}})).encode(),
+        ["/Steps/0/Arguments/N (step 'A')", "unknown namespace"],
+    ),
 ]
 
 
