@@ -31,7 +31,9 @@ Every error is an InputError naming the expression, the field and the fix.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -491,7 +493,8 @@ def dst_sensitive_times(cron: Cron, timezone: str) -> list[str]:
     return sorted(found)
 
 
-def _offset_change_days(tz: ZoneInfo) -> list[dt.date]:
+@functools.cache
+def _offset_change_days(tz: ZoneInfo) -> tuple[dt.date, ...]:
     days: list[dt.date] = []
     day = dt.date(2020, 1, 1)
     previous = dt.datetime(2019, 12, 31, 12, tzinfo=tz).utcoffset()
@@ -501,7 +504,7 @@ def _offset_change_days(tz: ZoneInfo) -> list[dt.date]:
             days.extend((day - dt.timedelta(days=1), day))
             previous = offset
         day += dt.timedelta(days=1)
-    return days
+    return tuple(days)
 
 
 # --- Standard five-field cron, for targets that evaluate one ------------------------------------
@@ -597,3 +600,26 @@ def year_bounds(years: frozenset[int] | None) -> tuple[int, int] | None:
     if len(years) != last - first + 1:
         raise ValueError("years with gaps")
     return first, last
+
+
+def fixed_offset(timezone: str) -> dt.timedelta | None:
+    """The zone's UTC offset when it does not change between 2020 and 2040 (no daylight
+    saving), else None."""
+    tz = zone(timezone)
+    if _offset_change_days(tz):
+        return None
+    return dt.datetime(2030, 1, 1, tzinfo=tz).utcoffset()
+
+
+def in_utc(cron: Cron, timezone: str) -> Cron | None:
+    """The same cron written in UTC, for targets that evaluate crons in UTC: possible when the
+    zone's offset is fixed and whole hours, and no run time moves to another day."""
+    offset = fixed_offset(timezone)
+    if offset is None or offset % dt.timedelta(hours=1):
+        return None
+    shift = offset // dt.timedelta(hours=1)
+    hours = frozenset(hour - shift for hour in cron.hours)
+    if min(hours) < HOURS.low or max(hours) > HOURS.high:
+        return None  # the day, and so the day fields, would change too
+    fields = (cron.fields[0], _compact(hours, HOURS), *cron.fields[2:])
+    return dataclasses.replace(cron, hours=hours, fields=fields)

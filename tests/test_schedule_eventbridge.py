@@ -284,6 +284,14 @@ def _matches(fields: list[str], local: dt.datetime) -> bool:
     return day_ok and week_ok
 
 
+_NEAR_CHANGES = [
+    dt.datetime(2026, 3, 5, 7, 13),  # New York springs forward on the 8th
+    dt.datetime(2026, 3, 26, 0, 0),  # Berlin on the 29th
+    dt.datetime(2026, 4, 2, 12, 0),  # Lord Howe falls back half an hour on the 5th
+    dt.datetime(2026, 10, 1, 0, 0),  # Lord Howe springs forward on the 4th
+    dt.datetime(2026, 10, 22, 3, 30),  # Berlin falls back on the 25th
+    dt.datetime(2026, 10, 29, 0, 0),  # New York on November 1st
+]
 _ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
 _DOM = st.sampled_from(["*", "L", "LW", "15W", "1W", "31W", "1-10", "5,20", "1/7", "28-3"])
 _DOW = st.sampled_from(["*", "MON-FRI", "6L", "2#1", "7#5", "L", "SAT,SUN", "FRI-MON", "1"])
@@ -304,14 +312,16 @@ def _crons(draw: st.DrawFn) -> str:
 @given(
     cron=_crons(),
     timezone=st.sampled_from(_ZONES),
-    start=st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2026, 12, 1)).map(
-        lambda moment: moment.replace(tzinfo=UTC)
-    ),
+    start=st.one_of(
+        # a few days before a clock change of one of the zones, or any time
+        st.sampled_from(_NEAR_CHANGES),
+        st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2026, 12, 1)),
+    ).map(lambda moment: moment.replace(tzinfo=UTC)),
 )
 def test_fire_times_equal_the_minute_by_minute_oracle(
     cron: str, timezone: str, start: dt.datetime
 ) -> None:
-    days = 21
+    days = 10
     expected = _oracle(cron, timezone, start, days)
     found = fire_times(parse(cron), after=start, count=len(expected) + 1, timezone=timezone)
     end = start + dt.timedelta(days=days)
@@ -348,3 +358,22 @@ def test_the_standard_cron_croniter_reads_fires_at_the_same_times(
             if moment > expected[-1]:
                 break
         assert found == expected, (cron, text)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cron=_crons(), timezone=st.sampled_from(["Asia/Tokyo", "Etc/GMT+5", "Asia/Kolkata"]))
+def test_a_cron_moved_to_utc_fires_at_the_same_instants(cron: str, timezone: str) -> None:
+    parsed = parse(cron)
+    assert isinstance(parsed, Cron)
+    moved = eventbridge.in_utc(parsed, timezone)
+    if moved is None:  # half-hour offsets, or runs that would change day
+        offset = eventbridge.fixed_offset(timezone)
+        assert offset is not None
+        assert offset % dt.timedelta(hours=1) or any(
+            not 0 <= hour - offset // dt.timedelta(hours=1) <= 23 for hour in parsed.hours
+        )
+        return
+    start = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    assert fire_times(moved, after=start, count=30) == fire_times(
+        parsed, after=start, count=30, timezone=timezone
+    )

@@ -57,6 +57,7 @@ CASES: dict[str, tuple[str, str, str]] = {
     "rate-hours": ("rate(6 hours)", "UTC", "2026-03-01T03:17:00Z"),
     "rate-day-over-dst": ("rate(1 day)", "Europe/Berlin", "2026-03-27T05:00:00Z"),
     "one-time": ("at(2026-07-14T09:00:00)", "Europe/Paris", "2026-01-01T00:00:00Z"),
+    "tokyo-weekdays": ("cron(0 9 ? * MON-FRI *)", "Asia/Tokyo", "2026-01-01T00:00:00Z"),
 }
 
 
@@ -317,6 +318,10 @@ def test_kfp_recurring_runs_start_when_eventbridge_would_or_are_reported() -> No
             assert _reported(ledger, "kfp.schedule"), case
         elif CASES[case][1] == "UTC":
             assert not _reported(ledger, "kfp.schedule"), case
+    # A zone without daylight saving is written in UTC, which KFP uses: the same times.
+    (tokyo,) = _recurring_runs(_dump("tokyo-weekdays", "kfp")[0])
+    assert tokyo["cron_expression"] == "0 0 0 * * 1-5"
+    assert _kfp_times(tokyo) == _truth("tokyo-weekdays")
     # L, W and # have no KFP form; the rest is written.
     assert set(CASES) - set(written) == {
         "last-day-of-month",

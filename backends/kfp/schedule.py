@@ -82,7 +82,15 @@ def _report_written(
         f"{triggers.label(schedule)} is a recurring run in RECURRING_RUNS; submit it with "
         f"create_recurring_runs(kfp.Client(...), EXPERIMENT_ID, 'PIPELINE.yaml'), or: {command}",
     )
-    if schedule.timezone != "UTC" and cron is not None:
+    utc = _utc_cron(schedule)
+    if utc is not None:
+        ledger.exact(
+            f"{_CODE}.timezone",
+            f"{triggers.label(schedule)}: {schedule.timezone} is always "
+            f"{_offset_text(schedule.timezone)}, so the cron is written in UTC, "
+            f"{utc.expression}, as KFP's scheduler evaluates it by default",
+        )
+    elif schedule.timezone != "UTC" and cron is not None:
         ledger.approximated(
             f"{_CODE}.timezone",
             f"{triggers.label(schedule)}: the cron is in {schedule.timezone}; KFP evaluates every "
@@ -119,6 +127,7 @@ def _kfp_cron(schedule: triggers.Schedule) -> str | None:
     cron = schedule.expression
     if not isinstance(cron, eventbridge.Cron):
         return None
+    cron = _utc_cron(schedule) or cron
     standard = eventbridge.to_standard_cron(cron, last_and_nth=False)
     if standard.fields is None:
         return None
@@ -127,6 +136,20 @@ def _kfp_cron(schedule: triggers.Schedule) -> str | None:
     except ValueError:
         return None
     return "0 " + standard.text
+
+
+def _utc_cron(schedule: triggers.Schedule) -> eventbridge.Cron | None:
+    """The cron in UTC, which KFP's scheduler uses by default, when the zone allows it."""
+    cron = schedule.expression
+    if schedule.timezone == "UTC" or not isinstance(cron, eventbridge.Cron):
+        return None
+    return eventbridge.in_utc(cron, schedule.timezone)
+
+
+def _offset_text(timezone: str) -> str:
+    offset = eventbridge.fixed_offset(timezone) or dt.timedelta()
+    hours = offset // dt.timedelta(hours=1)
+    return f"UTC{'+' if hours >= 0 else '-'}{abs(hours):02d}:00"
 
 
 def _problem(schedule: triggers.Schedule) -> str:
