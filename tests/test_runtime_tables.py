@@ -7,9 +7,6 @@ when a copy drifts from ``pipeglot.ir.expressions.NAME_KEYED_LISTS``.
 
 from __future__ import annotations
 
-import ast
-import inspect
-
 from pipeglot.ir.expressions import NAME_KEYED_LISTS
 
 
@@ -20,13 +17,9 @@ def test_airflow_runtime_selects_the_same_lists_by_name() -> None:
 
 
 def test_kfp_runtime_selects_the_same_lists_by_name() -> None:
-    from pipeglot.backends.kfp import runtime
+    # KFP components carry no copy: the file's list_name_fields() is written from the IR.
+    from pipeglot.backends.kfp.kinds import runtime_sources
 
-    tree = ast.parse(inspect.getsource(runtime.step_properties))
-    tables = [
-        ast.literal_eval(node.value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == "name_fields" for t in node.targets)
-    ]
-    assert tables == [NAME_KEYED_LISTS]
+    namespace: dict = {}
+    exec(runtime_sources()["list_name_fields"], namespace)
+    assert namespace["list_name_fields"]() == NAME_KEYED_LISTS
