@@ -870,8 +870,13 @@ def _json_get_comment(reference: PropertyFileRef | None) -> str:
     return f"Std:JsonGet: read the property file {reference.name} of {reference.step}."
 
 
+def _expression_size(_: object) -> str:
+    """Stands in for an expression node when estimating a request's size (about a path's)."""
+    return "$.Parameters.abcdefghijklmnopqrstuvwxyz"
+
+
 def _json_size(value: object) -> int:
     try:
-        return len(orjson.dumps(value, default=str))
+        return len(orjson.dumps(value, default=_expression_size))
     except orjson.JSONEncodeError:  # an integer wider than 64 bits, which the stdlib writes
         return len(json.dumps(value, default=str, ensure_ascii=False).encode())

@@ -140,6 +140,8 @@ class Values:
         self.scratch: dict[int, Ref] = {}  # id(JsonGet node) -> where its helper put the value
         self.problems: list[str] = []  # what could not be expressed in the current value
         self.context = dict(CONTEXT)
+        # id(StepProperty node) -> (the node, kept alive; its rendering; problems found)
+        self._properties: dict[int, tuple[StepProperty, Ref | Value, list[str]]] = {}
 
     def context_from_run(self) -> None:
         """Read the execution's identity from the document (``$.Run``), where the parent
@@ -229,7 +231,7 @@ class Values:
         if isinstance(node, ExperimentConfigRef):
             return self._experiment_config(node.name)
         if isinstance(node, StepProperty):
-            return self.step_property(node.step, node.path)
+            return self._cached_property(node)
         if isinstance(node, Join):
             pieces: list[str | Ref] = []
             for position, item in enumerate(node.values):
@@ -243,6 +245,18 @@ class Values:
             except KeyError:
                 raise NotExpressible("a Std:JsonGet here has no state to read it") from None
         raise NotExpressible(f"{type(node).__name__} cannot stand on its own here")
+
+    def _cached_property(self, node: StepProperty) -> Ref | Value:
+        """``step_property`` once per property node (parsing shares the node of equal Gets):
+        the references pass and the states both ask; the problems it found are kept too."""
+        cached = self._properties.get(id(node))
+        if cached is None:
+            before = len(self.problems)
+            result = self.step_property(node.step, node.path)
+            cached = self._properties[id(node)] = (node, result, self.problems[before:])
+        else:
+            self.problems.extend(cached[2])
+        return cached[1]
 
     def _execution_variable(self, name: str) -> Ref:
         if name in self.context:
