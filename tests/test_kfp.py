@@ -14,7 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import FIXTURES, ROOT, all_definitions, require_module
+from conftest import EXAMPLES, FIXTURES, ROOT, all_definitions, require_module
 
 import pipeglot
 from pipeglot.backends import kfp as kfp_backend
@@ -289,10 +289,11 @@ def test_kfp_yaml_is_deterministic_and_has_no_paths():
     assert "pipelineInfo:\n  name: every-step-type" in first
 
 
-def test_kfp_yaml_is_what_running_the_python_file_writes(tmp_path):
-    """--to kfp-yaml is exactly kfp's own compile of the --to kfp file, run as a script."""
+@pytest.mark.parametrize("path", [FIXTURES / "every-step-type.json", EXAMPLES / "abalone.json"])
+def test_kfp_yaml_is_what_running_the_python_file_writes(path, tmp_path):
+    """--to kfp-yaml is exactly kfp's own compile of the --to kfp file, run as a script
+    (with kfp's own name helpers; abalone has request builders and shared constants)."""
     require_module("kfp")
-    path = FIXTURES / "every-step-type.json"
     script = tmp_path / "pipeline.py"
     script.write_text(_translate(path)[0], encoding="utf-8")
     subprocess.run([sys.executable, str(script), str(tmp_path / "out.yaml")], check=True)

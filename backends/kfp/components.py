@@ -14,7 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeglot.backends._python import Atom, Doc, Entry, Group, call, literal, render
+from pipeglot.backends._python import (
+    Atom,
+    Doc,
+    Entry,
+    Group,
+    call,
+    literal,
+    render,
+    string_literal,
+)
 from pipeglot.backends.kfp.kinds import carried
 from pipeglot.backends.kfp.plan import EXECUTION_INPUTS, Plan, Use
 from pipeglot.ir.model import MISSING, Parameter, ParameterType, StepKind
@@ -122,7 +131,7 @@ def _context(plan: Plan, use: Use) -> Doc:
         arguments.append(Entry("upstream", "=", slots))
     if use.parameters:
         entries = tuple(
-            Entry(literal(name).text, ": ", Atom(plan.parameters.get(name, name)))  # type: ignore[union-attr]
+            Entry(string_literal(name), ": ", Atom(plan.parameters.get(name, name)))
             for name in use.parameters
         )
         arguments.append(Entry("parameters", "=", Group("{", entries, "}")))
@@ -138,10 +147,10 @@ def _execution(plan: Plan, use: Use) -> list[Entry]:
     entries = []
     for name in use.execution:
         if name in EXECUTION_INPUTS:
-            entries.append(Entry(literal(name).text, ": ", Atom(EXECUTION_INPUTS[name][0])))  # type: ignore[union-attr]
+            entries.append(Entry(string_literal(name), ": ", Atom(EXECUTION_INPUTS[name][0])))
         elif name in ("PipelineName", "PipelineArn"):
             value = plan.workflow.name or plan.pipeline_name
-            entries.append(Entry(literal(name).text, ": ", literal(value)))  # type: ignore[union-attr]
+            entries.append(Entry(string_literal(name), ": ", literal(value)))
     return entries
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipeglot.backends._python import (
+    Atom,
     Group,
     file_header,
     mark_long_lines,
@@ -100,8 +101,6 @@ def module(plan: Plan, source_command: str | None) -> str:
 
 
 def render_list(name: str, items: tuple[str, ...]) -> str:
-    from pipeglot.backends._python import Atom, Group
-
     return f"{name} = " + render(
         Group("[", tuple(Atom(item) for item in items), "]"), 0, len(name) + 3
     )

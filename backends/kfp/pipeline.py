@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeglot.backends._python import Atom, Doc, Entry, Group, literal, render
+from pipeglot.backends._python import Atom, Doc, Entry, Group, literal, render, string_literal
 from pipeglot.backends.airflow.shared import Hole, ItemCall
 from pipeglot.backends.kfp.components import PYTHON_TYPES, upstream_inputs
 from pipeglot.backends.kfp.hoist import Constants
@@ -90,7 +90,7 @@ def task_lines(plan: Plan, constants: Constants, task: Task, level: int) -> list
     head = f"{task.variable} = "
     lines = [indent + head + render(_task_call(plan, constants, task), level, len(head))]
     settings = [
-        f"set_display_name({literal(task.step.name).text})",  # type: ignore[union-attr]
+        f"set_display_name({string_literal(task.step.name)})",
         f"set_caching_options({caching(task.step)})",
     ]
     rule = retry(task.step)

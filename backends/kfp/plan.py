@@ -48,6 +48,7 @@ MODULE_NAMES = (
     "Get",
     "Join",
     "JsonGet",
+    "output",  # the __main__ block's
 )
 _BRANCH_ORIGINS = {EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH}
 
