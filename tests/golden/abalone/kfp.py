@@ -631,7 +631,7 @@ def processing_input(input_name, s3_uri, local_path):
     }
 
 
-def output(output_name, s3_uri, local_path):
+def output_2(output_name, s3_uri, local_path):
     return {
         "OutputName": output_name,
         "AppManaged": False,
@@ -694,17 +694,17 @@ def pipeline(
                 ),
             ],
             outputs=[
-                output(
+                output_2(
                     output_name="train",
                     s3_uri="s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/train",
                     local_path="/opt/ml/processing/train",
                 ),
-                output(
+                output_2(
                     output_name="validation",
                     s3_uri="s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/validation",
                     local_path="/opt/ml/processing/validation",
                 ),
-                output(
+                output_2(
                     output_name="test",
                     s3_uri="s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/output/test",
                     local_path="/opt/ml/processing/test",
@@ -812,7 +812,7 @@ def pipeline(
                 ),
             ],
             outputs=[
-                output(
+                output_2(
                     output_name="evaluation",
                     s3_uri="s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/output/evaluation",
                     local_path="/opt/ml/processing/evaluation",
