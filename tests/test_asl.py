@@ -24,6 +24,7 @@ from pipeglot.backends.asl.names import HELPER_PREFIX, RUN_TOKEN_LENGTH, STATE_N
 from pipeglot.backends.asl.steps import BUILDERS, UNSUPPORTED
 from pipeglot.diagnostics import Diagnostics, Fidelity
 from pipeglot.errors import UnsupportedError
+from pipeglot.ir.graph import edges as workflow_edges
 from pipeglot.ir.model import Step, StepKind, Workflow
 
 ASL_FIXTURES = sorted((FIXTURES / "asl").glob("*.json"))
@@ -437,3 +438,116 @@ def test_long_step_names_are_reported_when_cut() -> None:
     (name,) = [name for name in definition["States"] if not name.startswith(HELPER_PREFIX)]
     assert name.startswith("S" * 60) and len(name) <= STATE_NAME_LIMIT
     assert [d.code for d in ledger if d.fidelity is not Fidelity.EXACT] == ["asl.limit.state-name"]
+
+
+# --- routes: what a path-by-path reading of the machine shows -----------------------------
+
+
+def _transitions(state: dict[str, Any]) -> list[str]:
+    targets = [state.get("Next"), state.get("Default")]
+    targets += [rule.get("Next") for rule in state.get("Choices", ())]
+    targets += [catcher.get("Next") for catcher in state.get("Catch", ())]
+    return [target for target in targets if target]
+
+
+def _ran_before(start: str, states: dict[str, Any], ran: frozenset[str], steps: set[str]):
+    """For each state of one scope: the steps that have run on *every* path reaching it (a
+    must-analysis to a fixpoint), and the steps that have run when the scope ends."""
+    before: dict[str, frozenset[str]] = {start: ran}
+    ends: list[frozenset[str]] = []
+    work = [start]
+    while work:
+        name = work.pop()
+        state = states[name]
+        after = before[name]
+        if state["Type"] == "Parallel":
+            for branch in state["Branches"]:
+                _, branch_end = _ran_before(branch["StartAt"], branch["States"], after, steps)
+                after = after | branch_end
+        if name in steps:
+            after = after | {name}
+        if state.get("End") or state["Type"] == "Succeed":
+            ends.append(after)
+        for target in _transitions(state):
+            known = before.get(target)
+            merged = after if known is None else known & after
+            if merged != known:
+                before[target] = merged
+                work.append(target)
+    end = frozenset.intersection(*ends) if ends else frozenset(steps)  # only Fail: never ends
+    return before, end
+
+
+def _check_every_path(states: dict[str, Any], start: str, workflow: Workflow, guarded: set[str]):
+    steps = {step.name for step in workflow.steps}
+    predecessors: dict[str, set[str]] = {name: set() for name in steps}
+    for edge in workflow_edges(workflow):
+        predecessors[edge.target].add(edge.source)
+    before, _ = _ran_before(start, states, frozenset(), steps)
+    scopes = [states]
+    while scopes:
+        scope = scopes.pop()
+        for name, state in scope.items():
+            for branch in state.get("Branches", ()):
+                inner, _ = _ran_before(branch["StartAt"], branch["States"], frozenset(), steps)
+                scopes.append(branch["States"])
+                # a branch starts with what ran before its Parallel state
+                for key, value in inner.items():
+                    before[key] = value | before.get(name, frozenset())
+            if name in steps and name not in guarded and name in before:
+                missing = predecessors[name] - before[name]
+                assert not missing, f"{name} can run before {sorted(missing)}"
+
+
+@pytest.mark.parametrize("path", DEFINITIONS)
+def test_every_step_runs_after_its_dependencies_on_every_path(path: Path) -> None:
+    workflow = pipeglot.load(path.read_bytes())
+    definition, ledger = translate(path)
+    if "StateMachines" in definition:
+        pytest.skip("split machines are checked in test_asl_split")  # pragma: no cover
+    guarded = {d.step for d in ledger if d.code == "asl.condition.guard"}
+    _check_every_path(definition["States"], definition["StartAt"], workflow, guarded)
+
+
+def test_conditions_route_and_the_abalone_machine_reads_like_a_hand_written_one() -> None:
+    path = ROOT / "examples" / "abalone.json"
+    definition, ledger = translate(path)
+    assert not [d for d in ledger if d.code.startswith("asl.condition.guard")]
+    states = definition["States"]
+    helpers = [name for name in all_states(states) if name.startswith(HELPER_PREFIX)]
+    assert helpers == [
+        "pipeglot.Start",
+        "pipeglot.InvalidParameters",
+        "pipeglot.JsonGet.AbaloneMSECond",
+        "pipeglot.Parallel",
+    ]
+    choice = states["AbaloneMSECond"]
+    (check, route) = choice["Choices"]
+    assert check["Next"] == "pipeglot.InvalidParameters"  # MseThreshold mistyped
+    branches = [branch["StartAt"] for branch in states[route["Next"]]["Branches"]]
+    assert branches == ["AbaloneRegisterModel-RegisterModel", "AbaloneCreateModel-CreateModel"]
+    assert choice["Default"] == "AbaloneMSEFail"
+    assert "asl.fail.stops-branches" not in {d.code for d in ledger}
+
+
+def test_the_path_check_catches_a_step_reachable_before_its_dependency() -> None:
+    workflow = pipeglot.load(
+        json.dumps(
+            {
+                "Version": "2020-12-01",
+                "Steps": [_processing("A"), _processing("B", DependsOn=["A"])],
+            }
+        )
+    )
+    # a Choice that can skip A and still reach B
+    states = {
+        "Gate": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "B"}],
+            "Default": "A",
+        },
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {"Type": "Pass", "End": True},
+    }
+    with pytest.raises(AssertionError, match=r"B can run before \['A'\]"):
+        _check_every_path(states, "Gate", workflow, guarded=set())
