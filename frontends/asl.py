@@ -420,7 +420,8 @@ class _Reader:
             state = machine.states[current]
             if not isinstance(state, dict):
                 raise self.fail("a state must be an object", pointer)
-            handler = _HANDLERS.get(state.get("Type"))
+            type_name = state.get("Type")
+            handler = _HANDLERS.get(type_name) if isinstance(type_name, str) else None
             if handler is None:
                 raise self.fail(
                     f"unknown state Type {state.get('Type')!r}; the known ones are "
@@ -518,9 +519,12 @@ class _Reader:
             if isinstance(index, int) and (found := descend(items, (index,))) is not NOT_FOUND:
                 return found
         if call.name == "States.StringToJson" and len(symbols) == 1:
-            return (
-                json.loads(symbols[0]) if isinstance(symbols[0], str) else self._parsed(symbols[0])
-            )
+            if not isinstance(symbols[0], str):
+                return self._parsed(symbols[0])
+            try:
+                return json.loads(symbols[0])
+            except json.JSONDecodeError:
+                raise Unexpressible("States.StringToJson of text that is not JSON") from None
         if call.name == "States.Base64Decode" and len(symbols) == 1 and isinstance(symbols[0], str):
             return base64.b64decode(symbols[0]).decode("utf-8")
         if call.name == "States.JsonMerge" and len(symbols) == 3 and symbols[2] is False:
@@ -682,6 +686,11 @@ class _Reader:
     def _jsonpath_conditions(
         self, rule: dict[str, Any], payload: Any, pointer: str
     ) -> list[Condition]:
+        if not isinstance(rule, dict):
+            raise self.fail("a Choice rule must be an object", pointer)
+        for combinator in ("And", "Or"):
+            if combinator in rule and not (isinstance(rule[combinator], list) and rule[combinator]):
+                raise self.fail(f'"{combinator}" takes a non-empty list of rules', pointer)
         if "And" in rule:
             tests = [
                 (index, inner)
@@ -1048,13 +1057,13 @@ class _Reader:
         if not isinstance(rules, list) or not rules:
             raise self.fail('a Choice state needs "Choices", a non-empty list of rules', pointer)
         for index, rule in enumerate(rules):
-            if not isinstance(rule, dict) or rule.get("Next") not in machine.states:
+            if not isinstance(rule, dict) or not _names_state(machine, rule.get("Next")):
                 raise self.fail(
                     'each Choice rule needs a "Next" naming one of the states',
                     f"{pointer}/Choices/{index}",
                 )
         default = state.get("Default")
-        if default is not None and default not in machine.states:
+        if default is not None and not _names_state(machine, default):
             raise self.fail('"Default" must name one of the states', f"{pointer}/Default")
         state_input = self._input(state, flow.payload, pointer, jsonata_mode)
         scope = {"jsonata": jsonata_mode, "input": state_input}
@@ -1088,8 +1097,8 @@ class _Reader:
         SageMaker checks itself (a comparison of mistyped values fails the execution)."""
         kept = []
         for rule in rules:
-            target = machine.states.get(rule["Next"], {})
-            if target.get("Type") == "Fail" and _only_type_tests(rule):
+            target = machine.states.get(rule["Next"])
+            if isinstance(target, dict) and target.get("Type") == "Fail" and _only_type_tests(rule):
                 where = self.at(f"{pointer}/Choices/{self._positions[id(rule)]}")
                 self.builder.approximated(
                     "type-guard",
@@ -1163,7 +1172,7 @@ class _Reader:
                 ):
                     return None
                 jobs.add(left.step)
-                if condition.right in SUCCESS_STATUSES:
+                if isinstance(condition.right, str) and condition.right in SUCCESS_STATUSES:
                     forward = rule["Next"]
         if len(jobs) != 1 or forward is None:
             return None
@@ -1490,7 +1499,10 @@ class _Reader:
         request = request if isinstance(request, dict) else {}
         body = request.get("MessageBody", {})
         if isinstance(body, str):
-            body = self._value(lambda: json.loads(body), f"{pointer}/Parameters/MessageBody")
+            try:
+                body = json.loads(body)
+            except json.JSONDecodeError:
+                body = {"MessageBody": body}
         if not isinstance(body, dict):
             body = {"MessageBody": body}
         arguments = {key: value for key, value in body.items() if value is not _TOKEN}
@@ -1533,6 +1545,8 @@ class _Reader:
             raise self.fail('a retrier needs "ErrorEquals", a list of error names', pointer)
         types: list[str] = []
         for error in retrier["ErrorEquals"]:
+            if not isinstance(error, str):
+                raise self.fail("ErrorEquals lists error names (strings)", f"{pointer}/ErrorEquals")
             mapped = EXACT_ERRORS.get(error) or BROAD_ERRORS.get(error)
             if mapped is None:
                 self.builder.dropped(
@@ -1702,6 +1716,10 @@ def _json_type(value: Any) -> ParameterType:
 
 
 _TYPE_TESTS = ("IsPresent", "IsNull", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp")
+
+
+def _names_state(machine: _Machine, name: Any) -> bool:
+    return isinstance(name, str) and name in machine.states
 
 
 def _past_cleanup(states: dict[str, Any], name: Any) -> Any:

@@ -118,6 +118,7 @@ def _spec(documents: list[Any]) -> dict[str, Any]:
         if isinstance(document, dict) and "root" in document and "pipelineInfo" in document:
             if not isinstance(document["root"], dict) or "dag" not in document["root"]:
                 raise InputError("the spec's root has no dag", location="/root")
+            _check_shape(document)
             return document
     raise InputError(
         "not a compiled KFP pipeline spec (a YAML document with pipelineInfo and root); "
@@ -512,6 +513,108 @@ class _SpecReader:
         draft = Draft(step, StepKind.UNKNOWN, type_name, pointer, arguments=kept, after=list(after))
         self.builder.add(draft, branch)
         return step
+
+
+# The parts of a spec the reader uses, and the JSON type each must have: the compiler always
+# writes them so, so anything else is a damaged file, reported at its pointer.
+_TASK_SHAPE: dict[str, type | tuple[type, ...]] = {
+    "componentRef": dict,
+    "taskInfo": dict,
+    "inputs": dict,
+    "dependentTasks": list,
+    "triggerPolicy": dict,
+    "retryPolicy": dict,
+    "cachingOptions": dict,
+}
+
+
+def _check_shape(spec: dict[str, Any]) -> None:
+    _expect(spec.get("pipelineInfo"), dict, "/pipelineInfo")
+    components = _expect(spec.get("components", {}), dict, "/components")
+    for name, component in components.items():
+        where = f"/components/{name}"
+        _expect(component, dict, where)
+        _check_definitions(component, where)
+        if "executorLabel" in component:
+            _expect(component["executorLabel"], str, f"{where}/executorLabel")
+        if "dag" in component:
+            _check_dag(component["dag"], f"{where}/dag")
+    deployment = _expect(spec.get("deploymentSpec", {}), dict, "/deploymentSpec")
+    executors = _expect(deployment.get("executors", {}), dict, "/deploymentSpec/executors")
+    for label, executor in executors.items():
+        where = f"/deploymentSpec/executors/{label}"
+        container = _expect(executor, dict, where).get("container")
+        if container is not None:
+            _expect(container, dict, f"{where}/container")
+            for key in ("args", "command"):
+                items = _expect(container.get(key, []), list, f"{where}/container/{key}")
+                for index, item in enumerate(items):
+                    _expect(item, str, f"{where}/container/{key}/{index}")
+    _check_definitions(spec["root"], "/root")
+    _check_dag(spec["root"]["dag"], "/root/dag")
+
+
+def _check_definitions(component: dict[str, Any], where: str) -> None:
+    definitions = _expect(component.get("inputDefinitions", {}), dict, f"{where}/inputDefinitions")
+    parameters = _expect(
+        definitions.get("parameters", {}), dict, f"{where}/inputDefinitions/parameters"
+    )
+    for name, parameter in parameters.items():
+        _expect(parameter, dict, f"{where}/inputDefinitions/parameters/{name}")
+        if "parameterType" in parameter:
+            _expect(parameter["parameterType"], str, f"{where}/inputDefinitions/parameters/{name}")
+
+
+def _check_dag(dag: Any, where: str) -> None:
+    tasks = _expect(_expect(dag, dict, where).get("tasks"), dict, f"{where}/tasks")
+    for key, task in tasks.items():
+        pointer = f"{where}/tasks/{key}"
+        _expect(task, dict, pointer)
+        for field_name, kind in _TASK_SHAPE.items():
+            if field_name in task:
+                _expect(task[field_name], kind, f"{pointer}/{field_name}")
+        _expect(task.get("componentRef", {}).get("name"), str, f"{pointer}/componentRef/name")
+        display = task.get("taskInfo", {}).get("name", key)
+        _expect(display, str, f"{pointer}/taskInfo/name")
+        for index, other in enumerate(task.get("dependentTasks", [])):
+            _expect(other, str, f"{pointer}/dependentTasks/{index}")
+        condition = task.get("triggerPolicy", {}).get("condition", "")
+        _expect(condition, str, f"{pointer}/triggerPolicy/condition")
+        retry = task.get("retryPolicy", {})
+        for number in ("maxRetryCount", "backoffFactor"):
+            if number in retry:
+                _expect(retry[number], (int, float), f"{pointer}/retryPolicy/{number}")
+        parameters = _expect(
+            task.get("inputs", {}).get("parameters", {}), dict, f"{pointer}/inputs/parameters"
+        )
+        for name, binding in parameters.items():
+            where_binding = f"{pointer}/inputs/parameters/{name}"
+            _expect(binding, dict, where_binding)
+            if "taskOutputParameter" in binding:
+                output = _expect(
+                    binding["taskOutputParameter"], dict, f"{where_binding}/taskOutputParameter"
+                )
+                for part in ("producerTask", "outputParameterKey"):
+                    _expect(output.get(part), str, f"{where_binding}/taskOutputParameter/{part}")
+            if "runtimeValue" in binding:
+                _expect(binding["runtimeValue"], dict, f"{where_binding}/runtimeValue")
+            if "componentInputParameter" in binding:
+                _expect(
+                    binding["componentInputParameter"], str,
+                    f"{where_binding}/componentInputParameter",
+                )  # fmt: skip
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], pointer: str) -> Any:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = {dict: "an object", list: "a list", str: "a string", int: "a number"}
+        wanted = " or ".join(dict.fromkeys(names.get(k, "a number") for k in kinds))
+        raise InputError(
+            f"must be {wanted} (a compiled spec always has one here); recompile the pipeline",
+            location=pointer,
+        )
+    return value
 
 
 def _task_order(tasks: dict[str, Any], pointer: str) -> list[str]:

@@ -91,8 +91,10 @@ def parse(text: str) -> Any:
     return node
 
 
-def unwrap(value: str) -> str | None:
-    """The expression inside a ``{% ... %}`` string, or None when it is a plain string."""
+def unwrap(value: object) -> str | None:
+    """The expression inside a ``{% ... %}`` string, or None when it is not one."""
+    if not isinstance(value, str):
+        return None
     stripped = value.strip()
     if stripped.startswith("{%") and stripped.endswith("%}"):
         return stripped[2:-2].strip()

@@ -40,6 +40,8 @@ _MEMBER = re.compile(r"\.([A-Za-z0-9_$@:\-]+)|\['((?:[^'\\]|\\.)*)'\]|\[\"([^\"]
 
 
 def parse_reference(text: str) -> Reference:
+    if not isinstance(text, str):
+        raise PathError("a path must be a string")
     if text.startswith("$$"):
         context, rest = True, text[2:]
     elif text.startswith("$"):
