@@ -551,3 +551,26 @@ def test_the_path_check_catches_a_step_reachable_before_its_dependency() -> None
     }
     with pytest.raises(AssertionError, match=r"B can run before \['A'\]"):
         _check_every_path(states, "Gate", workflow, guarded=set())
+
+
+def test_makespan_of_a_condition_waiting_for_a_branch_steps_other_input_is_reported() -> None:
+    """The Choice runs once every input of its block has run: here X3, which only the branch
+    step B needs. With unit durations that costs one unit over the critical path X1-X2-X3-B."""
+    gate = {
+        "Name": "C",
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}],
+            "IfSteps": [_processing("B", DependsOn=["X3"])],
+            "ElseSteps": [],
+        },
+    }
+    chain = [_processing("X1"), _processing("X2", DependsOn=["X1"])]
+    chain.append(_processing("X3", DependsOn=["X2"]))
+    _, ledger = _definition({"Version": "2020-12-01", "Steps": [*chain, gate]})
+    (makespan,) = [d for d in ledger if d.code == "asl.schedule.makespan"]
+    assert makespan.fidelity is Fidelity.APPROXIMATED
+    assert "the machine takes 5 units and the pipeline's critical path 4" in makespan.message
+    _, ledger = _definition({"Version": "2020-12-01", "Steps": chain})
+    (makespan,) = [d for d in ledger if d.code == "asl.schedule.makespan"]
+    assert makespan.fidelity is Fidelity.EXACT and "takes 3 units" in makespan.message
