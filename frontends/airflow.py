@@ -319,6 +319,8 @@ class _DagReader:
             self.constants[name] = value
         if _is_dependency(value):  # x = a >> b
             self._flow(value)
+        elif isinstance(value, ast.Call) and self.dag_calls:
+            self._opaque_call(value)
 
     def _expression_statement(self, node: ast.expr) -> None:
         if _is_dependency(node):
@@ -339,8 +341,17 @@ class _DagReader:
                     self._link(this, other)
                 else:
                     self._link(other, this)
-            else:
-                self._task_expression(node)
+            elif self._task_expression(node) is None:
+                self._opaque_call(node)
+
+    def _opaque_call(self, node: ast.Call) -> None:
+        """A call of the file's own function may create tasks that only running it shows."""
+        if isinstance(node.func, ast.Name) and node.func.id in self.functions:
+            self.builder.unsupported(
+                "task-factory",
+                f"line {node.lineno}: {node.func.id}() is the file's own function; tasks it "
+                "creates when the file runs are not read (write them in the DAG body)",
+            )
 
     # --- tasks and edges ------------------------------------------------------------------
 
@@ -350,6 +361,12 @@ class _DagReader:
             return None
         if isinstance(node.func, ast.Name) and node.func.id in self._task_functions():
             return self._taskflow_call(node, self.functions[node.func.id])
+        mapped = _mapped_call(node)
+        if mapped is not None:  # Operator.partial(task_id=...).expand(...): one task per item
+            task_id = self._task_expression(mapped)
+            if task_id is not None:
+                self.tasks[task_id].operator = f"{self.tasks[task_id].operator}.expand"
+            return task_id
         arguments = {keyword.arg: keyword.value for keyword in node.keywords if keyword.arg}
         if "task_id" not in arguments:
             return None
@@ -1286,7 +1303,31 @@ def _is_dependency(node: ast.expr) -> bool:
     return isinstance(node, ast.BinOp) and isinstance(node.op, ast.RShift | ast.LShift)
 
 
+def _mapped_call(node: ast.Call) -> ast.Call | None:
+    """The ``X.partial(...)`` call inside ``X.partial(...).expand(...)``, or None."""
+    func = node.func
+    if (
+        isinstance(func, ast.Attribute)
+        and func.attr in ("expand", "expand_kwargs")
+        and isinstance(func.value, ast.Call)
+        and isinstance(func.value.func, ast.Attribute)
+        and func.value.func.attr == "partial"
+    ):
+        inner = func.value
+        return ast.Call(
+            func=inner.func.value, args=inner.args, keywords=inner.keywords,
+            lineno=inner.lineno, col_offset=inner.col_offset,
+            end_lineno=inner.end_lineno, end_col_offset=inner.end_col_offset,
+        )  # fmt: skip
+    return None
+
+
 def _why_unsupported(operator: str) -> str:
+    if operator.endswith(".expand"):
+        return (
+            "is mapped over a list known only at run time (dynamic task mapping); SageMaker "
+            "pipelines have a fixed set of steps"
+        )
     if operator in ("PythonOperator", "PythonVirtualenvOperator", "ExternalPythonOperator"):
         return "runs arbitrary Python code, which a SageMaker pipeline runs only inside a job"
     return "has no SageMaker step equivalent"

@@ -199,3 +199,25 @@ def test_bad_dag_files_name_the_line(text: str, location: str) -> None:
     with pytest.raises(InputError) as raised:
         pipeglot.load(text, read="airflow")
     assert raised.value.location == location
+
+
+def test_mapped_tasks_and_task_factories_are_reported() -> None:
+    source = (
+        "from airflow.sdk import DAG\n"
+        "from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator\n"
+        "def make_tasks(prefix):\n"
+        "    return SageMakerTrainingOperator(task_id=prefix, config={})\n"
+        "with DAG('mapped'):\n"
+        "    many = SageMakerTrainingOperator.partial(task_id='many').expand(config=[{}])\n"
+        "    last = SageMakerTrainingOperator(task_id='last', config={'RoleArn': 'r'})\n"
+        "    extra = make_tasks('extra')\n"
+        "    many >> last\n"
+    )
+    with pytest.raises(UnsupportedError) as raised:
+        pipeglot.load(source, read="airflow")
+    messages = [entry.message for entry in raised.value.diagnostics]
+    assert any(m.startswith("line 6") and "dynamic task mapping" in m for m in messages)
+    assert any(m.startswith("line 8") and "make_tasks()" in m for m in messages)
+    workflow = pipeglot.load(source, read="airflow", unsupported="warn")
+    assert [step.name for step in workflow.steps] == ["many", "last"]
+    assert workflow.step("last").depends_on == ("many",)
