@@ -348,3 +348,80 @@ def test_airflow_version_needs_the_airflow_backend(capsys: pytest.CaptureFixture
     path = str(AIRFLOW_FIXTURES / "lambda-pipeline.json")
     assert main(["translate", path, "--to", "sagemaker", "--airflow-version", "2"]) == 2
     assert "--airflow-version" in capsys.readouterr().err
+
+
+# --- What steps share, and the DAG's size ------------------------------------------------------
+
+
+def _rebuilt(body: object, values: dict, builders: dict) -> object:
+    """A builder's body with its parameters replaced by ``values``: the request it returns."""
+    from pipeglot.backends.airflow.shared import Hole, ItemCall
+
+    if isinstance(body, Hole):
+        return _rebuilt(values[body.name], {}, builders)
+    if isinstance(body, ItemCall):
+        item = builders[body.function]
+        return _rebuilt(item.body, dict(body.arguments), builders)
+    if isinstance(body, dict):
+        return {key: _rebuilt(value, values, builders) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_rebuilt(value, values, builders) for value in body]
+    return body
+
+
+@pytest.mark.parametrize("path", [p for p in all_definitions() if p is not None][:60], ids=str)
+def test_request_builders_rebuild_every_request_exactly(path: Path) -> None:
+    from pipeglot.backends._python import Identifiers
+    from pipeglot.backends.airflow.dispatch import CONFIG_KINDS
+    from pipeglot.backends.airflow.shared import request_families
+
+    workflow = pipeglot.load(path.read_bytes(), name=path.stem)
+    families = request_families(workflow, CONFIG_KINDS, Identifiers())
+    for name, family in families.items():
+        builders = {item.function: item for item in family.items}
+        rebuilt = _rebuilt(family.body, family.arguments[name], builders)
+        assert rebuilt == workflow.step(name).arguments, name
+        assert json.dumps(rebuilt, default=repr) == json.dumps(
+            workflow.step(name).arguments, default=repr
+        ), name  # the same keys in the same order, True stays True and 1 stays 1
+
+
+def test_a_400_step_pipeline_takes_at_most_20_lines_per_step() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import pipeline
+
+    text = pipeglot.translate(json.dumps(pipeline(400)), write="airflow", unsupported="warn")
+    assert len(text.splitlines()) / 400 <= 20
+    # Each processing step's task passes its own values to the shared builder.
+    assert "config=processing_job_request(\n" in text
+    assert text.count("def processing_job_request(") == 1
+
+
+def test_conditions_are_python_predicates_with_sagemakers_equality() -> None:
+    source = json.loads((AIRFLOW_FIXTURES / "condition-pipeline.json").read_text())
+    condition = next(step for step in source["Steps"] if step["Type"] == "Condition")
+    condition["Arguments"]["Conditions"] = [
+        {
+            "Type": "Equals",
+            "LeftValue": {"Get": "Parameters.ModelApprovalStatus"},
+            "RightValue": "A",
+        },
+        {"Type": "Equals", "LeftValue": {"Get": "Parameters.MseThreshold"}, "RightValue": True},
+        {"Type": "Not", "Condition": {"Type": "In", "QueryValue": 1, "Values": ["a", "b"]}},
+    ]
+    text = pipeglot.translate(json.dumps(source), write="airflow", unsupported="warn")
+    tree = ast.parse(text)
+    (function,) = [
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.endswith("_holds")
+    ]
+    assert ast.unparse(function.body[0]) == (
+        "return model_approval_status == 'A' and equal(mse_threshold, True)"
+        " and (not 1 in ('a', 'b'))"
+    )
+    # The runtime's equality is SageMaker's: values of different types are never equal.
+    namespace: dict = {}
+    runtime = (Path(airflow.__file__).parent / "runtime.py").read_text()
+    section = runtime.split("# section: conditions\n")[1].split("# section:")[0]
+    exec(compile(section, "runtime", "exec"), namespace)
+    assert namespace["equal"](1, 1.0) and not namespace["equal"](True, 1)
+    assert namespace["among"](1, [1.0]) and not namespace["among"](1, [True, "1"])

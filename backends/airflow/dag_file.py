@@ -55,6 +55,7 @@ def write_dag_file(
         *tables,
         *_shared_constants(emitter),
         *builders,
+        *emitter.functions,
         *constants,
         "with "
         + pysource.render(dag, 0, len("with "), len(" as dag:"))

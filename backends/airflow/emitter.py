@@ -83,6 +83,7 @@ class Emitter:
         self.families: dict[str, Family] = {}  # step -> its request builder (shared.py)
         self.shared_names: dict[str, str] = {}  # shared string -> its module constant
         self.shared_constants: set[str] = set()
+        self.functions: list[str] = []  # module-level functions tasks call (predicates)
         self.references: dict[Any, tuple[str, Doc]] = {}  # node -> (its constant, its value)
 
     def successors(self, step: str) -> list[str]:

@@ -337,6 +337,36 @@ def request_with_job_name(request, name_key, max_length=63):
 # section: conditions
 
 
+def branch_on(predicate, operands, if_steps, else_steps, always=()):
+    """``branch`` where the conditions are ``predicate``, a function of the resolved
+    ``operands``."""
+
+    def choose(**context):
+        outcome = bool(predicate(*evaluate(operands, Run(context))))
+        context["ti"].xcom_push(key="Outcome", value="True" if outcome else "False")
+        return [*(if_steps if outcome else else_steps), *always]
+
+    return choose
+
+
+def among(query, values):
+    """SageMaker's In: ``query`` equals one of ``values`` (by ``equal``)."""
+    return any(equal(query, value) for value in values)
+
+
+def is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def equal(left, right):
+    if is_number(left) and is_number(right):
+        return left == right
+    return type(left) is type(right) and left == right
+
+
+# section: condition_json
+
+
 def branch(conditions, if_steps, else_steps, always=()):
     """A branch callable: the steps of the branch the AND-ed conditions choose, plus ``always``
     (downstream tasks that are not branch steps and so must not be skipped)."""
@@ -358,7 +388,7 @@ def holds(condition, run):
         return any(holds(inner, run) for inner in condition["Conditions"])
     if kind == "In":
         query = evaluate(condition["QueryValue"], run)
-        return any(equal(query, evaluate(value, run)) for value in condition["Values"])
+        return among(query, [evaluate(value, run) for value in condition["Values"]])
     left = evaluate(condition["LeftValue"], run)
     right = evaluate(condition["RightValue"], run)
     if kind == "Equals":
@@ -370,16 +400,6 @@ def holds(condition, run):
     if kind == "GreaterThanOrEqualTo":
         return left >= right
     return left < right if kind == "LessThan" else left <= right
-
-
-def is_number(value):
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def equal(left, right):
-    if is_number(left) and is_number(right):
-        return left == right
-    return type(left) is type(right) and left == right
 
 
 # section: fail

@@ -32,6 +32,7 @@ SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "resolved_json": (("json",), ("expressions",)),
     "job_name": (("hashlib", "re"), ("expressions",)),
     "conditions": ((), ("expressions",)),
+    "condition_json": ((), ("conditions",)),
     "fail": (("@fail_exception",), ("expressions", "as_text")),
     "unsupported": (("@fail_exception",), ()),
     "request": (("json", "@fail_exception"), ()),

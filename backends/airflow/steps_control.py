@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeglot.backends._python import Atom, Doc, call, literal
+from pipeglot.backends._python import INDENT, LINE_LENGTH, Atom, Doc, Group, call, literal, render
+from pipeglot.backends.airflow.predicates import predicate
 from pipeglot.backends.airflow.tasks import Task, step_arguments
 from pipeglot.ir.expressions import condition_to_json
 from pipeglot.ir.model import Step
@@ -15,11 +16,11 @@ if TYPE_CHECKING:
 
 def condition(emitter: Emitter, step: Step) -> Task:
     """A branch task: it returns the task ids of the branch the conditions choose, so Airflow
-    skips the other branch and, through the default trigger rule, everything after it."""
+    skips the other branch and, through the default trigger rule, everything after it. The
+    conditions are a plain Python function of their resolved operands (predicates.py) where
+    its body fits on one line, else SageMaker's JSON form, evaluated by ``holds``."""
     emitter.need("conditions")
     emitter.use_python_operator("BranchPythonOperator")
-    constant = emitter.constant(step.name, "CONDITIONS")
-    conditions = [condition_to_json(each) for each in step.conditions]
     arguments: dict[str, Doc] = {
         "if_steps": literal([emitter.entry_task_id(name) for name in step.if_steps]),
         "else_steps": literal([emitter.entry_task_id(name) for name in step.else_steps]),
@@ -33,6 +34,18 @@ def condition(emitter: Emitter, step: Step) -> Task:
             f"Condition arguments {', '.join(step_arguments(step))} are not translated",
             step.name,
         )
+    written = predicate(step.conditions)
+    returned = written.returned(INDENT, LINE_LENGTH) if written is not None else None
+    if written is not None and returned is not None:
+        function = emitter.identifiers.helper(f"{step.name}_holds")
+        signature = Group(f"def {function}(", tuple(map(Atom, written.parameters)), "):")
+        emitter.functions.append(f"{render(signature)}\n{returned}")
+        operands = emitter.value(written.operands)
+        chooser = call("branch_on", Atom(function), operands, **arguments)
+        return Task("BranchPythonOperator", {"python_callable": chooser})
+    emitter.need("condition_json")
+    constant = emitter.constant(step.name, "CONDITIONS")
+    conditions = [condition_to_json(each) for each in step.conditions]
     return Task(
         "BranchPythonOperator",
         {"python_callable": call("branch", Atom(constant), **arguments)},

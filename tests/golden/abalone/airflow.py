@@ -220,39 +220,21 @@ def request_with_job_name(request, name_key, max_length=63):
     return render
 
 
-def branch(conditions, if_steps, else_steps, always=()):
-    """A branch callable: the steps of the branch the AND-ed conditions choose, plus ``always``
-    (downstream tasks that are not branch steps and so must not be skipped)."""
+def branch_on(predicate, operands, if_steps, else_steps, always=()):
+    """``branch`` where the conditions are ``predicate``, a function of the resolved
+    ``operands``."""
 
     def choose(**context):
-        run = Run(context)
-        outcome = all(holds(condition, run) for condition in conditions)
+        outcome = bool(predicate(*evaluate(operands, Run(context))))
         context["ti"].xcom_push(key="Outcome", value="True" if outcome else "False")
         return [*(if_steps if outcome else else_steps), *always]
 
     return choose
 
 
-def holds(condition, run):
-    kind = condition["Type"]
-    if kind == "Not":
-        return not holds(condition["Condition"], run)
-    if kind == "Or":
-        return any(holds(inner, run) for inner in condition["Conditions"])
-    if kind == "In":
-        query = evaluate(condition["QueryValue"], run)
-        return any(equal(query, evaluate(value, run)) for value in condition["Values"])
-    left = evaluate(condition["LeftValue"], run)
-    right = evaluate(condition["RightValue"], run)
-    if kind == "Equals":
-        return equal(left, right)
-    if not (is_number(left) and is_number(right)) and type(left) is not type(right):
-        raise TypeError(f"{kind} cannot compare {left!r} with {right!r}")
-    if kind == "GreaterThan":
-        return left > right
-    if kind == "GreaterThanOrEqualTo":
-        return left >= right
-    return left < right if kind == "LessThan" else left <= right
+def among(query, values):
+    """SageMaker's In: ``query`` equals one of ``values`` (by ``equal``)."""
+    return any(equal(query, value) for value in values)
 
 
 def is_number(value):
@@ -403,6 +385,10 @@ def processing_job_request(
     )
 
 
+def abalone_mse_cond_holds(mse, mse_threshold):
+    return mse <= mse_threshold
+
+
 ABALONE_TRAIN_REQUEST = {
     "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": TRAINING_IMAGE},
     "OutputDataConfig": {"S3OutputPath": "s3://sagemaker-us-west-2-000000000000/AbaloneTrain"},
@@ -455,18 +441,6 @@ ABALONE_TRAIN_REQUEST = {
     ],
     "ProfilerConfig": {"S3OutputPath": "s3://sagemaker-us-west-2-000000000000/AbaloneTrain"},
 }
-
-
-ABALONE_MSE_COND_CONDITIONS = [
-    {
-        "Type": "LessThanOrEqualTo",
-        "LeftValue": JsonGet(
-            PropertyFile("AbaloneEval", "evaluation", "evaluation.json"),
-            "regression_metrics.mse.value",
-        ),
-        "RightValue": param("MseThreshold"),
-    },
-]
 
 
 ABALONE_REGISTER_MODEL_REGISTER_MODEL_REQUEST = {
@@ -606,8 +580,15 @@ with DAG(
     )
     abalone_mse_cond = BranchPythonOperator(
         task_id="AbaloneMSECond",
-        python_callable=branch(
-            ABALONE_MSE_COND_CONDITIONS,
+        python_callable=branch_on(
+            abalone_mse_cond_holds,
+            [
+                JsonGet(
+                    PropertyFile("AbaloneEval", "evaluation", "evaluation.json"),
+                    "regression_metrics.mse.value",
+                ),
+                param("MseThreshold"),
+            ],
             if_steps=[
                 "AbaloneRegisterModel-RegisterModel",
                 "AbaloneCreateModel-CreateModel",
