@@ -55,7 +55,7 @@ def compile_source(text: str, compiler: Any = None) -> str:
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module  # kfp looks components' modules up by name
         try:
-            with _linear_names():
+            with _linear_names(), _commented_header():
                 spec.loader.exec_module(module)
                 output = Path(folder) / "pipeline.yaml"
                 with warnings.catch_warnings():
@@ -64,6 +64,25 @@ def compile_source(text: str, compiler: Any = None) -> str:
             return output.read_text(encoding="utf-8")
         finally:
             sys.modules.pop(module_name, None)
+
+
+@contextlib.contextmanager
+def _commented_header() -> Iterator[None]:
+    """kfp's header comment, with every line a comment: kfp writes parameter defaults into it
+    as they are, and a default holding a newline would end the comment (invalid YAML)."""
+    from kfp.compiler import pipeline_spec_builder as builder
+
+    original = builder.extract_comments_from_pipeline_spec
+
+    def commented(*args: Any, **kwargs: Any) -> str:
+        lines = original(*args, **kwargs).splitlines(keepends=True)
+        return "".join(line if line.startswith("#") else f"#    {line}" for line in lines)
+
+    builder.extract_comments_from_pipeline_spec = commented
+    try:
+        yield
+    finally:
+        builder.extract_comments_from_pipeline_spec = original
 
 
 @contextlib.contextmanager
