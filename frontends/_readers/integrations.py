@@ -42,6 +42,9 @@ SAGEMAKER_APIS: dict[str, JobApi] = {
     ),
     "createEndpointConfig": JobApi(StepKind.ENDPOINT_CONFIG, None, None, False),
     "createEndpoint": JobApi(StepKind.ENDPOINT, None, "EndpointStatus", False),
+    "createInferenceComponent": JobApi(
+        StepKind.INFERENCE_COMPONENT, None, "InferenceComponentStatus", False
+    ),
 }
 
 # The statuses with which a polled SageMaker resource has finished well.
