@@ -377,21 +377,6 @@ def _frontend_options(args: argparse.Namespace | None, frontend: Any, read: str)
     return given
 
 
-def _read_bytes(job: _Job) -> bytes:
-    if job.source == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(job.source).read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file; check the path", source=job.label) from None
-    except IsADirectoryError:
-        raise InputError(
-            "this is a folder; only translate reads folders", source=job.label
-        ) from None
-    except OSError as error:
-        raise InputError(f"cannot read the file: {error.strerror}", source=job.label) from None
-
-
 def _add_writer_options(parser: argparse.ArgumentParser) -> None:
     """One flag per option the writers declare (see pipeglot.backend), with the formats that
     take it; an option several writers share is one flag."""
