@@ -13,7 +13,6 @@ Hypothesis, so a failure shrinks to a small mutant and is replayed from the data
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import io
 import json
@@ -275,7 +274,6 @@ def _check_text(text: str, _: Any) -> None:
 
 def _check_python(text: str, _: Any) -> None:
     text.encode("utf-8")
-    compile(text, "<generated>", "exec", flags=ast.PyCF_ONLY_AST | 0, dont_inherit=True)
     compile(text, "<generated>", "exec", dont_inherit=True)
 
 
