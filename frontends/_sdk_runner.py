@@ -41,6 +41,7 @@ if sys.path and os.path.abspath(sys.path[0] or os.getcwd()) == _HERE:
     del sys.path[0]
 
 OFFLINE_ROLE_NAME = "SageMakerExecutionRole"
+OFFLINE_ACCOUNT = "123456789012"  # moto's
 # 2025-01-01T00:00:00.001Z: the SDK writes time stamps with milliseconds taken from the
 # float's repr, so the instant needs three non-zero-padded decimals to look like a real one.
 FROZEN_INSTANT = 1735689600
@@ -120,7 +121,8 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     with _offline(account):
         result = _definition(request, account)
         account.collect()
-    return {**result, **account.report()}
+        schedules = account.schedules(result["name"])
+    return {**result, **account.report(), "schedules": schedules}
 
 
 def _memoize_schema_validation() -> None:
@@ -487,6 +489,32 @@ class _Account:
                 for item in page.get("Contents", []):
                     self._copy_object(s3, bucket, item["Key"], temporary)
 
+    def schedules(self, pipeline_name: str | None) -> list[dict[str, Any]]:
+        """The Scheduler schedules that start the pipeline (the SDK's ``put_triggers`` makes
+        them), as ``GetSchedule`` answers them; they leave the list of offline resources, and
+        so does the pipeline itself (``upsert``), since the translation carries both."""
+        import boto3
+
+        if pipeline_name is None:
+            return []
+        arn, client = _pipeline_arn(pipeline_name), boto3.session.Session().client("scheduler")
+        found = []
+        for page in client.get_paginator("list_schedules").paginate():
+            for summary in page.get("Schedules", []):
+                if str((summary.get("Target") or {}).get("Arn", "")).lower() != arn:
+                    continue
+                group = summary.get("GroupName") or "default"
+                schedule = client.get_schedule(Name=summary["Name"], GroupName=group)
+                schedule.pop("ResponseMetadata", None)
+                if _started_now(schedule.get("StartDate")):
+                    del schedule["StartDate"]  # the time put_triggers ran, offline
+                found.append(_as_json(schedule))
+        created = [resource["id"].lower() for resource in self.resources]
+        carried = {arn} | {schedule["Arn"].lower() for schedule in found}
+        self.resources = [r for r in self.resources if r["id"].lower() not in carried]
+        # In the order the script attached them: a target with one schedule takes the first.
+        return sorted(found, key=lambda schedule: _position(created, schedule["Arn"].lower()))
+
     def _copy_object(self, s3: Any, bucket: str, key: str, temporary: str) -> None:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         local = self.uploads.get((bucket, key))
@@ -506,6 +534,32 @@ class _Account:
                 "file": None if relative is None else f"{bucket}/{relative}",
             }
         )
+
+
+def _pipeline_arn(pipeline_name: str) -> str:
+    import boto3
+
+    region = boto3.session.Session().region_name
+    return f"arn:aws:sagemaker:{region}:{OFFLINE_ACCOUNT}:pipeline/{pipeline_name}".lower()
+
+
+def _position(items: list[str], item: str) -> int:
+    return items.index(item) if item in items else len(items)
+
+
+def _started_now(moment: Any) -> bool:
+    """Whether a schedule's start is the offline clock's "now": the SDK's default StartDate."""
+    return moment is not None and FROZEN_INSTANT <= moment.timestamp() <= CLOCK.now + 1
+
+
+def _as_json(value: Any) -> Any:
+    """An API answer in JSON: its datetimes as ISO 8601 text."""
+    if isinstance(value, dict):
+        return {key: _as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    isoformat = getattr(value, "isoformat", None)
+    return isoformat() if callable(isoformat) else value
 
 
 def _identifier(parsed: Any, params: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ credentials) instead.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -32,7 +33,8 @@ from typing import Any
 
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError, OutputError, UsageError
-from pipeglot.frontends import _sdk_runner, sagemaker
+from pipeglot.frontends import _sdk_project, _sdk_runner, sagemaker
+from pipeglot.ir import triggers
 from pipeglot.ir.model import Workflow
 
 READS_TEXT = False  # the CLI hands this frontend the INPUT string: a path or a module reference
@@ -137,12 +139,24 @@ def load(
         )
     reference = parse_reference(source)
     run = _Run(reference, arguments, online, bucket, _working_folder(reference, cwd))
-    with tempfile.TemporaryDirectory(prefix="pipeglot-") as folder:
-        result = run.execute(Path(folder), python, timeout)
+    root = _sdk_project.project_root(run.script)
+    with (
+        tempfile.TemporaryDirectory(prefix="pipeglot-") as folder,
+        _sdk_project.placed(root, online=online) as place,
+    ):
+        result = run.execute(Path(folder), python, timeout, place)
         workflow = sagemaker.load(result["definition"], name=name or result.get("name"))
         files = _assets(result, Path(folder) / "objects", assets, run.bucket)
+    workflow = _with_schedules(workflow, result, reference)
     ledger = diagnostics if diagnostics is not None else Diagnostics()
     _record(ledger, result, run, assets, files)
+    if place.in_place_because is not None:
+        ledger.approximated(
+            "sagemaker-python.checkout-path",
+            f"the script ran in place, not at {_sdk_project.PROJECT} "
+            f"({place.in_place_because}), so the output may hold paths of this checkout "
+            "and differ when translated in another one",
+        )
     if pending_files is not None:
         pending_files.update(files)
     else:
@@ -192,14 +206,24 @@ class _Run:
     bucket: str | None  # the one the SDK is told to use
     cwd: Path
 
+    @property
+    def script(self) -> Path | None:
+        path = self.reference.path
+        return Path(path).resolve() if path is not None else None
+
     def execute(
-        self, folder: Path, python: str | os.PathLike[str] | None, timeout: float
+        self,
+        folder: Path,
+        python: str | os.PathLike[str] | None,
+        timeout: float,
+        place: _sdk_project.Placement,
     ) -> dict[str, Any]:
+        """The child's result, with the paths it saw (``place``) turned back into real ones."""
         request_path, result_path = folder / "request.json", folder / "result.json"
         (folder / "objects").mkdir()
         (folder / "tmp").mkdir()
         try:
-            request_path.write_text(json.dumps(self._request(folder)), encoding="utf-8")
+            request_path.write_text(json.dumps(self._request(folder, place)), encoding="utf-8")
         except TypeError:
             raise UsageError("--kwargs must hold JSON values only") from None
         interpreter = os.fspath(python) if python is not None else sys.executable
@@ -208,25 +232,30 @@ class _Run:
             interpreter = os.path.abspath(interpreter)
         command = [interpreter, str(_RUNNER), str(request_path), str(result_path)]
         environment = _environment(self.online, folder, self._sdk_config())
-        returncode, stderr = _run(command, environment, timeout, self.reference, self.cwd)
+        returncode, stderr = _run(
+            command, environment, timeout, self.reference, place.inside(self.cwd)
+        )
         if not result_path.is_file():
-            raise InputError(_crash_message(returncode, stderr), source=self.reference.label)
+            message = _crash_message(returncode, place.back(stderr))
+            raise InputError(message, source=self.reference.label)
         result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
         if result.get("error") == "script":
             raise InputError(
-                f"the script failed: {result['message']}\n{result['traceback']}".rstrip(),
+                place.back(
+                    f"the script failed: {result['message']}\n{result['traceback']}"
+                ).rstrip(),
                 source=self.reference.label,
             )
         if result.get("error"):
-            raise InputError(result["message"], source=self.reference.label)
-        return result
+            raise InputError(place.back(result["message"]), source=self.reference.label)
+        return _restored(result, place)
 
-    def _request(self, folder: Path) -> dict[str, Any]:
-        path = self.reference.path
+    def _request(self, folder: Path, place: _sdk_project.Placement) -> dict[str, Any]:
+        script = self.script
         return {
-            "path": str(Path(path).resolve()) if path is not None else None,
+            "path": str(place.inside(script)) if script is not None else None,
             "module": self.reference.module,
-            "root": os.getcwd(),
+            "root": str(place.inside(Path.cwd())),
             "attribute": self.reference.attribute,
             "kwargs": self.kwargs,
             "online": self.online,
@@ -246,6 +275,38 @@ class _Run:
         if not modules:
             return None  # a config file costs the SDK a schema validation on every lookup
         return {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": modules}}}
+
+
+def _with_schedules(workflow: Workflow, result: dict[str, Any], reference: Reference) -> Workflow:
+    """``workflow`` with the Scheduler schedules the script attached to it (``put_triggers``),
+    read as the service's schedules are (``GetSchedule`` answers of the offline account)."""
+    found = []
+    for schedule in result.get("schedules", []):
+        group, name = schedule.get("GroupName") or "default", schedule.get("Name")
+        try:
+            trigger = triggers.from_scheduler(schedule, where=f"the script's schedule {name}")
+        except InputError as error:
+            raise error.with_source(reference.label) from None
+        origin = (
+            "the script's put_triggers"
+            if group == "default"
+            else f"the script's put_triggers, group {group}"
+        )
+        found.append(dataclasses.replace(trigger, origin=origin))
+    return triggers.with_triggers(workflow, tuple(found)) if found else workflow
+
+
+def _restored(result: dict[str, Any], place: _sdk_project.Placement) -> dict[str, Any]:
+    """The local paths in what the child reports, as they are on this machine."""
+    for item in (*result.get("objects", []), *result.get("resources", [])):
+        local = item.get("local")
+        if isinstance(local, str):
+            item["local"] = place.back(local)
+        elif isinstance(local, list):
+            item["local"] = [place.back(path) for path in local]
+    for note in result.get("notes", []):
+        note["message"] = place.back(note["message"])
+    return result
 
 
 def _working_folder(reference: Reference, cwd: str | os.PathLike[str] | None) -> Path:
