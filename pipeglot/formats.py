@@ -61,16 +61,19 @@ READERS: dict[str, Format] = {
         "airflow",
         "pipeglot.frontends.airflow",
         "Airflow DAG file using the Amazon provider's SageMaker operators (read, not run)",
+        suffixes=(".py",),
     ),
     "kfp-yaml": Format(
         "kfp-yaml",
         "pipeglot.frontends.kfp_yaml",
         "Kubeflow Pipelines v2 compiled pipeline spec (IR YAML)",
+        suffixes=(".yaml", ".yml"),
     ),
     "stepfunctions-python": Format(
         "stepfunctions-python",
         "pipeglot.frontends.stepfunctions_python",
         "Step Functions Data Science SDK script (run offline; --python with sagemaker<3)",
+        suffixes=(".py",),
     ),
 }
 
