@@ -279,12 +279,26 @@ def _translate(args: argparse.Namespace) -> int:
     if args.check:
         return max(_check(outputs), _check_assets(args.pending_files))
     # Only now, when every input translated, is anything written; and all files or none.
-    write_all_atomic([(job.output, text) for job, text in outputs if job.output is not None])
+    write_all_atomic(
+        [
+            file
+            for job, text in outputs
+            if job.output is not None
+            for file in _output_files(job.output, text, args.to)
+        ]
+    )
+    _write_assets(args.pending_files)
     for job, text in outputs:
         if job.output is None:
             _write_stdout(text)
-    _write_assets(args.pending_files)
     return 0
+
+
+def _output_files(output: Path, text: str, to: str) -> list[tuple[Path, str]]:
+    """``-o FILE``, or ``-o DIR`` for a writer whose output is several files (``files``)."""
+    if not output.is_dir():
+        return [(output, text)]
+    return [(output / name, content) for name, content in writer(to).files(text)]
 
 
 def _write_stdout(text: str) -> None:
@@ -304,7 +318,7 @@ def _jobs(args: argparse.Namespace) -> list[_Job]:
         return _folder_jobs(args, source)
     if args.check and args.output is None:
         raise UsageError("--check compares against an output file; pass -o OUTPUT")
-    if args.output is not None and args.output.is_dir():
+    if args.output is not None and args.output.is_dir() and not hasattr(writer(args.to), "files"):
         raise UsageError(f"-o {args.output} is a folder; name the output file")
     read = args.read or infer_reader(args.input)
     label = "<stdin>" if args.input == "-" else args.input

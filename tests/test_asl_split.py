@@ -248,3 +248,20 @@ def test_cloudformation_holds_every_machine_and_lets_the_parent_run_the_children
     path.write_text(json.dumps(template))
     result = subprocess.run([str(linter), str(path)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_output_folder_gets_one_file_per_machine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pipeglot.cli import main
+
+    source = tmp_path / "models.json"
+    source.write_text(json.dumps(_models_pipeline()))
+    document = _split_document(monkeypatch, _models_pipeline())
+    out = tmp_path / "machines"
+    out.mkdir()
+    assert main(["translate", str(source), "--to", "asl", "-o", str(out)]) == 0
+    written = sorted(path.name for path in out.iterdir())
+    assert written == sorted(f"{key}.json" for key in document["StateMachines"])
+    for key, machine_document in document["StateMachines"].items():
+        assert json.loads((out / f"{key}.json").read_text()) == machine_document

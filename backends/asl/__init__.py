@@ -12,6 +12,7 @@ run the generated machines, and statelint and asl-validator both check it fully.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pipeglot.backend import Option
@@ -32,6 +33,15 @@ def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None, **opti
     ledger = Diagnostics() if diagnostics is None else diagnostics
     asl_triggers.report_not_carried(workflow, ledger)
     return _json.dumps(definition(workflow, ledger, **options))
+
+
+def files(text: str) -> list[tuple[str, str]]:
+    """``-o DIR``: the output as files, one per state machine. A split pipeline (see the
+    README) gives ``<machine>.json`` for each of its machines, in deploy order; one machine
+    gives ``Main.json``."""
+    document = json.loads(text)
+    machines = document.get("StateMachines", {"Main": document})
+    return [(f"{key}{EXTENSION}", _json.dumps(machine)) for key, machine in machines.items()]
 
 
 def definition(workflow: Workflow, diagnostics: Diagnostics, **options: Any) -> dict[str, Any]:
