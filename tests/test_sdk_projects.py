@@ -5,7 +5,9 @@ Each project (``tests/fixtures/sdk/v*/churn_project``) has ``pipelines/churn/pip
 ``get_pipeline(region, <session>, role=None)``, a sibling module and a relative import, code the
 SDK uploads, a Lambda deployment step whose function (and IAM role, with AWS managed policies)
 the script creates, and a ``@step`` function. Each SDK run costs seconds, so every project is
-translated once (``first``), then checked once (``--check`` translates it again).
+translated once (``first``), then checked once (``--check`` translates it again), the check
+from a copy of the project in another folder, as CI checks a developer's output in its own
+clone: offline, both runs see the project at the same path (``_sdk_project.PROJECT``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import io
 import json
 import os
 import re
+import shutil
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +61,13 @@ def _cli(project: Path, tmp: Path, *options: str) -> Translation:
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         code = main([*argv, *options])
     return Translation(code, stderr.getvalue(), output, assets)
+
+
+def _clone(project: Path, tmp: Path) -> Path:
+    """The project copied to another folder, under another name, at another depth."""
+    clone = tmp / "ci" / "builds" / "clone"
+    shutil.copytree(project, clone, ignore=shutil.ignore_patterns("__pycache__"))
+    return clone
 
 
 def _sagemaker2_python() -> str:
@@ -126,7 +136,8 @@ def test_v3_check_finds_only_an_edited_asset_stale(v3_first: Translation) -> Non
     original = code.read_bytes()
     code.write_bytes(original + b"# edited\n")
     try:
-        check = _cli(V3, v3_first.output.parent.parent, *V3_OPTIONS, "--check")
+        tmp = v3_first.output.parent.parent
+        check = _cli(_clone(V3, tmp / "v3-clone"), tmp, *V3_OPTIONS, "--check")
     finally:
         code.write_bytes(original)
     assert check.code == 1
@@ -146,11 +157,13 @@ def v2_first(tmp_path_factory: pytest.TempPathFactory) -> Translation:
     return _cli(V2, tmp_path_factory.mktemp("v2"), "--python", _sagemaker2_python())
 
 
-def test_v2_project_translates_twice_to_the_same_bytes(v2_first: Translation) -> None:
+def test_v2_project_translates_to_the_same_bytes_in_another_checkout(v2_first: Translation) -> None:
     assert v2_first.code == 0, v2_first.stderr
     # The template reads a step's arguments early: the SDK stamps that upload with the time.
     assert "/churn/preprocess-2025-01-01-00-00-00-001/input/code/preprocess.py" in (v2_first.stderr)
-    check = _cli(V2, v2_first.output.parent.parent, "--python", _sagemaker2_python(), "--check")
+    tmp = v2_first.output.parent.parent
+    clone = _clone(V2, tmp / "v2-clone")
+    check = _cli(clone, tmp, "--python", _sagemaker2_python(), "--check")
     assert check.code == 0, check.stderr
 
 
