@@ -333,6 +333,13 @@ AUTOML_REPORT_PROPERTIES: Mapping[str, str] = MappingProxyType(
         "ExplainabilityJsonReportPath": "Explainability",
     }
 )
+# Steps read them as BestCandidateProperties.<name>; DescribeAutoMLJob keeps them at this path.
+AUTOML_REPORT_FIELD = "BestCandidateProperties"
+AUTOML_REPORT_LOCATIONS: tuple[str, ...] = (
+    "BestCandidate",
+    "CandidateProperties",
+    "CandidateArtifactLocations",
+)
 
 # --- Retries --------------------------------------------------------------------------------
 

@@ -218,6 +218,8 @@ def test_components_carry_every_function_they_can_call(translated):
                 assert "check_baselines" in shipped
             if function == "tuning_job":
                 assert "tuning_summaries" in shipped
+            if function == "automl_job":
+                assert "automl_reports" in shipped
 
 
 def test_job_components_take_their_facts_from_the_ir_table(translated):
@@ -582,3 +584,24 @@ def test_a_flattened_step_whose_guard_failed_ends_as_skipped(tmp_path):
         step="Gate20", request=conditions, guard="IfSteps", guard_branch="IfSteps"
     )
     assert branch == "IfSteps"
+
+
+def test_automl_report_properties_come_from_the_best_candidate():
+    """BestCandidateProperties.*JsonReportPath: where ir.sagemaker says DescribeAutoMLJob
+    keeps them; a report the job did not write is absent, as in SageMaker."""
+    reports = {
+        "field": sagemaker.AUTOML_REPORT_FIELD,
+        "locations": list(sagemaker.AUTOML_REPORT_LOCATIONS),
+        "names": dict(sagemaker.AUTOML_REPORT_PROPERTIES),
+    }
+    locations = {"ModelInsights": "s3://b/insights.json", "Explainability": "s3://b/x.json"}
+    document: dict = {}
+    inner = document
+    for key in sagemaker.AUTOML_REPORT_LOCATIONS[:-1]:
+        inner = inner.setdefault(key, {})
+    inner[sagemaker.AUTOML_REPORT_LOCATIONS[-1]] = {"ModelInsights": locations["ModelInsights"]}
+    found = runtime.automl_reports(document, reports)
+    path = "BestCandidateProperties.ModelInsightsJsonReportPath"
+    assert runtime.walk(found, path, {}) == locations["ModelInsights"]
+    assert "ExplainabilityJsonReportPath" not in found["BestCandidateProperties"]
+    assert runtime.automl_reports({}, reports) == {"BestCandidateProperties": {}}

@@ -28,6 +28,9 @@ from pipeglot.backends.kfp.kinds import carried
 from pipeglot.backends.kfp.plan import EXECUTION_INPUTS, Plan, Use
 from pipeglot.ir.model import MISSING, Parameter, ParameterType, StepKind
 from pipeglot.ir.sagemaker import (
+    AUTOML_REPORT_FIELD,
+    AUTOML_REPORT_LOCATIONS,
+    AUTOML_REPORT_PROPERTIES,
     BASELINE_FILES,
     DRIFT_CHECK_BASELINES,
     TUNING_SUMMARIES_FIELD,
@@ -60,6 +63,8 @@ def runtime_functions(use: Use) -> tuple[str, ...]:
     features = set(use.features)
     if StepKind.TUNING in use.kinds:
         features.add("tuning")
+    if StepKind.AUTOML in use.kinds:
+        features.add("automl")
     if use.check:
         features.add("check")
     roots = ("step_context", use.component.entry)
@@ -179,6 +184,12 @@ def _api(use: Use) -> dict[str, Any]:
         "failed": list(api.failed),
         "failure_reason_field": api.failure_reason_field,
     }
+    if kind is StepKind.AUTOML:
+        facts["automl_reports"] = {
+            "field": AUTOML_REPORT_FIELD,
+            "locations": list(AUTOML_REPORT_LOCATIONS),
+            "names": dict(AUTOML_REPORT_PROPERTIES),
+        }
     if kind is StepKind.TUNING:
         facts["tuning_summaries"] = {
             "field": TUNING_SUMMARIES_FIELD,

@@ -173,6 +173,7 @@ DATA_CALLS: Mapping[tuple[str, str], str] = MappingProxyType(
         ("resolve", "json_get"): "json_get",
         ("run_sagemaker_job", "check_baselines"): "check",
         ("run_sagemaker_job", "tuning_summaries"): "tuning",
+        ("run_sagemaker_job", "automl_reports"): "automl",
     }
 )
 
