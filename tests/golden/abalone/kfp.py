@@ -245,10 +245,23 @@ def run_sagemaker_job(step, api, request, context, check="", poll_seconds=30):
         document[api["tuning_summaries"]["field"]] = tuning_summaries(
             client, body, key[name_field], api["tuning_summaries"]["limit"]
         )
+    if api.get("automl_reports"):
+        document.update(automl_reports(document, api["automl_reports"]))
     if check:
         keys = resolve(json.loads(check), context)
         document.update(check_baselines(body, keys, api["baselines"]))
     return step_result(step, document)
+
+
+# An AutoML step's report properties (``BestCandidateProperties.ModelInsightsJsonReport Path``...),
+# from where DescribeAutoMLJob keeps them: ``reports`` holds the property name (``field``), the path
+# of the locations (``locations``) and each report's key (``names``).
+def automl_reports(document, reports):
+    locations = document
+    for key in reports["locations"]:
+        locations = locations.get(key) or {}
+    found = {name: locations[key] for name, key in reports["names"].items() if key in locations}
+    return {reports["field"]: found}
 
 
 # A tuning job's best training jobs, best first: its TrainingJobSummaries property.
