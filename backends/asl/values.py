@@ -41,7 +41,15 @@ from pipeglot.ir.expressions import (
     format_path,
 )
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
-from pipeglot.ir.sagemaker import DRIFT_CHECK_BASELINES, baseline_used_for_drift_check
+from pipeglot.ir.sagemaker import (
+    AUTOML_REPORT_PROPERTIES,
+    BASELINE_FILES,
+    DRIFT_CHECK_BASELINES,
+    EXPERIMENT_DEFAULTS,
+    KINDS,
+    TUNING_SUMMARIES_FIELD,
+    baseline_used_for_drift_check,
+)
 
 # Where Step Functions keeps what SageMaker calls an execution variable.
 CONTEXT = {
@@ -60,7 +68,7 @@ RUN_CONTEXT = {
     "PipelineArn": "StateMachineArn",
     "StartDateTime": "StartTime",
 }
-_EXPERIMENT_DEFAULTS = {"ExperimentName": "PipelineName", "TrialName": "PipelineExecutionId"}
+_EXPERIMENT_DEFAULTS = EXPERIMENT_DEFAULTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,42 +80,22 @@ class NameField:
     per_attempt: bool  # jobs need a new name on every retry; a created model keeps its name
 
 
+# Read from the IR's table of step kinds (``ir.sagemaker``): the request field that names what
+# a step creates (a model package in a group has no name), properties only the create call
+# returns, baseline files and AutoML report locations.
 NAME_FIELDS: dict[StepKind, NameField] = {
-    StepKind.PROCESSING: NameField("ProcessingJobName", 63, True),
-    StepKind.TRAINING: NameField("TrainingJobName", 63, True),
-    StepKind.FUNCTION: NameField("TrainingJobName", 63, True),
-    StepKind.NOTEBOOK_JOB: NameField("TrainingJobName", 63, True),
-    StepKind.QUALITY_CHECK: NameField("ProcessingJobName", 63, True),
-    StepKind.CLARIFY_CHECK: NameField("ProcessingJobName", 63, True),
-    StepKind.TRANSFORM: NameField("TransformJobName", 63, True),
-    StepKind.TUNING: NameField("HyperParameterTuningJobName", 32, True),
-    StepKind.AUTOML: NameField("AutoMLJobName", 32, True),
-    StepKind.MODEL: NameField("ModelName", 63, False),
-    StepKind.ENDPOINT_CONFIG: NameField("EndpointConfigName", 63, False),
-    StepKind.ENDPOINT: NameField("EndpointName", 63, False),
-    StepKind.INFERENCE_COMPONENT: NameField("InferenceComponentName", 63, False),
+    kind: NameField(facts.api.name_field, facts.api.name_limit, facts.api.name_per_attempt)
+    for kind, facts in KINDS.items()
+    if facts.api is not None and facts.api.unnamed_with is None
 }
-
-# Baseline files the Model Monitor and Clarify containers write into their first output.
-_CHECK_FILES = {
-    (StepKind.QUALITY_CHECK, "CalculatedBaselineStatistics"): "statistics.json",
-    (StepKind.QUALITY_CHECK, "CalculatedBaselineConstraints"): "constraints.json",
-    (StepKind.CLARIFY_CHECK, "CalculatedBaselineConstraints"): "analysis.json",
-}
-# AutoML's Pipelines-only property names and where DescribeAutoMLJob keeps them.
-_AUTOML_PROPERTIES = {
-    "ModelInsightsJsonReportPath": "ModelInsights",
-    "ExplainabilityJsonReportPath": "Explainability",
-}
-# Keys that only a read of another API returns (see steps.describe_helper).
+_CHECK_FILES = BASELINE_FILES
+_AUTOML_PROPERTIES = AUTOML_REPORT_PROPERTIES
 CREATE_RESULT_FIELDS: dict[StepKind, frozenset[str]] = {
-    StepKind.MODEL: frozenset({"ModelArn"}),
-    StepKind.REGISTER_MODEL: frozenset({"ModelPackageArn"}),
-    StepKind.ENDPOINT_CONFIG: frozenset({"EndpointConfigArn"}),
-    StepKind.ENDPOINT: frozenset({"EndpointArn"}),
-    StepKind.INFERENCE_COMPONENT: frozenset({"InferenceComponentArn"}),
+    kind: frozenset(facts.create_result_fields)
+    for kind, facts in KINDS.items()
+    if facts.create_result_fields
 }
-TUNING_LIST_FIELD = "TrainingJobSummaries"
+TUNING_LIST_FIELD = TUNING_SUMMARIES_FIELD
 
 
 @dataclass(frozen=True, slots=True)
