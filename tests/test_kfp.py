@@ -605,3 +605,15 @@ def test_automl_report_properties_come_from_the_best_candidate():
     assert runtime.walk(found, path, {}) == locations["ModelInsights"]
     assert "ExplainabilityJsonReportPath" not in found["BestCandidateProperties"]
     assert runtime.automl_reports({}, reports) == {"BestCandidateProperties": {}}
+
+
+def test_parameters_named_like_component_inputs_are_renamed_and_compile():
+    require_module("kfp")
+    from pipeglot.backends.kfp.compiled import compile_source
+
+    ledger = Diagnostics()
+    source = (FIXTURES / "kfp" / "parameters-named-like-inputs.json").read_bytes()
+    text = pipeglot.translate(source, write="kfp", diagnostics=ledger)
+    renamed = {d.message.split("'")[1] for d in ledger if d.code == "kfp.parameter_name"}
+    assert renamed == {"upstream_1", "execution_id", "step"}
+    assert "pipelineInfo" in compile_source(text)

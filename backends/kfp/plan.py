@@ -175,7 +175,11 @@ def _output_type(declared: object) -> str:
 
 def _parameter_names(workflow: Workflow) -> dict[str, str]:
     """Pipeline input identifiers: the parameter's own name when it is one."""
-    names = Identifiers((*MODULE_NAMES, *COMPONENT_INPUTS, "upstream"), keep_case=True)
+    # Nor any input a component has besides them: upstream_N slots and execution values.
+    slots = (f"upstream_{number}" for number in range(1, len(workflow.steps) + 1))
+    executions = (ident for ident, _ in EXECUTION_INPUTS.values())
+    taken = (*MODULE_NAMES, *COMPONENT_INPUTS, *slots, *executions)
+    names = Identifiers(taken, keep_case=True)
     return {p.name: names[p.name] for p in workflow.parameter_list}
 
 
