@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError
 from pipeglot.frontends._readers import jinja
 from pipeglot.frontends._readers.build import Draft, WorkflowBuilder, step_property
-from pipeglot.frontends._readers.integrations import BROAD_ERRORS, RETRYABLE_KINDS
+from pipeglot.frontends._readers.integrations import BROAD_ERRORS, RETRYABLE_KINDS, SAGEMAKER_APIS
 from pipeglot.ir.expressions import (
     NAME_KEYED_LISTS,
     Attribute,
@@ -43,13 +44,15 @@ from pipeglot.ir.expressions import (
     In,
     Index,
     Join,
+    JsonGet,
     Key,
     Not,
     Or,
     SelectByName,
     StepProperty,
+    parse_get,
 )
-from pipeglot.ir.model import MISSING, ParameterType, RetryPolicy, StepKind, Workflow
+from pipeglot.ir.model import MISSING, TYPE_OF_KIND, ParameterType, RetryPolicy, StepKind, Workflow
 
 READS_TEXT = True
 RECORDS_DIAGNOSTICS = True
@@ -194,6 +197,8 @@ class _DagReader:
         self.default_args: dict[str, ast.expr] = {}
         self.dag_id: str | None = None
         self._evaluating: set[str] = set()
+        self.classes: set[str] = set()
+        self._locals: list[dict[str, Any]] = []  # arguments of inlined builder functions
         self._where = ""
 
     # --- collecting -----------------------------------------------------------------------
@@ -236,6 +241,8 @@ class _DagReader:
             self._statements(node.body)
         elif isinstance(node, ast.FunctionDef):
             self._function(node)
+        elif isinstance(node, ast.ClassDef):
+            self.classes.add(node.name)
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             self._assignment(node)
         elif isinstance(node, ast.Expr):
@@ -537,7 +544,13 @@ class _DagReader:
             return f"pipeglot-unsupported: line {culprit.lineno}"
 
     def _ir_value(self, node: ast.expr, step: str) -> Any:
+        if isinstance(node, ast.Name) and self._locals and node.id in self._locals[-1]:
+            return self._locals[-1][node.id]
         node = self._resolve_node(node)
+        if isinstance(node, ast.Call | ast.Attribute | ast.Subscript):
+            built = self._built_value(node, step)
+            if built is not _NOT_BUILT:
+                return built
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str) and jinja.has_template(node.value):
                 return self._template(node.value, node, step)
@@ -588,6 +601,79 @@ class _DagReader:
         ):
             return self._ir_value(node.args[0], step)
         return self._literal(node)
+
+    def _built_value(self, node: ast.expr, step: str) -> Any:
+        """Values built by the file's own code that only assembles data: a function whose body
+        is one ``return`` of an expression (inlined with its arguments), and the expression
+        constructors of pipeglot's generated DAG files (``Get``, ``Join``, ``xcom(...)``,
+        ``resolved``, ``request_with_job_name``) when the file defines them."""
+        path: list[Any] = []
+        current = node
+        while isinstance(current, ast.Attribute | ast.Subscript):
+            if isinstance(current, ast.Attribute):
+                path.insert(0, current.attr)
+            else:
+                key = self._try_value(current.slice)
+                if not isinstance(key, str | int):
+                    return _NOT_BUILT
+                path.insert(0, key)
+            current = current.value
+        if not isinstance(current, ast.Call) or not isinstance(current.func, ast.Name):
+            return _NOT_BUILT
+        name = current.func.id
+        if name not in self.functions and name not in self.classes:
+            return _NOT_BUILT
+        arguments = [self._ir_value(argument, step) for argument in current.args]
+        if name == "xcom" and arguments and isinstance(arguments[0], str):
+            # pipeglot's DAG files: the path is the step's property path itself.
+            task = self.tasks.get(arguments[0])
+            if task is None:
+                return _NOT_BUILT
+            self._ensure_steps(task)
+            if not task.steps:
+                return _NOT_BUILT
+            owner = self.builder.drafts[task.steps[-1]]
+            parts = _property_path((*arguments[1:], *path), owner.arguments)
+            return step_property(owner.name, parts)
+        if path:
+            return _NOT_BUILT
+        if name == "Get" and len(arguments) == 1 and isinstance(arguments[0], str):
+            return parse_get(arguments[0])
+        if name == "Join" and len(arguments) == 2 and isinstance(arguments[1], list):
+            return Join(str(arguments[0]), tuple(arguments[1]))
+        if name == "resolved" and len(arguments) == 1:
+            return arguments[0]
+        if (
+            name == "PropertyFile"
+            and len(arguments) == 3
+            and all(isinstance(argument, str) for argument in arguments)
+        ):
+            producer, output, file_path = arguments
+            uri = step_property(
+                producer,
+                _property_path(
+                    ("ProcessingOutputConfig", "Outputs", output, "S3Output", "S3Uri"), None
+                ),
+            )
+            return Join("/", (uri, file_path))
+        if name == "JsonGet" and len(arguments) == 2 and isinstance(arguments[1], str):
+            return JsonGet(arguments[1], s3_uri=arguments[0])
+        if name == "request_with_job_name" and len(arguments) >= 2:
+            request, field_name = arguments[0], arguments[1]
+            if isinstance(request, dict) and isinstance(field_name, str):
+                return {key: value for key, value in request.items() if key != field_name}
+        function = self.functions.get(name)
+        returned = _single_return(function) if function is not None else None
+        if returned is None:
+            return _NOT_BUILT
+        bound = _bind(function, arguments, current, self, step)  # type: ignore[arg-type]
+        if bound is None:
+            return _NOT_BUILT
+        self._locals.append(bound)
+        try:
+            return self._ir_value(returned, step)
+        finally:
+            self._locals.pop()
 
     def _xcom_arg(self, node: ast.expr) -> _XComArg | None:
         path: list[Any] = []
@@ -723,7 +809,9 @@ class _DagReader:
             return
         task.result_steps = {"": ""}  # being built (a task reading its own XCom)
         operator = task.operator
-        if operator in _JOB_OPERATORS:
+        if self._runtime_callable(task):
+            pass
+        elif operator in _JOB_OPERATORS:
             self._job(task, _JOB_OPERATORS[operator], task.arguments.get("config"))
         elif operator == "SageMakerTransformOperator":
             self._transform(task)
@@ -741,6 +829,65 @@ class _DagReader:
             self._placeholder(task, _why_unsupported(operator))
         task.result_steps.pop("", None)
         self._task_options(task)
+
+    def _runtime_callable(self, task: _Task) -> bool:
+        """The Python callables of pipeglot's generated DAG files, when the file defines them:
+        ``fail_with(message)`` (a Fail step), ``branch_on(predicate, operands, if_steps,
+        else_steps)`` (a Condition whose predicate returns one comparison) and
+        ``sagemaker_request(request, "create_...", ...)`` (the step that API call makes)."""
+        call = task.arguments.get("python_callable")
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+            return False
+        name = call.func.id
+        if name not in self.functions:
+            return False
+        if name == "fail_with" and len(call.args) == 1:
+            draft = self._draft(task, StepKind.FAIL, "Fail")
+            draft.arguments = {"ErrorMessage": self._value(call.args[0], "message", draft.name)}
+            return True
+        if name == "sagemaker_request" and len(call.args) >= 2:
+            create = self._try_value(call.args[1])
+            camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), str(create))
+            job = SAGEMAKER_APIS.get(camel)
+            if job is None:
+                return False
+            draft = self._draft(task, job.kind, TYPE_OF_KIND[job.kind])
+            request = self._value(call.args[0], "request", draft.name)
+            if isinstance(request, dict) and job.name_field:
+                request = {k: v for k, v in request.items() if k != job.name_field}
+            draft.arguments = request
+            task.result_steps[TYPE_OF_KIND[job.kind]] = draft.name
+            return True
+        if name == "branch_on" and len(call.args) >= 2:
+            return self._branch_on(task, call)
+        return False
+
+    def _branch_on(self, task: _Task, call: ast.Call) -> bool:
+        predicate = call.args[0]
+        function = self.functions.get(predicate.id) if isinstance(predicate, ast.Name) else None
+        returned = _single_return(function) if function is not None else None
+        keywords = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
+        positional = list(call.args[2:4])
+        if_node = keywords.get("if_steps", positional[0] if positional else None)
+        else_node = keywords.get("else_steps", positional[1] if len(positional) > 1 else None)
+        if returned is None or if_node is None:
+            return False
+        draft = self._draft(task, StepKind.CONDITION, "Condition")
+        operands = self._value(call.args[1], "operands", draft.name)
+        names = [argument.arg for argument in function.args.args]  # type: ignore[union-attr]
+        if not isinstance(operands, list) or len(operands) != len(names):
+            return False
+        local = {name: _Operand(value) for name, value in zip(names, operands, strict=True)}
+        try:
+            condition = self._python_condition(returned, local)  # type: ignore[arg-type]
+        except (_Computed, KeyError):
+            return False
+        draft.conditions = (condition,)
+        self._branch_targets[draft.name] = (
+            _task_ids(self._try_value(if_node)),
+            _task_ids(self._try_value(else_node)) if else_node is not None else [],
+        )
+        return True
 
     def _draft(self, task: _Task, kind: StepKind, type_name: str, suffix: str = "") -> Draft:
         step = self.builder.step_name(task.task_id + suffix, f"line {task.line}")
@@ -1148,7 +1295,10 @@ class _DagReader:
     def _runtime_value(self, node: ast.expr, local: dict[str, ast.expr]) -> Any:
         """A value in a branch callable: a constant, a param, an XCom pull, float()/int()."""
         if isinstance(node, ast.Name) and node.id in local:
-            return self._runtime_value(local[node.id], local)
+            bound = local[node.id]
+            if isinstance(bound, _Operand):
+                return bound.value
+            return self._runtime_value(bound, local)
         if (
             isinstance(node, ast.Call)
             and self._callee(node) in ("float", "int", "str", "bool")
@@ -1296,6 +1446,48 @@ _OPERATOR_INPUTS = {
     "package_desc", "model_approval", "extras", "conditions", "condition_type", "left_value",
     "right_value", "if_task_ids", "else_task_ids", "python_callable", "op_kwargs", "op_args",
 }  # fmt: skip
+
+
+_NOT_BUILT: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Operand:
+    """An already-read value bound to a parameter of a branch predicate."""
+
+    value: Any
+
+
+def _single_return(function: ast.FunctionDef) -> ast.expr | None:
+    """The expression a function returns when its body is only that ``return``."""
+    body = list(function.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
+        return body[0].value
+    return None
+
+
+def _bind(
+    function: ast.FunctionDef, values: list[Any], call: ast.Call, reader: Any, step: str
+) -> dict[str, Any] | None:
+    """The function's parameters bound to the call's (already read) arguments, or None."""
+    spec = function.args
+    if spec.vararg or spec.kwarg or spec.posonlyargs or spec.kwonlyargs:
+        return None
+    names = [argument.arg for argument in spec.args]
+    bound: dict[str, Any] = dict(zip(names, values, strict=False))
+    for keyword in call.keywords:
+        if keyword.arg is None or keyword.arg not in names:
+            return None
+        bound[keyword.arg] = reader._ir_value(keyword.value, step)
+    defaults = dict(zip(names[len(names) - len(spec.defaults) :], spec.defaults, strict=True))
+    for name in names:
+        if name not in bound:
+            if name not in defaults:
+                return None
+            bound[name] = reader._ir_value(defaults[name], step)
+    return bound
 
 
 def _is_dependency(node: ast.expr) -> bool:
