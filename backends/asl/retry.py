@@ -11,15 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeglot.diagnostics import Diagnostics
-from pipeglot.ir.model import MISSING, RetryPolicy, Step
+from pipeglot.ir.model import Step
+from pipeglot.ir.retries import RetryRule, effective_retries
 
-# SageMaker's documented defaults for a retry policy.
-DEFAULT_INTERVAL = 1
-DEFAULT_BACKOFF = 2.0
-DEFAULT_ATTEMPTS = 5
-MAX_INTERVAL = 43200
-# SageMaker retries throttling and service faults of every step even without RetryPolicies.
-DEFAULT_KINDS = ("Step.THROTTLING", "Step.SERVICE_FAULT")
 TASK_FAILED = "States.TaskFailed"
 
 
@@ -89,29 +83,25 @@ _OVER_BROAD = {"SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR"}
 
 
 def retriers(step: Step, service: Service, diagnostics: Diagnostics) -> list[dict[str, object]]:
-    """The Retry list for the main state of ``step``. Each error name appears once; a retrier
-    on ``States.TaskFailed`` comes last (it would shadow the specific ones before it)."""
+    """The Retry list for the main state of ``step``, from its effective retry rules
+    (``ir.retries``: policies, then SageMaker's implicit throttling/service-fault retry). Each
+    error name appears once; a retrier on ``States.TaskFailed`` comes last (it would shadow
+    the specific ones before it)."""
     claimed: set[str] = set()
     out: list[dict[str, object]] = []
-    for policy in step.retry_policies or ():
-        names = _error_names(step, policy, service, diagnostics)
+    for rule in effective_retries(step):
+        names = _error_names(step, rule.exception_types, service, diagnostics, rule.implicit)
         names = [name for name in names if name not in claimed]
         claimed.update(names)
-        if names:
-            out.append({"ErrorEquals": names, **_timing(step, policy, diagnostics)})
-    default = [
-        name
-        for kind in DEFAULT_KINDS
-        for name in service.errors.get(kind, ())
-        if name not in claimed
-    ]
-    if default:
+        if not names:
+            continue
+        _report_rule(step, rule, diagnostics)
         out.append(
             {
-                "ErrorEquals": list(dict.fromkeys(default)),
-                "IntervalSeconds": DEFAULT_INTERVAL,
-                "MaxAttempts": DEFAULT_ATTEMPTS,
-                "BackoffRate": DEFAULT_BACKOFF,
+                "ErrorEquals": names,
+                "IntervalSeconds": rule.interval_seconds,
+                "MaxAttempts": rule.max_attempts,
+                "BackoffRate": rule.backoff_rate,
             }
         )
     out.sort(key=lambda retrier: TASK_FAILED in retrier["ErrorEquals"])  # type: ignore[operator]
@@ -119,18 +109,23 @@ def retriers(step: Step, service: Service, diagnostics: Diagnostics) -> list[dic
 
 
 def _error_names(
-    step: Step, policy: RetryPolicy, service: Service, diagnostics: Diagnostics
+    step: Step,
+    kinds: tuple[str, ...],
+    service: Service,
+    diagnostics: Diagnostics,
+    implicit: bool,
 ) -> list[str]:
     names: list[str] = []
-    for kind in policy.exception_types:
+    for kind in kinds:
         mapped = service.errors.get(kind)
         if mapped is None:
-            diagnostics.dropped(
-                "asl.retry.exception-type",
-                f"the retry policy on {kind} has no {service.name} error name to match in "
-                "Step Functions; those errors are not retried",
-                step.name,
-            )
+            if not implicit:
+                diagnostics.dropped(
+                    "asl.retry.exception-type",
+                    f"the retry policy on {kind} has no {service.name} error name to match in "
+                    "Step Functions; those errors are not retried",
+                    step.name,
+                )
             continue
         if kind in _OVER_BROAD:
             diagnostics.approximated(
@@ -143,53 +138,19 @@ def _error_names(
     return list(dict.fromkeys(names))
 
 
-def _timing(step: Step, policy: RetryPolicy, diagnostics: Diagnostics) -> dict[str, object]:
-    interval = _number(
-        step, policy.interval_seconds, DEFAULT_INTERVAL, "IntervalSeconds", diagnostics
-    )
-    backoff = _number(step, policy.backoff_rate, DEFAULT_BACKOFF, "BackoffRate", diagnostics)
-    if policy.max_attempts is not MISSING:
-        attempts = _number(step, policy.max_attempts, DEFAULT_ATTEMPTS, "MaxAttempts", diagnostics)
-    elif policy.expire_after_min is not MISSING:
-        minutes = _number(step, policy.expire_after_min, 0, "ExpireAfterMin", diagnostics)
-        attempts = attempts_within(float(interval), float(backoff), float(minutes) * 60)
-        diagnostics.approximated(
-            "asl.retry.expire-after",
-            f"Step Functions limits retries by count, not time: ExpireAfterMin={minutes} "
-            f"becomes MaxAttempts={attempts}, the retries whose waits fit in that time "
-            "(job run time is not counted)",
-            step.name,
-        )
-    else:
-        attempts = DEFAULT_ATTEMPTS
-    return {
-        "IntervalSeconds": max(1, int(interval)),
-        "MaxAttempts": int(attempts),
-        "BackoffRate": max(1.0, float(backoff)),
-    }
-
-
-def attempts_within(interval: float, backoff: float, seconds: float) -> int:
-    """How many retries start within ``seconds`` of the first failure."""
-    attempts, waited, wait = 0, 0.0, max(interval, 1.0)
-    while attempts < 99 and waited + wait <= seconds:
-        waited += wait
-        wait *= max(backoff, 1.0)
-        attempts += 1
-    return attempts
-
-
-def _number(
-    step: Step, value: object, default: float, field: str, diagnostics: Diagnostics
-) -> float:
-    if value is MISSING:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _report_rule(step: Step, rule: RetryRule, diagnostics: Diagnostics) -> None:
+    for field in rule.computed:
         diagnostics.approximated(
             "asl.retry.computed",
             f"the retry field {field} is computed at run time, which Step Functions does not "
-            f"allow; SageMaker's default {default} is used",
+            "allow; SageMaker's default is used",
             step.name,
         )
-        return default
-    return value
+    if rule.expire_after_min is not None:
+        diagnostics.approximated(
+            "asl.retry.expire-after",
+            "Step Functions limits retries by count, not time: "
+            f"ExpireAfterMin={rule.expire_after_min:g} becomes MaxAttempts={rule.max_attempts}, "
+            "the retries whose waits fit in that time (job run time is not counted)",
+            step.name,
+        )
