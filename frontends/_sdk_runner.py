@@ -6,11 +6,14 @@ The ``sagemaker-python`` frontend starts this file by path, with whichever inter
 SDK, so it imports only the standard library at module level: pipeglot itself need not be
 installed there. REQUEST names the script, the attribute to use, the keyword arguments and
 whether to run offline; RESULT receives ``{"definition", "name", "notes", "objects",
-"resources"}`` or ``{"error", ...}``.
+"resources", "schedules"}`` or ``{"error", ...}``. ``schedules`` are the EventBridge Scheduler
+schedules whose target is the pipeline (what the SDK's ``put_triggers`` creates), as
+``GetSchedule`` answers them.
 
 The script runs as ``python path/to/script.py`` would run it: its folder first on sys.path (a
 script inside a package is imported by its dotted name, so relative imports work too), in the
-working directory the request names.
+working directory the request names. Offline, the request names the script in pipeglot's copy
+of its project (``_sdk_project.PROJECT``), so every path it sees is the same on every machine.
 
 Offline, every AWS call the script makes is answered by moto, under an IAM role that moto
 creates, so ``get_execution_role()`` works as it does in a SageMaker notebook, and no other

@@ -8,8 +8,10 @@ reads that, so a script and its definition always give the same workflow.
 
 Offline by default: AWS calls are answered by moto, under dummy credentials and a placeholder
 execution role, with telemetry, role validation and instance-metadata lookups off, and the run
-is reproducible (a frozen clock, seeded randomness: see ``_sdk_runner``), so the same script,
-kwargs and pipeglot give the same bytes. Whatever the script uploaded or created offline is
+is reproducible (a frozen clock, seeded randomness: see ``_sdk_runner``; the project seen at one
+path on every machine: see ``_sdk_project``), so the same script, kwargs and pipeglot give the
+same bytes in any checkout. Schedules the script attaches to its pipeline (``put_triggers``)
+become the workflow's triggers. Whatever the script uploaded or created offline is
 listed in the ledger; ``assets`` writes the uploaded files out in the layout of their S3 keys,
 and ``bucket`` points the SDK at the user's bucket, so that syncing them there makes the
 translation deployable. ``online`` lets the SDK use the real account (the environment's
@@ -108,7 +110,8 @@ def load(
         python: the interpreter that runs the script (default: this one); it needs the SDK.
         timeout: seconds the script may take.
         cwd: the script's working directory (default: a file's own folder; for a module
-            reference, the current one).
+            reference, the current one). Offline, a folder inside the project root is seen in
+            pipeglot's copy of the project, like the script.
         assets: a folder to write the files the script uploaded to, as ``ASSETS/KEY`` for
             each object of the output's bucket.
         bucket: the S3 bucket the SDK uses by default (and the builder's ``default_bucket``
