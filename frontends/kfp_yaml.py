@@ -17,6 +17,7 @@ with its task's JSON pointer, and a placeholder step keeps its image, command an
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -25,17 +26,28 @@ from pipeglot.errors import InputError, UsageError
 from pipeglot.frontends._readers.build import Draft, WorkflowBuilder
 from pipeglot.frontends._readers.integrations import BROAD_ERRORS, RETRYABLE_KINDS
 from pipeglot.ir.expressions import (
+    EXPRESSION_KEYS,
     Attribute,
     Comparison,
     ComparisonOperator,
     Condition,
     ExecutionVariable,
+    ExpressionError,
     Join,
     Not,
     Or,
     StepProperty,
+    expression_from_json,
 )
-from pipeglot.ir.model import MISSING, CacheConfig, ParameterType, RetryPolicy, StepKind, Workflow
+from pipeglot.ir.model import (
+    MISSING,
+    TYPE_OF_KIND,
+    CacheConfig,
+    ParameterType,
+    RetryPolicy,
+    StepKind,
+    Workflow,
+)
 
 READS_TEXT = True
 RECORDS_DIAGNOSTICS = True
@@ -47,6 +59,21 @@ _PARAMETER_TYPES = {
     "BOOLEAN": ParameterType.BOOLEAN,
 }
 _SAGEMAKER_IMAGE = "aws-sagemaker-kfp-components"
+# The components pipeglot's kfp writer generates, by name, and the step kinds they run.
+_GENERATED_KINDS = {
+    "processing-job": StepKind.PROCESSING,
+    "training-job": StepKind.TRAINING,
+    "transform-job": StepKind.TRANSFORM,
+    "tuning-job": StepKind.TUNING,
+    "automl-job": StepKind.AUTOML,
+    "model": StepKind.MODEL,
+    "model-package": StepKind.REGISTER_MODEL,
+    "endpoint-config": StepKind.ENDPOINT_CONFIG,
+    "endpoint": StepKind.ENDPOINT,
+    "inference-component": StepKind.INFERENCE_COMPONENT,
+    "emr-step": StepKind.EMR,
+    "fail": StepKind.FAIL,
+}
 _COMPONENT_SCRIPT = re.compile(r"^(?P<folder>[A-Za-z0-9]+)/src/[A-Za-z0-9]+_component\.py$")
 # SageMaker Components for KFP v2 -> (kind, SageMaker Type, the name field SageMaker generates)
 _COMPONENTS = {
@@ -163,8 +190,6 @@ class _SpecReader:
                 )
                 kind = ParameterType.STRING
                 if default is not MISSING:
-                    import json
-
                     default = json.dumps(default, separators=(",", ":"))
             if kind is ParameterType.INTEGER and isinstance(default, float):
                 default = int(default)
@@ -250,6 +275,9 @@ class _SpecReader:
                 "URIs directly",
                 executor,
             )  # fmt: skip
+        generated = self._generated(display, reference, task, pointer, bindings, branch, after)
+        if generated is not None:
+            return generated
         script = (container.get("args") or [""])[0]
         match = _COMPONENT_SCRIPT.match(str(script))
         if _SAGEMAKER_IMAGE in str(container.get("image")) and match:
@@ -264,6 +292,26 @@ class _SpecReader:
             "SageMaker step (run it as a Processing job with the same image and command)",
             {"Container": container, "Inputs": bindings},
         )  # fmt: skip
+
+    def _generated(self, display, reference, task, pointer, bindings, branch, after):
+        """A component of pipeglot's own KFP output: it takes the step's SageMaker request
+        (expressions included) as its ``request`` input, and its name says the step's kind."""
+        base = re.sub(r"-\d+$", "", str(reference).removeprefix("comp-"))
+        kind = _GENERATED_KINDS.get(base)
+        request = bindings.get("request")
+        if kind is None or not isinstance(request, str):
+            return None
+        try:
+            arguments = json.loads(request, object_hook=_expression_hook)
+        except (ValueError, ExpressionError):
+            return None
+        step = self.builder.step_name(display, pointer)
+        draft = Draft(
+            step, kind, TYPE_OF_KIND[kind], pointer, arguments=arguments, after=list(after)
+        )
+        self._task_settings(draft, task, pointer)
+        self.builder.add(draft, branch)
+        return step
 
     def _bindings(
         self, task: dict[str, Any], pointer: str, scope: dict[str, Any], dag_pointer: str
@@ -615,6 +663,12 @@ def _expect(value: Any, kind: type | tuple[type, ...], pointer: str) -> Any:
             location=pointer,
         )
     return value
+
+
+def _expression_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and next(iter(obj)) in EXPRESSION_KEYS:
+        return expression_from_json(obj)
+    return obj
 
 
 def _task_order(tasks: dict[str, Any], pointer: str) -> list[str]:
