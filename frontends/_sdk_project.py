@@ -26,9 +26,12 @@ import os
 import re
 import shutil
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipeglot.errors import UsageError
 
 ROOT = Path("/tmp/pipeglot")  # a literal path, not tempfile's: the same on every machine
 PROJECT = ROOT / "project"
@@ -69,8 +72,9 @@ def project_root(script: Path | None) -> Path:
 
 
 @contextlib.contextmanager
-def placed(root: Path, *, online: bool) -> Iterator[Placement]:
-    """A copy of ``root`` at PROJECT for the length of the run (offline), or ``root`` itself."""
+def placed(root: Path, *, online: bool, wait: float) -> Iterator[Placement]:
+    """A copy of ``root`` at PROJECT for the length of the run (offline), or ``root`` itself.
+    Another run's copy is waited for ``wait`` seconds at most (a UsageError then)."""
     if online:
         yield Placement(root, root)
         return
@@ -78,16 +82,40 @@ def placed(root: Path, *, online: bool) -> Iterator[Placement]:
     if problem is not None:
         yield Placement(root, root, problem)
         return
-    import fcntl
-
     with open(ROOT / "lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another pipeglot's run ends within its timeout
+        _lock(lock.fileno(), wait)
         try:
             _clear()
-            shutil.copytree(root, PROJECT, symlinks=True, ignore=_ignored)
-            yield Placement(root, PROJECT)
+            yield _copied(root)
         finally:
             _clear()
+
+
+def _lock(descriptor: int, wait: float) -> None:
+    import fcntl
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise UsageError(
+                    f"another pipeglot run has held {ROOT / 'lock'} (for its copy of a project "
+                    f"at {PROJECT}) for over {wait:g} seconds; run again when it has ended"
+                ) from None
+            time.sleep(0.1)
+
+
+def _copied(root: Path) -> Placement:
+    try:
+        shutil.copytree(root, PROJECT, symlinks=True, ignore=_ignored)
+    except OSError as error:  # shutil.Error too: a file that cannot be read, a socket
+        _clear()
+        problem = error.args[0][0][2] if isinstance(error, shutil.Error) else error.strerror
+        return Placement(root, root, f"copying {root} failed: {problem}")
+    return Placement(root, PROJECT)
 
 
 def _unusable(root: Path) -> str | None:
@@ -128,7 +156,18 @@ def _size(root: Path) -> int:
 
 
 def _ignored(folder: str, names: list[str]) -> set[str]:
-    return {name for name in names if _skipped(Path(folder) / name)}
+    return {
+        name for name in names if _skipped(Path(folder) / name) or _special(Path(folder) / name)
+    }
+
+
+def _special(path: Path) -> bool:
+    """A FIFO, socket or device: copying one would block or fail, and no script reads it."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return True
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
 
 
 def _skipped(path: Path) -> bool:

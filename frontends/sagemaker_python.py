@@ -145,7 +145,7 @@ def load(
     root = _sdk_project.project_root(run.script)
     with (
         tempfile.TemporaryDirectory(prefix="pipeglot-") as folder,
-        _sdk_project.placed(root, online=online) as place,
+        _sdk_project.placed(root, online=online, wait=timeout) as place,
     ):
         result = run.execute(Path(folder), python, timeout, place)
         workflow = sagemaker.load(result["definition"], name=name or result.get("name"))

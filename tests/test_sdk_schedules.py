@@ -205,3 +205,20 @@ def test_placement_maps_paths_both_ways(tmp_path: Path) -> None:
         f'File "{tmp_path}/pipelines/x.py", line 3; {_sdk_project.PROJECT}-other stays'
     )
     assert _sdk_project.project_root(tmp_path / "x.py") == tmp_path  # no package: its folder
+
+
+def test_a_run_waits_for_another_runs_copy_and_then_says_so(tmp_path: Path) -> None:
+    import fcntl
+
+    from pipeglot.errors import UsageError
+
+    _sdk_project.ROOT.mkdir(mode=0o700, exist_ok=True)
+    with open(_sdk_project.ROOT / "lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as another pipeglot's run holds it
+        with (
+            pytest.raises(UsageError, match=r"another pipeglot run has held /tmp/pipeglot/lock"),
+            _sdk_project.placed(tmp_path, online=False, wait=0.2),
+        ):
+            pass
+    with _sdk_project.placed(tmp_path, online=False, wait=0.2) as place:
+        assert place.seen == _sdk_project.PROJECT and place.in_place_because is None
