@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Collection, Mapping
 from itertools import accumulate
 from typing import Any
@@ -233,6 +234,8 @@ def _parse_json(text: str) -> Any:
     except (ExpressionError, _NonFiniteNumber):
         raise _locate_error(text) from None
     except ValueError as error:  # NaN / Infinity, or an integer too long to convert
+        if str(error).startswith("Exceeds the limit"):
+            raise _locate_error(text) from None
         raise InputError(f"not valid JSON: {error}") from None
 
 
@@ -241,13 +244,18 @@ def _locate_error(text: str) -> InputError:
 
     The recursion is bounded: the text passed the nesting check.
     """
-    plain = json.loads(text, parse_float=_FloatText)
+    try:
+        plain = json.loads(text, parse_float=_FloatText, parse_int=_IntText)
+    except ValueError as error:  # NaN or Infinity, behind a first error
+        return InputError(f"not valid JSON: {error}")
 
     def convert(value: Any, pointer: str) -> Any:
         if isinstance(value, list):
             return [convert(item, f"{pointer}/{index}") for index, item in enumerate(value)]
         if isinstance(value, _FloatText):
             return _located_float(value, pointer)
+        if isinstance(value, _IntText):
+            return _located_int(value, pointer)
         if not isinstance(value, dict):
             return value
         converted = {key: convert(item, f"{pointer}/{_escape(key)}") for key, item in value.items()}
@@ -268,6 +276,21 @@ _STEP_LISTS = ("Steps", "IfSteps", "ElseSteps")
 
 class _FloatText(str):
     """A float's text, kept as written while locating an error."""
+
+
+class _IntText(str):
+    """An integer's text, kept as written while locating an error."""
+
+
+def _located_int(text: str, pointer: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > sys.get_int_max_str_digits() > 0:
+        raise InputError(
+            f"the integer {shorten(str(text))} has {digits} digits, more than the "
+            f"{sys.get_int_max_str_digits()} pipeglot reads; write it as a string",
+            location=pointer,
+        )
+    return int(text)
 
 
 def _located_float(text: str, pointer: str) -> float:

@@ -260,6 +260,19 @@ def test_a_number_beyond_a_float_is_rejected_not_turned_into_infinity(number: st
     assert "beyond the range of a 64-bit float" in error.message
 
 
+@pytest.mark.parametrize(
+    "before", [{}, {"Broken": {"Get": "Nope.X"}}], ids=["alone", "after-a-bad-get"]
+)
+def test_an_integer_too_long_to_read_is_rejected_with_its_place(before: dict) -> None:
+    # Found by the long campaign: behind a first error, the second pass met the digit limit.
+    text = definition(processing("A", {**before, "Long": 0})).replace(
+        '"Long": 0', '"Long": ' + "9" * 5000
+    )
+    error = rejected(text)
+    assert error.location.startswith("/Steps/0/Arguments/")
+    assert "digits" in error.message or "unknown namespace" in error.message
+
+
 def test_the_largest_float_and_wide_integers_survive_every_writer() -> None:
     parameters = [{"Name": "F", "Type": "Float", "DefaultValue": 1.7976931348623157e308}]
     arguments = {"Wide": 2**70, "Negative": -(2**80), "F": {"Get": "Parameters.F"}}
