@@ -93,6 +93,10 @@ def test_no_backend_spells_a_job_name_limit_of_its_own() -> None:
     """Name limits and name fields live in ir/sagemaker.py only (issue 9's KFP limit bug)."""
     offenders = []
     for path in (ROOT / "backends").rglob("*.py"):
+        if path.name.startswith("runtime"):
+            # Code copied into generated files, which cannot import pipeglot; their tables are
+            # compared with the IR's in tests/test_runtime_tables.py.
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and node.value in (

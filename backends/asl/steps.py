@@ -31,6 +31,7 @@ from pipeglot.backends.asl.lineage import build_lineage
 from pipeglot.backends.asl.names import SCRATCH_KEY, resource_prefix
 from pipeglot.backends.asl.values import CREATE_RESULT_FIELDS, TUNING_LIST_FIELD
 from pipeglot.ir.model import MISSING, StepKind
+from pipeglot.ir.sagemaker import AUTOML_JOB, TUNING_JOB, TUNING_SUMMARIES_LIMIT
 
 __all__ = ["BUILDERS", "CONTINUE", "SDK_ARN", "UNSUPPORTED", "Build", "State", "StepStates"]
 
@@ -47,7 +48,7 @@ def _sync_job(api: str) -> Callable[[Build], None]:
         add_retry(build, state, retry.SAGEMAKER)
         fields = [f for f in build.kept if f != TUNING_LIST_FIELD]
         if build.step.kind is StepKind.TUNING and TUNING_LIST_FIELD in build.kept:
-            fields = list(dict.fromkeys([*fields, "HyperParameterTuningJobName"]))
+            fields = list(dict.fromkeys([*fields, TUNING_JOB.name_field]))
             store(build, state, lambda _: select(fields))
             _tuning_list(build)
         else:
@@ -69,15 +70,15 @@ def _tuning_list(build: Build) -> None:
         "Pipelines uses",
         build.step.name,
     )
-    name_path = f"$.{build.key}.HyperParameterTuningJobName"
+    name_path = f"$.{build.key}.{TUNING_JOB.name_field}"
     state = task(
         build,
         f"{SDK_ARN}sagemaker:listTrainingJobsForHyperParameterTuningJob",
         {
-            "HyperParameterTuningJobName.$": name_path,
+            f"{TUNING_JOB.name_field}.$": name_path,
             "SortBy": "FinalObjectiveMetricValue",
             "SortOrder": order,
-            "MaxResults": 50,
+            "MaxResults": TUNING_SUMMARIES_LIMIT,
         },
     )
     state["ResultSelector"] = {f"{TUNING_LIST_FIELD}.$": f"$.{TUNING_LIST_FIELD}"}
@@ -198,7 +199,7 @@ def _automl(build: Build) -> None:
             build,
             f"{SDK_ARN}sagemaker:describeAutoMLJob",
             {
-                "AutoMLJobName.$": fn.call(
+                f"{AUTOML_JOB.name_field}.$": fn.call(
                     "ArrayGetItem", fn.call("StringSplit", Ref(arn, True), "/"), 1
                 ).text
             },
