@@ -588,16 +588,17 @@ def _inspect_text(summary: dict[str, Any]) -> str:
 
 
 def _formats(args: argparse.Namespace) -> int:
+    width = max(len(name) for name in (*READERS, *WRITERS)) + 1
     print("input formats (--from):")
     for fmt in READERS.values():
-        print(f"  {fmt.name:20} {fmt.description}")
+        print(f"  {fmt.name:{width}} {fmt.description}")
     print("output formats (--to):")
     for fmt in WRITERS.values():
-        print(f"  {fmt.name:20} {fmt.description}")
+        print(f"  {fmt.name:{width}} {fmt.description}")
         for option in backend_options(writer(fmt.name)):
             if option.name != SOURCE_COMMAND.name:
                 choices = f" ({'|'.join(option.choices)})" if option.choices else ""
-                print(f"  {'':20}   {option.flag}{choices}: {option.help}")
+                print(f"  {'':{width}}   {option.flag}{choices}: {option.help}")
     return 0
 
 
