@@ -9,14 +9,17 @@ root to ``PROJECT`` (``/tmp/pipeglot/project``) and runs the script there: its `
 checkout's own path. The child's messages (tracebacks, the local files of uploads) are mapped
 back to the real paths. Concurrent runs take turns, holding a lock on the folder.
 
-The project root is the folder a ``python`` run puts on ``sys.path`` for the script's imports:
-the folder above the script's top package (``pipelines/churn/pipeline.py`` inside the packages
-``pipelines`` and ``pipelines.churn``: the folder holding ``pipelines``), the script's own folder
-when it is in no package, and the current folder for a module reference. Hidden folders,
-``__pycache__``, ``node_modules`` and virtual environments are not copied. A file outside the
-root that the script reads keeps its real path. When the copy cannot be made (a root over
-``MAX_BYTES``, a ``/tmp/pipeglot`` that is another user's), the script runs in place and the
-ledger says why. ``--online`` always runs in place.
+The project root is the checkout that holds the script (the folder with ``.git`` or ``.hg``):
+CI clones the checkout, so a path inside it is the same there, and a script may read any file
+of it (``../common/report.ipynb``). Outside a checkout, or when it holds over ``MAX_BYTES``, it
+is the folder a ``python`` run puts on ``sys.path`` for the script's imports: the folder above
+the script's top package (``pipelines/churn/pipeline.py`` inside the packages ``pipelines`` and
+``pipelines.churn``: the folder holding ``pipelines``), or the script's own folder when it is in
+no package. For a module reference, the same starts from the current folder. Hidden folders
+(``.git``), ``__pycache__``, ``node_modules`` and virtual environments are not copied. A file
+outside the root that the script reads keeps its real path. When the copy cannot be made (a
+root over ``MAX_BYTES``, a ``/tmp/pipeglot`` that is another user's), the script runs in place
+and the ledger says why. ``--online`` always runs in place.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ ROOT = Path("/tmp/pipeglot")  # a literal path, not tempfile's: the same on ever
 PROJECT = ROOT / "project"
 MAX_BYTES = 100 * 1024 * 1024
 _SKIPPED = frozenset({"__pycache__", "node_modules"})
+_CHECKOUT_MARKERS = (".git", ".hg")  # a folder, or a file (a git worktree, a submodule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +66,23 @@ class Placement:
 
 
 def project_root(script: Path | None) -> Path:
-    """The folder above the script's top package, or the current folder for a module."""
+    """The checkout that holds the script (or, for a module, the current folder), when it is
+    small enough to copy; else the folder above the script's top package, or the current one."""
+    start = script.parent if script is not None else Path.cwd()
+    checkout = next((f for f in (start, *start.parents) if _is_checkout(f)), None)
+    if checkout is not None and checkout != Path(checkout.anchor) and _size(checkout) <= MAX_BYTES:
+        return checkout
     if script is None:
-        return Path.cwd()
-    folder = script.parent
+        return start
+    folder = start
     while (folder / "__init__.py").is_file() and folder.name.isidentifier():
         folder = folder.parent
     return folder
+
+
+def _is_checkout(folder: Path) -> bool:
+    """The top of a working copy: CI clones it, so paths inside it are the same there."""
+    return any((folder / marker).exists() for marker in _CHECKOUT_MARKERS)
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, require
+from conftest import FIXTURES, ROOT, require
 
 from pipeglot.cli import main
 
@@ -64,9 +64,12 @@ def _cli(project: Path, tmp: Path, *options: str) -> Translation:
 
 
 def _clone(project: Path, tmp: Path) -> Path:
-    """The project copied to another folder, under another name, at another depth."""
-    clone = tmp / "ci" / "builds" / "clone"
+    """The project in a clone of this checkout made in another folder, at another depth."""
+    checkout = tmp / "ci" / "builds" / "clone"
+    clone = checkout / project.relative_to(ROOT)
     shutil.copytree(project, clone, ignore=shutil.ignore_patterns("__pycache__"))
+    if (ROOT / ".git").exists():  # where the checkout starts: the project root (_sdk_project)
+        (checkout / ".git").mkdir()
     return clone
 
 
