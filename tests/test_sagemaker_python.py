@@ -228,7 +228,7 @@ def _as_seen_in_place(workflow: Workflow, case: Case) -> Workflow:
     """pipeglot's reading with the paths of its copy of the project (_sdk_project.PROJECT) as
     the reference run, in place, saw them (a @step's description is its file's path)."""
     text = pipeglot.dump(workflow, write="sagemaker")
-    root = case.package_root or case.path.parent
+    root = _sdk_project.project_root(case.path.resolve())
     return sagemaker.load(text.replace(str(_sdk_project.PROJECT), str(root)), name=workflow.name)
 
 
