@@ -296,9 +296,10 @@ def _translate(args: argparse.Namespace) -> int:
 
 def _output_files(output: Path, text: str, to: str) -> list[tuple[Path, str]]:
     """``-o FILE``, or ``-o DIR`` for a writer whose output is several files (``files``)."""
-    if not output.is_dir():
-        return [(output, text)]
-    return [(output / name, content) for name, content in writer(to).files(text)]
+    backend = writer(to)
+    if not output.is_dir() or not hasattr(backend, "files"):
+        return [(output, text)]  # onto a folder, a one-file writer gets one clear error
+    return [(output / name, content) for name, content in backend.files(text)]
 
 
 def _write_stdout(text: str) -> None:
