@@ -25,7 +25,6 @@ from __future__ import annotations
 import ast
 import itertools
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,11 @@ from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError
 from pipeglot.frontends._readers import jinja
 from pipeglot.frontends._readers.build import Draft, WorkflowBuilder, step_property
-from pipeglot.frontends._readers.integrations import BROAD_ERRORS, RETRYABLE_KINDS, SAGEMAKER_APIS
+from pipeglot.frontends._readers.integrations import (
+    BOTO3_CREATE_APIS,
+    RETRYABLE_KINDS,
+    generated_name_field,
+)
 from pipeglot.ir.expressions import (
     NAME_KEYED_LISTS,
     Attribute,
@@ -53,6 +56,7 @@ from pipeglot.ir.expressions import (
     parse_get,
 )
 from pipeglot.ir.model import MISSING, TYPE_OF_KIND, ParameterType, RetryPolicy, StepKind, Workflow
+from pipeglot.ir.sagemaker import JOB_RETRY_EXCEPTIONS, MAX_ATTEMPTS
 
 READS_TEXT = True
 RECORDS_DIAGNOSTICS = True
@@ -61,28 +65,26 @@ RECORDS_DIAGNOSTICS = True
 @dataclass(frozen=True, slots=True)
 class _JobOperator:
     kind: StepKind
-    type_name: str
-    name_field: str | None
     result_key: str  # the key of the operator's XCom that holds the Describe* response
+
+    @property
+    def type_name(self) -> str:
+        return TYPE_OF_KIND[self.kind]
+
+    @property
+    def name_field(self) -> str | None:
+        return generated_name_field(self.kind)
 
 
 _JOB_OPERATORS = {
-    "SageMakerProcessingOperator": _JobOperator(
-        StepKind.PROCESSING, "Processing", "ProcessingJobName", "Processing"
-    ),
-    "SageMakerTrainingOperator": _JobOperator(
-        StepKind.TRAINING, "Training", "TrainingJobName", "Training"
-    ),
-    "SageMakerTuningOperator": _JobOperator(
-        StepKind.TUNING, "Tuning", "HyperParameterTuningJobName", "Tuning"
-    ),
-    "SageMakerModelOperator": _JobOperator(StepKind.MODEL, "Model", "ModelName", "Model"),
-    "SageMakerEndpointConfigOperator": _JobOperator(
-        StepKind.ENDPOINT_CONFIG, "EndpointConfig", None, "EndpointConfig"
-    ),
+    "SageMakerProcessingOperator": _JobOperator(StepKind.PROCESSING, "Processing"),
+    "SageMakerTrainingOperator": _JobOperator(StepKind.TRAINING, "Training"),
+    "SageMakerTuningOperator": _JobOperator(StepKind.TUNING, "Tuning"),
+    "SageMakerModelOperator": _JobOperator(StepKind.MODEL, "Model"),
+    "SageMakerEndpointConfigOperator": _JobOperator(StepKind.ENDPOINT_CONFIG, "EndpointConfig"),
 }
-_TRANSFORM = _JobOperator(StepKind.TRANSFORM, "Transform", "TransformJobName", "Transform")
-_ENDPOINT = _JobOperator(StepKind.ENDPOINT, "Endpoint", None, "Endpoint")
+_TRANSFORM = _JobOperator(StepKind.TRANSFORM, "Transform")
+_ENDPOINT = _JobOperator(StepKind.ENDPOINT, "Endpoint")
 # Operators that only pass control on: no step of their own.
 _PASS_THROUGH = {"EmptyOperator", "DummyOperator"}
 _SENSORS = {
@@ -846,9 +848,7 @@ class _DagReader:
             draft.arguments = {"ErrorMessage": self._value(call.args[0], "message", draft.name)}
             return True
         if name == "sagemaker_request" and len(call.args) >= 2:
-            create = self._try_value(call.args[1])
-            camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), str(create))
-            job = SAGEMAKER_APIS.get(camel)
+            job = BOTO3_CREATE_APIS.get(str(self._try_value(call.args[1])))
             if job is None:
                 return False
             draft = self._draft(task, job.kind, TYPE_OF_KIND[job.kind])
@@ -1122,10 +1122,10 @@ class _DagReader:
         )
         draft.retry_policies = [
             RetryPolicy(
-                exception_types=BROAD_ERRORS["States.ALL"],
+                exception_types=JOB_RETRY_EXCEPTIONS,
                 interval_seconds=delay if delay is not None else 300,
                 backoff_rate=2.0 if exponential else 1.0,
-                max_attempts=min(retries, 20),
+                max_attempts=min(retries, MAX_ATTEMPTS),
             )
         ]
         self.builder.approximated(

@@ -30,11 +30,12 @@ from pipeglot.frontends._readers.integrations import (
     ASL_RETRY_DEFAULTS,
     BROAD_ERRORS,
     EXACT_ERRORS,
-    MAX_RETRY_ATTEMPTS,
     RETRYABLE_KINDS,
     SAGEMAKER_APIS,
     SUCCESS_STATUSES,
+    WATCHED_APIS,
     JobApi,
+    integration_action,
 )
 from pipeglot.frontends._readers.jsonpath import (
     Call,
@@ -73,6 +74,7 @@ from pipeglot.ir.expressions import (
     StepProperty,
 )
 from pipeglot.ir.model import MISSING, ParameterType, RetryPolicy, StepKind, Workflow
+from pipeglot.ir.sagemaker import MAX_ATTEMPTS, TUNING_SUMMARIES_ACTION
 
 READS_TEXT = True
 RECORDS_DIAGNOSTICS = True
@@ -84,7 +86,7 @@ _RESOURCE = re.compile(
 )
 _LAMBDA_ARN = re.compile(r"^arn:(?:\$\{[^}]+\}|[^:]+):lambda:[^:]*:[^:]*:function:.+")
 _EXECUTION_INPUT = "the execution input"
-_LIST_TUNING_JOBS = "listTrainingJobsForHyperParameterTuningJob"
+_LIST_TUNING_JOBS = integration_action(TUNING_SUMMARIES_ACTION)
 _TOKEN = object()  # $$.Task.Token: SageMaker sends its own callback token
 _CONTEXT = {
     ("Execution", "Name"): ("PipelineExecutionId", True),
@@ -1448,7 +1450,7 @@ class _Reader:
                 if request.get(field_name) == given
             )
         if not owners:  # the job started last that this call can watch
-            watched = SAGEMAKER_APIS.get("create" + api.removeprefix("describe"))
+            watched = WATCHED_APIS.get(api)
             candidates = [
                 job.step for job in self.started.values() if watched and job.kind is watched.kind
             ]
@@ -1574,14 +1576,14 @@ class _Reader:
         attempts = fields["MaxAttempts"]
         if not types or attempts == 0:
             return None
-        if isinstance(attempts, int) and attempts > MAX_RETRY_ATTEMPTS:
+        if isinstance(attempts, int) and attempts > MAX_ATTEMPTS:
             self.builder.approximated(
                 "retry-attempts",
                 f"MaxAttempts {attempts} (at {self.at(pointer)}) is capped at SageMaker's "
-                f"{MAX_RETRY_ATTEMPTS}",
+                f"{MAX_ATTEMPTS}",
                 draft.name,
             )
-            attempts = MAX_RETRY_ATTEMPTS
+            attempts = MAX_ATTEMPTS
         return RetryPolicy(
             exception_types=tuple(types),
             interval_seconds=fields["IntervalSeconds"],

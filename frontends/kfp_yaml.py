@@ -24,7 +24,7 @@ from typing import Any
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError, UsageError
 from pipeglot.frontends._readers.build import Draft, WorkflowBuilder
-from pipeglot.frontends._readers.integrations import BROAD_ERRORS, RETRYABLE_KINDS
+from pipeglot.frontends._readers.integrations import RETRYABLE_KINDS, generated_name_field
 from pipeglot.ir.expressions import (
     EXPRESSION_KEYS,
     Attribute,
@@ -48,6 +48,7 @@ from pipeglot.ir.model import (
     StepKind,
     Workflow,
 )
+from pipeglot.ir.sagemaker import JOB_RETRY_EXCEPTIONS, MAX_ATTEMPTS
 
 READS_TEXT = True
 RECORDS_DIAGNOSTICS = True
@@ -75,13 +76,13 @@ _GENERATED_KINDS = {
     "fail": StepKind.FAIL,
 }
 _COMPONENT_SCRIPT = re.compile(r"^(?P<folder>[A-Za-z0-9]+)/src/[A-Za-z0-9]+_component\.py$")
-# SageMaker Components for KFP v2 -> (kind, SageMaker Type, the name field SageMaker generates)
+# SageMaker Components for KFP v2 (their source folders) -> the step kind each runs.
 _COMPONENTS = {
-    "TrainingJob": (StepKind.TRAINING, "Training", "TrainingJobName"),
-    "Model": (StepKind.MODEL, "Model", "ModelName"),
-    "Modelv2": (StepKind.MODEL, "Model", "ModelName"),
-    "EndpointConfig": (StepKind.ENDPOINT_CONFIG, "EndpointConfig", None),
-    "Endpoint": (StepKind.ENDPOINT, "Endpoint", None),
+    "TrainingJob": StepKind.TRAINING,
+    "Model": StepKind.MODEL,
+    "Modelv2": StepKind.MODEL,
+    "EndpointConfig": StepKind.ENDPOINT_CONFIG,
+    "Endpoint": StepKind.ENDPOINT,
 }
 # Inputs of those components that are maps of the user's own keys (no spelling to convert).
 _USER_MAPS = {"hyper_parameters", "environment"}
@@ -473,7 +474,8 @@ class _SpecReader:
         branch: list[str] | None,
         after: list[str],
     ) -> str:
-        kind, type_name, name_field = _COMPONENTS[folder]
+        kind = _COMPONENTS[folder]
+        type_name, name_field = TYPE_OF_KIND[kind], generated_name_field(kind)
         step = self.builder.step_name(display, pointer)
         defaults = {
             name: spec.get("defaultValue", MISSING)
@@ -517,10 +519,10 @@ class _SpecReader:
             else:
                 draft.retry_policies = [
                     RetryPolicy(
-                        exception_types=BROAD_ERRORS["States.ALL"],
+                        exception_types=JOB_RETRY_EXCEPTIONS,
                         interval_seconds=_duration(retry.get("backoffDuration", "0s")),
                         backoff_rate=float(retry.get("backoffFactor", 2.0)),
-                        max_attempts=min(int(retry["maxRetryCount"]), 20),
+                        max_attempts=min(int(retry["maxRetryCount"]), MAX_ATTEMPTS),
                     )
                 ]
                 self.builder.approximated(

@@ -60,6 +60,8 @@ class ResourceApi:
     failed: tuple[str, ...] = ()
     failure_reason_field: str | None = "FailureReason"
     arn_field: str | None = None  # the ARN the create call returns
+    # The step ends when the job does; for the other resources it ends with the create call.
+    step_waits_for_end: bool = False
 
     @property
     def ends(self) -> tuple[str, ...]:
@@ -88,6 +90,7 @@ def _job(
         succeeded=_JOB_SUCCEEDED,
         failed=_JOB_FAILED,
         arn_field=f"{name_field.removesuffix('Name')}Arn",
+        step_waits_for_end=True,
     )
 
 
@@ -190,7 +193,13 @@ class StepKindFacts:
 
 
 def _resource_step(
-    kind: StepKind, type_name: str, api: ResourceApi, *, cache: bool = True, check: bool = False
+    kind: StepKind,
+    type_name: str,
+    api: ResourceApi,
+    *,
+    cache: bool = True,
+    check: bool = False,
+    retry: bool = True,
 ) -> StepKindFacts:
     # A created model, package, endpoint config, endpoint or inference component is named by
     # its ARN in the create call's answer; jobs are read from their describe answer.
@@ -200,7 +209,7 @@ def _resource_step(
         type_name=type_name,
         api=api,
         properties_from=api.describe_action,
-        accepts_retry_policies=True,
+        accepts_retry_policies=retry,
         accepts_cache_config=cache,
         create_result_fields=created or frozenset(),
         is_check=check,
@@ -240,9 +249,17 @@ _KINDS: dict[StepKind, StepKindFacts] = {
     StepKind.ENDPOINT_CONFIG: _resource_step(
         StepKind.ENDPOINT_CONFIG, "EndpointConfig", ENDPOINT_CONFIG, cache=False
     ),
-    StepKind.ENDPOINT: _resource_step(StepKind.ENDPOINT, "Endpoint", ENDPOINT, cache=False),
+    # Neither the developer guide's list of steps with RetryPolicies nor the SDK's
+    # ConfigurableRetryStep subclasses include Endpoint or InferenceComponent steps.
+    StepKind.ENDPOINT: _resource_step(
+        StepKind.ENDPOINT, "Endpoint", ENDPOINT, cache=False, retry=False
+    ),
     StepKind.INFERENCE_COMPONENT: _resource_step(
-        StepKind.INFERENCE_COMPONENT, "InferenceComponent", INFERENCE_COMPONENT, cache=False
+        StepKind.INFERENCE_COMPONENT,
+        "InferenceComponent",
+        INFERENCE_COMPONENT,
+        cache=False,
+        retry=False,
     ),
     StepKind.QUALITY_CHECK: _resource_step(
         StepKind.QUALITY_CHECK, "QualityCheck", PROCESSING_JOB, check=True
@@ -276,6 +293,13 @@ def facts(kind: StepKind) -> StepKindFacts:
 def resource_api(kind: StepKind) -> ResourceApi | None:
     """The SageMaker resource a step of ``kind`` creates, or None."""
     return _KINDS[kind].api
+
+
+def plain_kind(api: ResourceApi) -> StepKind:
+    """The step kind that is nothing but ``api``'s create call: Training for a training job
+    (Function and NotebookJob steps also run one, the check steps a processing job, each with
+    more around the call). The table lists that kind first for each resource."""
+    return next(kind for kind, entry in _KINDS.items() if entry.api is api)
 
 
 # --- Check steps (QualityCheck, ClarifyCheck) -----------------------------------------------
@@ -343,15 +367,28 @@ AUTOML_REPORT_LOCATIONS: tuple[str, ...] = (
 
 # --- Retries --------------------------------------------------------------------------------
 
+# A RetryPolicy's ExceptionType values.
+SERVICE_FAULT = "Step.SERVICE_FAULT"
+THROTTLING = "Step.THROTTLING"
+JOB_INTERNAL_ERROR = "SageMaker.JOB_INTERNAL_ERROR"
+CAPACITY_ERROR = "SageMaker.CAPACITY_ERROR"
+RESOURCE_LIMIT = "SageMaker.RESOURCE_LIMIT"
+EMR_RESOURCE_LIMIT = "Emr.RESOURCE_LIMIT"
 # SageMaker retries throttling and service faults of every step even without RetryPolicies.
-DEFAULT_RETRY_EXCEPTIONS: tuple[str, ...] = ("Step.THROTTLING", "Step.SERVICE_FAULT")
+DEFAULT_RETRY_EXCEPTIONS: tuple[str, ...] = (THROTTLING, SERVICE_FAULT)
 RETRY_EXCEPTION_TYPES: tuple[str, ...] = (
-    "Step.SERVICE_FAULT",
-    "Step.THROTTLING",
-    "SageMaker.JOB_INTERNAL_ERROR",
-    "SageMaker.CAPACITY_ERROR",
-    "SageMaker.RESOURCE_LIMIT",
-    "Emr.RESOURCE_LIMIT",
+    SERVICE_FAULT,
+    THROTTLING,
+    JOB_INTERNAL_ERROR,
+    CAPACITY_ERROR,
+    RESOURCE_LIMIT,
+    EMR_RESOURCE_LIMIT,
+)
+# The types of a job that failed on its own (its container, its capacity), not of the API call.
+JOB_FAILURE_EXCEPTIONS: tuple[str, ...] = (JOB_INTERNAL_ERROR, CAPACITY_ERROR)
+# Every type a SageMaker (non-EMR) step can retry on: the closest SageMaker has to "any failure".
+JOB_RETRY_EXCEPTIONS: tuple[str, ...] = tuple(
+    kind for kind in RETRY_EXCEPTION_TYPES if kind != EMR_RESOURCE_LIMIT
 )
 # A RetryPolicy's defaults and the limits the developer guide documents.
 DEFAULT_INTERVAL_SECONDS = 1
