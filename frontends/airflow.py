@@ -30,7 +30,7 @@ from typing import Any
 
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError
-from pipeglot.frontends._readers import jinja
+from pipeglot.frontends._readers import dagbag, jinja
 from pipeglot.frontends._readers.build import Draft, WorkflowBuilder, step_property
 from pipeglot.frontends._readers.integrations import (
     BOTO3_CREATE_APIS,
@@ -60,6 +60,7 @@ from pipeglot.ir.sagemaker import JOB_RETRY_EXCEPTIONS, MAX_ATTEMPTS
 
 READS_TEXT = True
 RECORDS_DIAGNOSTICS = True
+OPTIONS = ("load_with_dagbag", "python")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +140,22 @@ _NON_DEFAULT_JOINS = {
 
 
 def load(
-    source: str | bytes, *, name: str | None = None, diagnostics: Diagnostics | None = None
+    source: str | bytes,
+    *,
+    name: str | None = None,
+    diagnostics: Diagnostics | None = None,
+    load_with_dagbag: bool = False,
+    python: str | None = None,
 ) -> Workflow:
-    """Read a DAG file into a validated Workflow (the file is parsed, never run).
+    """Read a DAG file into a validated Workflow.
+
+    The file is parsed, never run, unless ``load_with_dagbag``: then it is also imported in a
+    real Airflow's DagBag (in ``python``, this interpreter by default), and the configs that
+    Airflow built replace the file's spelling of them (see ``_readers/dagbag.py``).
 
     Raises:
         InputError: not a Python file with one DAG; the message names the line.
+        UsageError: ``load_with_dagbag`` with a Python that has no Airflow.
     """
     text = source.decode("utf-8-sig", errors="strict") if isinstance(source, bytes) else source
     try:
@@ -157,8 +168,18 @@ def load(
         raise InputError(f"not valid Python: {error}") from None
     builder = WorkflowBuilder("airflow", diagnostics)
     reader = _DagReader(text, builder)
+    if load_with_dagbag:
+        reader.loaded = dagbag.loaded_configs(text, python)
     reader.read(tree)
     return reader.build(name)
+
+
+def _literal_node(value: Any, place: ast.expr) -> ast.expr:
+    """``value`` (JSON data) as the expression that spells it, located at ``place``."""
+    node = ast.parse(repr(value), mode="eval").body
+    for part in ast.walk(node):
+        ast.copy_location(part, place)
+    return node
 
 
 class _Computed(Exception):
@@ -190,6 +211,7 @@ class _DagReader:
     def __init__(self, text: str, builder: WorkflowBuilder) -> None:
         self.text = text
         self.builder = builder
+        self.loaded: dict[str, Any] | None = None  # task_id -> config, in DagBag mode
         self.imports: dict[str, str] = {}
         self.constants: dict[str, ast.expr] = {}
         self.functions: dict[str, ast.FunctionDef] = {}
@@ -810,6 +832,7 @@ class _DagReader:
         if task.steps or task.operator in _PASS_THROUGH | _SENSORS or task.result_steps:
             return
         task.result_steps = {"": ""}  # being built (a task reading its own XCom)
+        self._use_loaded_config(task)
         operator = task.operator
         if self._runtime_callable(task):
             pass
@@ -831,6 +854,26 @@ class _DagReader:
             self._placeholder(task, _why_unsupported(operator))
         task.result_steps.pop("", None)
         self._task_options(task)
+
+    def _use_loaded_config(self, task: _Task) -> None:
+        """DagBag mode: the config Airflow built stands in for the file's spelling of it,
+        unless it holds what JSON cannot (an XComArg), which only the spelling says."""
+        node = task.arguments.get("config")
+        if self.loaded is None or node is None or task.task_id not in self.loaded:
+            return
+        value = self.loaded[task.task_id]
+        if dagbag.holds_opaque(value):
+            return
+        try:
+            self._literal(node)
+        except _Computed:
+            self.builder.exact(
+                "dagbag-config",
+                f"line {task.line}: the config of {task.task_id!r} is built by code; it is "
+                "read as Airflow built it when it loaded the file (DagBag)",
+                task.task_id,
+            )
+        task.arguments["config"] = _literal_node(value, node)
 
     def _runtime_callable(self, task: _Task) -> bool:
         """The Python callables of pipeglot's generated DAG files, when the file defines them:
