@@ -228,6 +228,13 @@ def _add_script_options(parser: argparse.ArgumentParser) -> None:
         help="the Python that runs the script, e.g. a venv with sagemaker<3 (default: this one)",
     )
     group.add_argument(
+        "--load-with-dagbag",
+        action="store_true",
+        default=None,
+        help="airflow inputs: also import the DAG file in Airflow (DagBag, in --python) and read "
+        "the configs its code builds",
+    )
+    group.add_argument(
         "--cwd",
         metavar="DIR",
         help="the script's working directory (default: the script's folder; for a module "
@@ -380,12 +387,14 @@ def _frontend_options(args: argparse.Namespace | None, frontend: Any, read: str)
     """The script options given on the command line; an error if the input format takes none."""
     given = {
         key: getattr(args, key)
-        for key in ("kwargs", "online", "python", "cwd", "assets", "bucket")
+        for key in ("kwargs", "online", "python", "cwd", "assets", "bucket", "load_with_dagbag")
         if getattr(args, key, None) is not None
     }
     accepted = getattr(frontend, "OPTIONS", ())
     for key in given:
         if key not in accepted:
+            if key == "load_with_dagbag":
+                raise UsageError(f"--load-with-dagbag applies to airflow inputs only, not {read}")
             raise UsageError(f"--{key} applies to sagemaker-python inputs only, not {read}")
     if "pending_files" in accepted and hasattr(args, "pending_files"):
         given["pending_files"] = args.pending_files  # written (or checked) with the outputs
