@@ -69,10 +69,10 @@ TIMESTAMP = r"\d{4}(-\d{2}){5}-\d{3}"
 # half is in the job's environment (REMOTE_FUNCTION_SECRET_KEY).
 PUBLIC_KEY = r"-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----"
 # v2 @step functions: the requirements each function job installs, in a tempfile-named file.
-# v3 code uploads: a hash of the file's absolute path is in the key, and offline pipeglot runs
-# the script in its copy of the project (_sdk_project.PROJECT), the reference run in place.
-CODE_PATH_HASH = r"/code/[0-9a-f]{64}/"
 REQUIREMENTS_FILE = r"sagemaker_requirements_\w+\.txt"
+# Code uploads (v3, v2): a hash of the file's absolute path is in the key, and offline pipeglot
+# runs the script in its copy of the project (_sdk_project.PROJECT), the reference in place.
+CODE_PATH_HASH = r"/code/[0-9a-f]{64}/"
 
 
 def _common_cases() -> list[Case]:
@@ -112,7 +112,7 @@ V2_CASES = [
         package_root=V2_PROJECT,
         # The template reads step_eval.arguments before the Pipeline exists, so the SDK names
         # that processing job (and its output path) with the current time.
-        volatile=(TIMESTAMP,),
+        volatile=(TIMESTAMP, CODE_PATH_HASH),
     ),
     Case("monitoring", SDK / "v2" / "monitoring.py"),
     Case("deployment", SDK / "v2" / "deployment.py"),
@@ -295,7 +295,9 @@ def test_project_template_by_module_reference(
     assert main(["translate", "pipelines.abalone.pipeline", "--to", "sagemaker"]) == 0
     out = capsys.readouterr().out
     template = next(case for case in V3_CASES if case.id == "project-template")
-    assert sagemaker.load(out, name="AbalonePipeline") == _expected(v3_definitions, template)
+    _assert_same(
+        sagemaker.load(out, name="AbalonePipeline"), _expected(v3_definitions, template), template
+    )
 
 
 def test_script_output_does_not_mix_with_the_translation(capsys: Any) -> None:
