@@ -104,3 +104,10 @@ def test_cli_flag_translates_and_is_refused_for_other_formats(tmp_path: Path, ca
     assert code == 2
     assert "--load-with-dagbag applies to airflow inputs only" in capsys.readouterr().err
     assert not refused.exists()
+
+
+def test_a_file_with_written_out_configs_reads_the_same_either_way() -> None:
+    text = (FIXTURES / "readers" / "airflow" / "churn_sagemaker_dag.py").read_text()
+    (as_text, _), (loaded, ledger) = read(text), read(text, load_with_dagbag=True)
+    assert loaded == as_text
+    assert not [d for d in ledger if d.code.endswith("dagbag-config")]
