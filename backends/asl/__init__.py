@@ -24,7 +24,18 @@ from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.model import Workflow
 
 EXTENSION = ".json"
-OPTIONS: tuple[Option, ...] = ()
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "dag_lowering",
+        str,
+        "series-parallel",
+        "how a DAG that is not series-parallel becomes states: 'series-parallel' (nested "
+        "Parallel states, one machine; some steps also wait for steps they do not depend on) "
+        "or 'exact' (each step in its own execution of a runner machine, started as soon as "
+        "its dependencies are done; see the README)",
+        choices=("series-parallel", "exact"),
+    ),
+)
 UNSUPPORTED = {kind: "no Step Functions state can run it" for kind in STEPS_UNSUPPORTED}
 
 
@@ -46,6 +57,7 @@ def files(text: str) -> list[tuple[str, str]]:
 
 def definition(workflow: Workflow, diagnostics: Diagnostics, **options: Any) -> dict[str, Any]:
     """The state machine definition as a dict."""
+    dag_lowering = options.pop("dag_lowering", "series-parallel")
     if options:
-        raise TypeError(f"the asl backend takes no options; got {', '.join(sorted(options))}")
-    return build_definition(workflow, diagnostics)
+        raise TypeError(f"unknown asl options: {', '.join(sorted(options))}")
+    return build_definition(workflow, diagnostics, OPTIONS[0].convert(dag_lowering))

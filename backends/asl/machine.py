@@ -23,12 +23,18 @@ from typing import Any
 
 import orjson
 
+from pipeglot.backends.asl import exact, routes, split, structure
 from pipeglot.backends.asl import intrinsics as fn
-from pipeglot.backends.asl import routes, split, structure
 from pipeglot.backends.asl.conditions import ChoiceBuilder
 from pipeglot.backends.asl.intrinsics import NotExpressible, Ref
 from pipeglot.backends.asl.makespan import makespans
-from pipeglot.backends.asl.names import RUN_KEY, SCRATCH_KEY, StateNames, data_keys
+from pipeglot.backends.asl.names import (
+    RUN_KEY,
+    RUN_TOKEN_LENGTH,
+    SCRATCH_KEY,
+    StateNames,
+    data_keys,
+)
 from pipeglot.backends.asl.start import (
     compared_parameters,
     invalid_rule,
@@ -63,13 +69,16 @@ PARENT = "Main"
 Exit = Callable[[str | None], None]
 
 
-def build_definition(workflow: Workflow, diagnostics: Diagnostics) -> dict[str, Any]:
-    """The state machine definition, or (for a pipeline too large for one machine) the
-    document of a parent machine and its children (see ``split`` and the README)."""
+def build_definition(
+    workflow: Workflow, diagnostics: Diagnostics, dag_lowering: str = "series-parallel"
+) -> dict[str, Any]:
+    """The state machine definition, or (for a pipeline too large for one machine, or the
+    exact lowering) the document of a parent machine and its children (see ``split``,
+    ``exact`` and the README)."""
     budget = DEFAULT_BUDGET
     for _ in range(_SPLIT_ATTEMPTS):
         ledger = Diagnostics()
-        assembler = _Assembler(workflow, ledger, budget)
+        assembler = _Assembler(workflow, ledger, budget, dag_lowering)
         document = assembler.definition()
         if not assembler.over_limit or budget.size < _SMALLEST_BUDGET:
             break
@@ -112,8 +121,17 @@ class _Scope:
 
 
 class _Assembler:
-    def __init__(self, workflow: Workflow, diagnostics: Diagnostics, budget: split.Budget) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        diagnostics: Diagnostics,
+        budget: split.Budget,
+        dag_lowering: str = "series-parallel",
+    ) -> None:
         self.workflow = workflow
+        self.dag_lowering = dag_lowering
+        self.extra_waits = 0
+        self._extra_wait_list: list[structure.ExtraWait] = []
         self.budget = budget
         self.machines: dict[str, dict[str, Any]] = {}  # child machines, in deploy order
         self.over_limit = False
@@ -199,7 +217,10 @@ class _Assembler:
         self._collect_references()
         self._report_workflow()
         self.blocks = {scope: self._structure(scope) for scope in self.plan.nodes}
-        self._report_schedule()
+        exact_lowering = self.dag_lowering == "exact" and self._exact_applies()
+        self._report_schedule(exact_lowering)
+        if exact_lowering:
+            return self._exact_definition()
         block = self.blocks[None]
         splitter = split.Splitter(self._step_cost, self._arm_members)
         if block is not None:
@@ -275,7 +296,12 @@ class _Assembler:
             self.plan.successors[scope],
             keep_last=lambda name: self.workflow.step(name).kind is StepKind.FAIL,
         )
-        for wait in extra_waits:
+        self.extra_waits += len(extra_waits)
+        self._extra_wait_list.extend(extra_waits)
+        return block
+
+    def _report_extra_waits(self) -> None:
+        for wait in self._extra_wait_list:
             more = wait.count - len(wait.waits_for)
             listed = _names(wait.waits_for) + (f" and {more} more" if more else "")
             self.diagnostics.approximated(
@@ -285,9 +311,10 @@ class _Assembler:
                 "depend on",
                 wait.step,
             )
-        return block
 
-    def _report_schedule(self) -> None:
+    def _report_schedule(self, exact_lowering: bool = False) -> None:
+        if not exact_lowering:
+            self._report_extra_waits()
         for condition, why in self.plan.unrouted.items():
             self.diagnostics.approximated(
                 "asl.condition.guards",
@@ -304,6 +331,9 @@ class _Assembler:
                     name,
                 )
         lowered, critical = makespans(self.blocks, self.plan, self.predecessors, self.order)
+        if exact_lowering:
+            self._report_exact(lowered, critical)
+            return
         self.diagnostics.record(
             "asl.schedule.makespan",
             Fidelity.EXACT if lowered == critical else Fidelity.APPROXIMATED,
@@ -315,6 +345,166 @@ class _Assembler:
                 else f" ({lowered / critical:.2f}x: the waits the series-parallel lowering adds)"
             ),
         )
+
+    # --- the exact lowering (see ``exact``) ---------------------------------------------------
+
+    def _exact_applies(self) -> bool:
+        if any(step.kind is StepKind.CONDITION for step in self.workflow.steps):
+            self.diagnostics.approximated(
+                "asl.schedule.exact",
+                "dag_lowering='exact' takes pipelines without Condition steps; this one is "
+                "written with the series-parallel lowering",
+            )
+            return False
+        if not self.extra_waits:
+            self.diagnostics.exact(
+                "asl.schedule.exact",
+                "the DAG is series-parallel: its nested Parallel states already start every "
+                "step when its dependencies are done, so the series-parallel lowering is written",
+            )
+            return False
+        return True
+
+    def _report_exact(self, lowered: int, critical: int) -> None:
+        steps = len(self.order)
+        dependencies = sum(len(preds) for preds in self.predecessors.values())
+        parent_events = 2 + 2 * 3 + 4 + exact.PARENT_EVENTS_PER_STEP * steps
+        hours = exact.longest_wait(HISTORY_LIMIT, split.EVENTS_PER_STEP) / 3600
+        self.diagnostics.exact(
+            "asl.schedule.exact",
+            f"every step starts when its own dependencies are done, at most "
+            f"{exact.POLL_SECONDS} s later (its runner execution polls theirs): with unit "
+            f"durations the critical path of {critical} units, where the series-parallel "
+            f"lowering takes {lowered}. Cost: {steps} runner executions, about "
+            f"{exact.transitions(self.predecessors):,} state transitions ({dependencies} "
+            f"dependencies) plus {exact.EVENTS_PER_POLL // 3} per "
+            f"{exact.POLL_SECONDS} s a step waits; history events: about {parent_events:,} in "
+            f"the parent, and in each runner {exact.RUNNER_FIXED_EVENTS} + its step's + "
+            f"{exact.EVENTS_PER_POLL} per poll, so a step can wait about {hours:.0f} h for its "
+            f"dependencies within the {HISTORY_LIMIT:,}-event limit",
+        )
+
+    def _exact_definition(self) -> dict[str, Any]:
+        self.values.context_from_run()  # a runner's $$.Execution is its own
+        self.position = {}
+        self._spans = {}
+        suffixes = {
+            name: exact.execution_suffix(self.keys[name], index, RUN_TOKEN_LENGTH)
+            for index, name in enumerate(self.order)
+        }
+        runner = _Scope(self.names)
+        prefix, route = self.names.helper("Executions"), self.names.helper("Route")
+        choices: list[State] = []
+        unknown = self.names.helper("UnknownStep")
+        runner.add(prefix, {**exact.prefix_state(), "Next": route})
+        runner.add(route, {"Type": "Choice", "Choices": choices, "Default": unknown})
+        runner.add(unknown, {"Type": "Fail", "Error": "pipeglot.UnknownStep"})
+        for name in self.order:
+            choices.append(
+                {
+                    "Variable": exact.STEP_PATH,
+                    "StringEquals": self.state_name[name],
+                    "Next": self._exact_step(name, runner, suffixes),
+                }
+            )
+        self.machines[exact.RUNNER] = {
+            "Comment": f"Runs one step of the pipeline {self.workflow.name or 'pipeline'!r} "
+            f"(the one named in {exact.STEP_PATH}) once the steps it depends on are done; "
+            f"started by {PARENT!r}.",
+            "StartAt": prefix,
+            "States": runner.states,
+        }
+        top = _Scope(self.names)
+        sequence = start_states(self.workflow, self.names, self.diagnostics, True)
+        start, exits = self._wire(sequence, top)
+        _close(exits, self._exact_parent_steps(top))
+        name = self.workflow.name or "pipeline"
+        comment = (
+            f"Translated by pipeglot from the SageMaker pipeline {name!r} "
+            "(dag_lowering='exact'). "
+            f"Regenerate with: pipeglot translate {name}.json --to asl --dag-lowering exact"
+        )
+        parent = {"Comment": comment, "StartAt": start, "States": top.states}
+        self.documents = {**self.machines, PARENT: parent}
+        self.split = False
+        self._check_limits()
+        return {
+            "Comment": f"{comment}. {PARENT!r} starts one execution of {exact.RUNNER!r} per "
+            "step with states:startExecution.sync:2. Create the runner first, then put its "
+            f"ARN where the parent says ${{{exact.RUNNER}}} (CloudFormation: "
+            "DefinitionSubstitutions).",
+            "Parent": PARENT,
+            "StateMachines": self.documents,
+        }
+
+    def _exact_step(self, name: str, runner: _Scope, suffixes: dict[str, str]) -> str:
+        """The step's states in the runner, behind the polls of its dependencies."""
+        entry, exits = self._emit_step(self.workflow.step(name), runner)
+        _close(exits, None)
+        predecessors = self.predecessors[name]
+        if not predecessors:
+            return entry
+        state_name = self.state_name[name]
+        skipped = self.names.helper("Skipped", state_name)
+        runner.add(skipped, exact.skipped_state(name))
+        following = entry
+        for dependency in reversed(predecessors):
+            following, states = exact.poll_states(
+                state_name, dependency, suffixes[dependency], self.names.helper, following, skipped
+            )
+            for poll_name, state in states.items():
+                runner.add(poll_name, state)
+        return following
+
+    def _exact_parent_steps(self, top: _Scope) -> str:
+        """One Parallel branch per step, then fail if any failed or was skipped."""
+        steps, check = self.names.helper("Steps"), self.names.helper("CheckSteps")
+        failed = self.names.helper("Failed")
+        branches = [
+            exact.branch(
+                name,
+                self.state_name[name],
+                exact.execution_suffix(self.keys[name], index, RUN_TOKEN_LENGTH),
+                self.names.helper,
+            )
+            for index, name in enumerate(self.order)
+        ]
+        top.add(
+            steps,
+            {
+                "Type": "Parallel",
+                "Comment": "Every step at once: each waits in its own execution for the steps "
+                "it depends on.",
+                "Branches": branches,
+                "ResultSelector": {"Failed.$": "$[*].Failed"},
+                "ResultPath": exact.OUTCOME_PATH,
+                "Next": check,
+            },
+        )
+        top.add(
+            check,
+            {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": f"{exact.OUTCOME_PATH}.Failed[0]",
+                        "IsPresent": True,
+                        "Next": failed,
+                    }
+                ],
+                "Default": top.end(),
+            },
+        )
+        top.add(
+            failed,
+            {
+                "Type": "Fail",
+                "Error": "pipeglot.StepFailed",
+                "CausePath": "States.Format('steps failed or were skipped: {}', "
+                f"States.JsonToString({exact.OUTCOME_PATH}.Failed))",
+            },
+        )
+        return steps
 
     def _collect_references(self) -> None:
         """Find which result fields of each step later states read (``Values.kept``)."""
