@@ -13,7 +13,9 @@ from __future__ import annotations
 import copy
 import datetime
 import json
+import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -307,3 +309,50 @@ def test_exact_machines_pass_statelint_and_asl_validator(tmp_path: Path) -> None
     assert "critical path of 2 units, where the series-parallel lowering takes 2" in (
         reported["asl.schedule.exact"].message
     )
+
+
+def test_cloudformation_lets_the_parent_start_the_runner_and_the_runner_follow_the_others(
+    tmp_path: Path,
+) -> None:
+    template = json.loads(
+        pipeglot.translate(_n_graph(), write="asl-cloudformation", name="n", dag_lowering="exact")
+    )
+    resources = template["Resources"]
+    assert resources["StateMachineRunner"]["Properties"]["StateMachineName"] == {
+        "Fn::Sub": "${StateMachineName}-Runner"
+    }
+    substituted = resources["StateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert substituted == {"Runner": {"Ref": "StateMachineRunner"}}
+    policy = resources["StateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    granted = {}
+    for statement in policy["Statement"]:
+        actions = statement["Action"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            granted[action] = json.dumps(statement["Resource"])
+    assert granted["states:StartExecution"].endswith('stateMachine:${StateMachineName}-Runner"}')
+    assert 'execution:${StateMachineName}-*"' in granted["states:DescribeExecution"]
+    linter = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
+    assert linter is not None
+    path = tmp_path / "exact.json"
+    path.write_text(json.dumps(template))
+    result = subprocess.run([linter, str(path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cli_flag_and_a_wrong_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeglot.cli import main
+
+    source = tmp_path / "n.json"
+    source.write_text(_n_graph())
+    out = tmp_path / "machines"
+    out.mkdir()
+    command = ["translate", str(source), "--to", "asl", "-o", str(out)]
+    assert main([*command, "--dag-lowering", "exact"]) == 0
+    assert sorted(path.name for path in out.iterdir()) == ["Main.json", "Runner.json"]
+    with pytest.raises(SystemExit) as stopped:
+        main([*command, "--dag-lowering", "fastest"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "--dag-lowering: invalid choice: 'fastest'" in error and "Traceback" not in error
+    with pytest.raises(pipeglot.UsageError, match="--dag-lowering must be one of"):
+        pipeglot.translate(_n_graph(), write="asl", dag_lowering="fastest")

@@ -122,7 +122,7 @@ def template(workflow: Workflow, definition: dict[str, Any]) -> dict[str, Any]:
         for state in _tasks(document["States"]):
             policy.add_task(state)
     if children:
-        policy.allow_children()
+        policy.allow_children(children)
     definition = machines[definition.get("Parent", "Main")]
     name = (
         re.sub(r"[^A-Za-z0-9_-]+", "-", workflow.name or "pipeline").strip("-")[:80] or "pipeline"
@@ -283,17 +283,21 @@ class _Policy:
             out.append(statement)
         return out
 
-    def allow_children(self) -> None:
+    def allow_children(self, children: list[str]) -> None:
         """What ``states:startExecution.sync:2`` needs: start the child machines, follow and
         stop their executions, and the managed rule that reports their completion. (By name
-        pattern: a Ref to a child would make the role and the children depend on each other.)"""
-        self.allow(
-            ["states:StartExecution"],
+        pattern: a Ref to a child would make the role and the children depend on each other.)
+        The exact lowering's runner also follows its sibling executions (DescribeExecution)."""
+        patterns = ["Part*"] if any(key.startswith("Part") for key in children) else []
+        patterns += [key for key in children if not key.startswith("Part")]
+        arns = [
             {
                 "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
-                "stateMachine:${StateMachineName}-Part*"
-            },
-        )
+                f"stateMachine:${{StateMachineName}}-{pattern}"
+            }
+            for pattern in patterns
+        ]
+        self.allow(["states:StartExecution"], arns[0] if len(arns) == 1 else arns)
         self.allow(
             ["states:DescribeExecution", "states:StopExecution"],
             {
