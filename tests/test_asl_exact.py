@@ -1,11 +1,12 @@
 """``dag_lowering="exact"``: on a DAG that is not series-parallel, every step starts as soon as its
 own dependencies are done.
 
-The N graph (a -> c, b -> c, b -> d) with durations a=3, b=1, c=1, d=3 seconds has a critical path
-of 4 s; nested Parallel states make d also wait for a (Parallel[a, b] then Parallel[c, d]: 6 s).
+The N graph (a -> c, b -> c, b -> d) with durations a=6, b=1, c=1, d=6 seconds has a critical path
+of 7 s; nested Parallel states make d also wait for a (Parallel[a, b] then Parallel[c, d]: 12 s).
 Both lowerings run on moto's Step Functions engine with Wait states standing in for the steps'
-durations; the exact one takes about the critical path, and results flow between the runner
-executions. A failed step skips what depends on it, and the rest still runs.
+durations (and 1 s polls instead of 30 s); the exact one takes the critical path plus its polling
+(measured: 8.3 to 8.6 s against 12.2 s), and results flow between the runner executions. A failed
+step skips what depends on it, and the rest still runs.
 """
 
 from __future__ import annotations
