@@ -71,6 +71,7 @@ def validate(workflow: Workflow) -> tuple[Edge, ...]:
         _check_references(workflow, step, expressions, parameters)
         all_edges.extend(step_edges(step, expressions))
     _check_cycles(workflow, tuple(all_edges))
+    _check_nothing_follows_a_fail(workflow, tuple(all_edges))
     return tuple(all_edges)
 
 
@@ -248,6 +249,22 @@ def _check_cycles(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
         "the steps form a cycle: " + ", ".join(hops) + "; remove one of these dependencies",
         step=cycle[0],
     )
+
+
+def _check_nothing_follows_a_fail(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
+    """A Fail step ends the execution, so no step can wait for it or read from it (the
+    developer guide forbids a Fail step in DependsOn); such a step could never run."""
+    for edge in all_edges:
+        if edge.origin in (EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH):
+            continue
+        if workflow.has_step(edge.source) and workflow.step(edge.source).kind is StepKind.FAIL:
+            raise ValidationError(
+                f"step {shorten(edge.target)} depends on the Fail step {shorten(edge.source)} "
+                f"({_ORIGIN_WORDS[edge.origin]}), but a Fail step ends the execution, so this "
+                "step could never run; remove that dependency",
+                step=edge.target,
+                path="DependsOn" if edge.origin is EdgeOrigin.DEPENDS_ON else "",
+            )
 
 
 _ORIGIN_WORDS = {

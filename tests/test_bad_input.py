@@ -63,6 +63,14 @@ CASES = [
         ["/Steps/1/Arguments/IfSteps/0/Name", "second step is named 'A'"],
     ),
     (
+        "depends-on-a-fail-step",
+        _pipeline(
+            {"Name": "Stop", "Type": "Fail", "Arguments": {"ErrorMessage": "no"}},
+            _processing("A", DependsOn=["Stop"]),
+        ).encode(),
+        ["/Steps/1/DependsOn (step 'A')", "the Fail step 'Stop'", "could never run"],
+    ),
+    (
         "depends-on-unknown-step",
         _pipeline(_processing("A", DependsOn=["Nope"])).encode(),
         ["/Steps/0/DependsOn (step 'A')", "'Nope'"],
