@@ -30,6 +30,9 @@ FIDELITY_RANK = {fidelity: rank for rank, fidelity in enumerate(Fidelity)}
 # a definition is at most 1 MB; an execution's history at most 25,000 events.
 ASL_DEFINITION_BYTES = 1_048_576
 ASL_HISTORY_EVENTS = 25_000
+# The ledger code of the Step Functions lowering in which every step waits for its own
+# dependencies only (--dag-lowering exact): its schedule is the pipeline's critical path.
+EXACT_SCHEDULE = "asl.schedule.exact"
 # Writers that draw a pipeline rather than run it: compared only when named with --to.
 NOT_ORCHESTRATORS = frozenset({"mermaid"})
 
@@ -117,10 +120,10 @@ def compare(
     given = options or {}
     reports = [_translate(workflow, t, texts, given.get(t, {})) for t in targets]
     steps = frozenset(step.name for step in workflow.steps)
-    context = _Context(workflow, steps, texts, given)
-    reports = [_with_shape(report, context) for report in reports]
     graph = build_graph(workflow)
     critical = shapes.longest_chain(graph, dict.fromkeys(graph.nodes, 1))
+    context = _Context(workflow, steps, texts, given, critical)
+    reports = [_with_shape(report, context) for report in reports]
     return Report(workflow, source, tuple(reports), critical, len(edges(workflow)))
 
 
@@ -151,12 +154,18 @@ class _Context:
     steps: frozenset[str]
     texts: dict[str, str]  # each translated target's output
     options: dict[str, dict[str, Any]]  # each target's writer options
+    critical_path: int  # the pipeline's own, unit durations
 
 
 def _with_shape(report: TargetReport, context: _Context) -> TargetReport:
     if report.error is not None:
         return report
     shape, note = _shape(report.target, context, report.step_status())
+    if shape is not None and any(e.code == EXACT_SCHEDULE for e in report.entries):
+        # Runner executions started per step are not in the static structure; the backend
+        # records that every step starts when its own dependencies are done.
+        shape = dataclasses.replace(shape, critical_path=context.critical_path)
+        note = f"critical path as the backend records it ({EXACT_SCHEDULE})"
     return dataclasses.replace(report, shape=shape, shape_note=note, limits=_limits(report, shape))
 
 

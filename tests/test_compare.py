@@ -107,6 +107,16 @@ def test_asl_critical_path_agrees_with_the_backend(path: Path) -> None:
     assert asl.shape.largest_definition is not None
 
 
+def test_the_exact_lowering_keeps_the_pipelines_critical_path() -> None:
+    """With --dag-lowering exact each step's runner execution starts when its dependencies are
+    done: not in the static structure, so the figure is the one the backend records."""
+    document = _big_pipeline(60, width=20)
+    workflow = pipeglot.load(json.dumps(document), name="layers")
+    [asl] = compare(workflow, ["asl"], options={"asl": {"dag_lowering": "exact"}}).targets
+    assert asl.shape is not None and asl.shape.critical_path == 3  # 3 layers of 20 steps
+    assert "asl.schedule.exact" in asl.shape_note
+
+
 def test_airflow_dependencies_in_every_spelling_are_read() -> None:
     source = (
         "from airflow.operators.empty import EmptyOperator\n"
