@@ -80,11 +80,3 @@ def data_keys(steps: tuple[Step, ...]) -> dict[str, str]:
         used.add(key)
         keys[step.name] = key
     return keys
-
-
-def resource_prefix(text: str, budget: int) -> str:
-    """``text`` as the start of a SageMaker resource name: lower case letters, digits and single
-    hyphens, at most ``budget`` characters, never empty."""
-    cleaned = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    cleaned = cleaned[:budget].rstrip("-")
-    return cleaned or "step"

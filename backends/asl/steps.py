@@ -28,10 +28,15 @@ from pipeglot.backends.asl.build import (
 from pipeglot.backends.asl.emr_serverless import build_emr_serverless
 from pipeglot.backends.asl.intrinsics import Ref
 from pipeglot.backends.asl.lineage import build_lineage
-from pipeglot.backends.asl.names import SCRATCH_KEY, resource_prefix
+from pipeglot.backends.asl.names import SCRATCH_KEY
 from pipeglot.backends.asl.values import CREATE_RESULT_FIELDS, TUNING_LIST_FIELD
 from pipeglot.ir.model import MISSING, StepKind
-from pipeglot.ir.sagemaker import AUTOML_JOB, TUNING_JOB, TUNING_SUMMARIES_LIMIT
+from pipeglot.ir.sagemaker import (
+    AUTOML_JOB,
+    TUNING_JOB,
+    TUNING_SUMMARIES_LIMIT,
+)
+from pipeglot.ir.sagemaker import resource_name_prefix as resource_prefix
 
 __all__ = ["BUILDERS", "CONTINUE", "SDK_ARN", "UNSUPPORTED", "Build", "State", "StepStates"]
 

@@ -21,7 +21,6 @@ from pipeglot.backends.asl.names import (
     RUN_KEY,
     RUN_TOKEN_LENGTH,
     SCRATCH_KEY,
-    resource_prefix,
 )
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.expressions import (
@@ -50,6 +49,7 @@ from pipeglot.ir.sagemaker import (
     TUNING_SUMMARIES_FIELD,
     baseline_used_for_drift_check,
 )
+from pipeglot.ir.sagemaker import resource_name_prefix as resource_prefix
 
 # Where Step Functions keeps what SageMaker calls an execution variable.
 CONTEXT = {
