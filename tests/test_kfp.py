@@ -14,7 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import EXAMPLES, FIXTURES, ROOT, all_definitions, require_module
+from conftest import CORPUS, EXAMPLES, FIXTURES, ROOT, all_definitions, require_module
 
 import pipeglot
 from pipeglot.backends import kfp as kfp_backend
@@ -617,3 +617,51 @@ def test_parameters_named_like_component_inputs_are_renamed_and_compile():
     renamed = {d.message.split("'")[1] for d in ledger if d.code == "kfp.parameter_name"}
     assert renamed == {"upstream_1", "execution_id", "step"}
     assert "pipelineInfo" in compile_source(text)
+
+
+def _wide_join(parameters: list[str]) -> dict:
+    """The fuzzer's wide expression: a Join of several parameters, literals and a run value."""
+    values: list = [{"Get": f"Parameters.{name}"} for name in parameters[:3]]
+    values += ["s3://wide-join/", "x", {"Get": "Execution.PipelineExecutionId"}]
+    return {"Std:Join": {"On": ",", "Values": values}}
+
+
+@pytest.mark.parametrize("place", ["list", "item"])
+def test_a_value_holding_a_builder_parameter_is_never_a_module_constant(place, tmp_path):
+    """Issue 12: with one step's ProcessingInputs (or its first item) a Join, the requests of
+    two builders shared ``{"RoleArn": ..., "ProcessingInputs": processing_inputs}``, and that
+    run became a module constant naming a builder's parameter: the import's NameError."""
+    yaml = require_module("yaml")
+    from pipeglot.backends.kfp.compiled import compile_source
+
+    definition = json.loads((CORPUS / "ase-model-monitor-clarify-checks.json").read_bytes())
+    parameters = [parameter["Name"] for parameter in definition["Parameters"]]
+    (step,) = [step for step in definition["Steps"] if step["Name"] == "DataBiasCheckStep"]
+    arguments = step["Arguments"]
+    if place == "list":
+        arguments["ProcessingInputs"] = _wide_join(parameters)
+    else:
+        arguments["ProcessingInputs"][0] = _wide_join(parameters)
+    text = pipeglot.translate(json.dumps(definition), write="kfp")
+    tree = ast.parse(text)
+    builder_parameters = {
+        argument.arg
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and re.fullmatch(r"\w+_request(_\d+)?", node.name)
+        for argument in node.args.args
+    }
+    assert "processing_inputs" in builder_parameters
+    read_by_constants = {
+        name.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for name in ast.walk(node.value)
+        if isinstance(name, ast.Name)
+    }
+    assert not read_by_constants & builder_parameters
+    path = tmp_path / "wide_join.py"
+    path.write_text(text)
+    _import(path)  # the generated file imports: no module constant names a parameter
+    spec_text = compile_source(text)
+    assert "s3://wide-join/" in spec_text  # the Join reached the compiled spec
+    assert yaml.safe_load(spec_text)["root"]["dag"]["tasks"]

@@ -157,7 +157,7 @@ def _key(value: Any, walk: _Walk, hint: str, place: str) -> str:
         if _is_expression(value):
             # An expression is written where it is used, but for a run-wide value that many
             # steps read (Execution.PipelineExecutionId): that one is named once.
-            text = json.dumps(value)
+            text = _loose_text(value)
             for inner in _operands(value):
                 _key(inner, walk, hint, place)
             reference = value.get("Get")
@@ -232,11 +232,21 @@ def _spreads(walk: _Walk, constants: Constants, used: set[str]) -> None:
 
 def _item_text(walk: _Walk, key: str, value: Any) -> str:
     text = walk.keys.get(id(value))
-    return (
-        encode_basestring(key)
-        + ":"
-        + (text if text is not None else json.dumps(value, default=lambda node: _CODE + repr(node)))
-    )
+    return encode_basestring(key) + ":" + (text if text is not None else _loose_text(value))
+
+
+def _loose_text(value: Any) -> str:
+    """The JSON text of a value ``_key`` did not record (a builder's parameter, a short value,
+    an expression), starting with a raw NUL when it holds code: JSON escapes a NUL inside its
+    strings, so only that prefix keeps a run holding a parameter out of module constants."""
+    code: list[Any] = []
+
+    def mark(node: Any) -> str:
+        code.append(node)
+        return repr(node)
+
+    text = json.dumps(value, default=mark)
+    return _CODE + text if code else text
 
 
 def _runs(flags: list[bool]) -> list[tuple[int, int]]:
