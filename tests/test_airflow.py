@@ -355,7 +355,7 @@ def test_airflow_version_needs_the_airflow_backend(capsys: pytest.CaptureFixture
 
 def _rebuilt(body: object, values: dict, builders: dict) -> object:
     """A builder's body with its parameters replaced by ``values``: the request it returns."""
-    from pipeglot.backends.airflow.shared import Hole, ItemCall
+    from pipeglot.backends._python.sharing import Hole, ItemCall
 
     if isinstance(body, Hole):
         return _rebuilt(values[body.name], {}, builders)
@@ -372,8 +372,8 @@ def _rebuilt(body: object, values: dict, builders: dict) -> object:
 @pytest.mark.parametrize("path", [p for p in all_definitions() if p is not None][:60], ids=str)
 def test_request_builders_rebuild_every_request_exactly(path: Path) -> None:
     from pipeglot.backends._python import Identifiers
+    from pipeglot.backends._python.sharing import request_families
     from pipeglot.backends.airflow.dispatch import CONFIG_KINDS
-    from pipeglot.backends.airflow.shared import request_families
 
     workflow = pipeglot.load(path.read_bytes(), name=path.stem)
     families = request_families(workflow, CONFIG_KINDS, Identifiers())

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pipeglot.backends import _python as pysource
 from pipeglot.backends._python import Atom, Doc, Group, call, literal, statement
+from pipeglot.backends._python.sharing import request_families, shared_strings
 from pipeglot.backends.airflow.dag_arguments import common_arguments, dag_call, report_workflow
 from pipeglot.backends.airflow.dispatch import CONFIG_KINDS, HANDLERS, SETUP_ROLES, UNSUPPORTED
 from pipeglot.backends.airflow.emitter import Emitter
 from pipeglot.backends.airflow.profiles import Profile
 from pipeglot.backends.airflow.sections import READERS, runtime_names, runtime_sections
-from pipeglot.backends.airflow.shared import request_families, shared_strings
 from pipeglot.backends.airflow.tasks import HelperTask, Task, placeholder_task
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.expressions import Value

@@ -14,10 +14,10 @@ from typing import Any
 
 from pipeglot.backends import _python as pysource
 from pipeglot.backends._python import Atom, Doc, Group, call, literal
+from pipeglot.backends._python.sharing import Family, Hole, ItemCall
 from pipeglot.backends.airflow.profiles import Profile
 from pipeglot.backends.airflow.results import RESULT_TYPES
 from pipeglot.backends.airflow.sections import READERS, SECTIONS, runtime_names
-from pipeglot.backends.airflow.shared import Family, Hole, ItemCall
 from pipeglot.backends.airflow.tasks import HelperRef
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.expressions import (

@@ -24,7 +24,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from pipeglot.backends._python import Atom, Doc, Entry, Group, number_literal, string_literal
-from pipeglot.backends.airflow.shared import Hole, ItemCall
+from pipeglot.backends._python.sharing import Hole, ItemCall
 
 MIN_WIDTH = 32  # a shared value shorter than this (as JSON text) stays where it is
 _EXPRESSION_KEYS = frozenset({"Get", "Std:Join", "Std:JsonGet"})

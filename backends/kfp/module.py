@@ -146,7 +146,7 @@ def _constants(plan: Plan) -> Constants:
 
 def _builders(plan: Plan, constants: Constants) -> str:
     """The request builders of the step families: what their requests share, written once;
-    each task passes its own values (see ``pipeglot.backends.airflow.shared``)."""
+    each task passes its own values (see ``pipeglot.backends._python.sharing``)."""
     written: list[str] = []
     seen: set[str] = set()
     for name in plan.tasks:

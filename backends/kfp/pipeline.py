@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeglot.backends._python import Atom, Doc, Entry, Group, literal, render, string_literal
-from pipeglot.backends.airflow.shared import Hole, ItemCall
+from pipeglot.backends._python.sharing import Hole, ItemCall
 from pipeglot.backends.kfp.components import PYTHON_TYPES, upstream_inputs
 from pipeglot.backends.kfp.hoist import Constants
 from pipeglot.backends.kfp.kinds import UNSUPPORTED

@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 
 from pipeglot.backends._python import Identifiers
-from pipeglot.backends.airflow.shared import Family, request_families
+from pipeglot.backends._python.sharing import Family, request_families
 from pipeglot.backends.kfp import notes
 from pipeglot.backends.kfp.kinds import Component, component_of, runtime_sources
 from pipeglot.backends.kfp.layout import Layout, layout

@@ -1,4 +1,4 @@
-"""What many steps' requests share, written once, as an Airflow author writes it.
+"""What many steps' requests share, written once, as an Airflow or KFP author writes it.
 
 Two passes over the pipeline, before any task is written:
 
