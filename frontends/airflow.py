@@ -28,6 +28,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeglot import provenance
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError
 from pipeglot.frontends._readers import dagbag, jinja
@@ -166,12 +167,17 @@ def load(
         ) from None
     except ValueError as error:  # NUL bytes
         raise InputError(f"not valid Python: {error}") from None
-    builder = WorkflowBuilder("airflow", diagnostics)
-    reader = _DagReader(text, builder)
-    if load_with_dagbag:
-        reader.loaded = dagbag.loaded_configs(text, python)
-    reader.read(tree)
-    return reader.build(name)
+
+    def read_file(ledger: Diagnostics) -> Workflow:
+        reader = _DagReader(text, WorkflowBuilder("airflow", ledger))
+        if load_with_dagbag:
+            reader.loaded = dagbag.loaded_configs(text, python)
+        reader.read(tree)
+        return reader.build(name)
+
+    # pipeglot's own DAG files carry what Airflow cannot hold in a provenance block (their
+    # module docstring)
+    return provenance.read(text, read_file, reader="airflow", diagnostics=diagnostics)
 
 
 def _literal_node(value: Any, place: ast.expr) -> ast.expr:

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeglot import provenance
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError, UsageError
 from pipeglot.frontends._readers import jsonata
@@ -125,6 +126,13 @@ def load(
         InputError: not a state machine; the message names the JSON pointer.
     """
     text = _decode(source)
+    # pipeglot's own machines carry what ASL cannot hold in a provenance block (its Comment)
+    return provenance.read(
+        text, lambda ledger: _load(text, name, ledger), reader="asl", diagnostics=diagnostics
+    )
+
+
+def _load(text: str, name: str | None, diagnostics: Diagnostics) -> Workflow:
     document = _parse(text)
     definition, where = _definition(document)
     builder = WorkflowBuilder("asl", diagnostics)

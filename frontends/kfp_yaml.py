@@ -21,6 +21,7 @@ import json
 import re
 from typing import Any
 
+from pipeglot import provenance
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError, UsageError
 from pipeglot.frontends._readers.build import Draft, WorkflowBuilder
@@ -117,12 +118,17 @@ def load(
     Raises:
         InputError: not a compiled spec; the message names the JSON pointer.
     """
-    spec = _spec(_parse(source))
-    builder = WorkflowBuilder("kfp-yaml", diagnostics)
-    reader = _SpecReader(spec, builder)
-    reader.read()
-    pipeline_name = (spec.get("pipelineInfo") or {}).get("name")
-    return builder.build(name or pipeline_name)
+    text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
+    spec = _spec(_parse(text))
+
+    def read_file(ledger: Diagnostics) -> Workflow:
+        builder = WorkflowBuilder("kfp-yaml", ledger)
+        _SpecReader(spec, builder).read()
+        pipeline_name = (spec.get("pipelineInfo") or {}).get("name")
+        return builder.build(name or pipeline_name)
+
+    # pipeglot's compiled specs carry what KFP cannot hold in a provenance block (a comment)
+    return provenance.read(text, read_file, reader="kfp-yaml", diagnostics=diagnostics)
 
 
 def _parse(source: str | bytes) -> list[Any]:

@@ -409,12 +409,22 @@ def _add_writer_options(parser: argparse.ArgumentParser) -> None:
         if option.name == SOURCE_COMMAND.name:
             continue  # set from the command line itself
         default = f" Default: {option.default}" if option.default is not None else ""
+        help_text = f"with --to {'/'.join(formats)}: {option.help}.{default}"
+        if option.type is bool:  # --name and --no-name
+            group.add_argument(
+                option.flag,
+                dest=f"option_{option.name}",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
+            )
+            continue
         group.add_argument(
             option.flag,
             dest=f"option_{option.name}",
             metavar=option.name.upper(),
             choices=option.choices,
-            help=f"with --to {'/'.join(formats)}: {option.help}.{default}",
+            help=help_text,
         )
 
 
@@ -608,7 +618,8 @@ def _formats(args: argparse.Namespace) -> int:
         for option in backend_options(writer(fmt.name)):
             if option.name != SOURCE_COMMAND.name:
                 choices = f" ({'|'.join(option.choices)})" if option.choices else ""
-                print(f"  {'':{width}}   {option.flag}{choices}: {option.help}")
+                flag = f"--[no-]{option.flag[2:]}" if option.type is bool else option.flag
+                print(f"  {'':{width}}   {flag}{choices}: {option.help}")
     return 0
 
 

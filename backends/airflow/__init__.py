@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeglot import provenance
 from pipeglot.backend import SOURCE_COMMAND, Option
 from pipeglot.backends.airflow import schedule
 from pipeglot.backends.airflow.dag_file import write_dag_file
@@ -45,6 +46,7 @@ OPTIONS = (
         choices=("2", "3"),
     ),
     SOURCE_COMMAND,
+    provenance.PROVENANCE,
 )
 
 
@@ -59,5 +61,7 @@ def export(
     """Render ``workflow`` as an Airflow DAG file (Python source text)."""
     profile = profile_for(airflow_version)
     ledger = Diagnostics() if diagnostics is None else diagnostics
-    workflow = schedule.scheduled_workflow(workflow, ledger)
-    return write_dag_file(workflow, ledger, profile, source_command)
+    scheduled = schedule.scheduled_workflow(workflow, ledger)
+    text = write_dag_file(scheduled, ledger, profile, source_command)
+    embed = options.pop(provenance.PROVENANCE.name, True)
+    return provenance.attach(workflow, text, write="airflow", diagnostics=ledger, enabled=embed)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pipeglot import provenance
 from pipeglot.backend import Option
 from pipeglot.backends import _json
 from pipeglot.backends.asl import triggers as asl_triggers
@@ -35,6 +36,7 @@ OPTIONS: tuple[Option, ...] = (
         "its dependencies are done; see the README)",
         choices=("series-parallel", "exact"),
     ),
+    provenance.PROVENANCE,
 )
 UNSUPPORTED = {kind: "no Step Functions state can run it" for kind in STEPS_UNSUPPORTED}
 
@@ -43,7 +45,9 @@ def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None, **opti
     """The state machine definition of ``workflow``, as pretty-printed JSON text."""
     ledger = Diagnostics() if diagnostics is None else diagnostics
     asl_triggers.report_not_carried(workflow, ledger)
-    return _json.dumps(definition(workflow, ledger, **options))
+    embed = options.pop(provenance.PROVENANCE.name, True)
+    text = _json.dumps(definition(workflow, ledger, **options))
+    return provenance.attach(workflow, text, write="asl", diagnostics=ledger, enabled=embed)
 
 
 def files(text: str) -> list[tuple[str, str]]:

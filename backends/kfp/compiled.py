@@ -25,22 +25,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipeglot import provenance
 from pipeglot.backends import kfp as kfp_python
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import UsageError
 from pipeglot.ir.model import Workflow
 
 EXTENSION = ".yaml"
-# The same options and step kinds as the kfp Python file it compiles.
-OPTIONS = kfp_python.OPTIONS
+# The options of the kfp Python file it compiles, and the provenance block; its step kinds.
+OPTIONS = (*kfp_python.OPTIONS, provenance.PROVENANCE)
 UNSUPPORTED = kfp_python.UNSUPPORTED
 
 
 def export(workflow: Workflow, *, diagnostics: Diagnostics | None = None, **options: Any) -> str:
     """The compiled pipeline spec (YAML text) of ``workflow``; options as for ``--to kfp``."""
     compiler = _kfp_compiler()
-    text = kfp_python.export(workflow, diagnostics=diagnostics, **options)
-    return compile_source(text, compiler)
+    ledger = Diagnostics() if diagnostics is None else diagnostics
+    embed = options.pop(provenance.PROVENANCE.name, True)
+    text = compile_source(kfp_python.export(workflow, diagnostics=ledger, **options), compiler)
+    return provenance.attach(workflow, text, write="kfp-yaml", diagnostics=ledger, enabled=embed)
 
 
 def compile_source(text: str, compiler: Any = None) -> str:
