@@ -14,7 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import CORPUS, EXAMPLES, FIXTURES, ROOT, all_definitions, require_module
+from conftest import CORPUS, FIXTURES, ROOT, all_definitions, require_module
 
 import pipeglot
 from pipeglot.backends import kfp as kfp_backend
@@ -282,30 +282,7 @@ def test_output_is_deterministic():
     assert _translate(path)[0] == _translate(path)[0]
 
 
-def test_kfp_yaml_is_deterministic_and_has_no_paths():
-    require_module("kfp")
-    path = FIXTURES / "every-step-type.json"
-    first, second = _translate(path, "kfp-yaml")[0], _translate(path, "kfp-yaml")[0]
-    assert first == second
-    assert "/tmp" not in first and str(ROOT) not in first
-    assert "pipelineInfo:\n  name: every-step-type" in first
-
-
-@pytest.mark.parametrize("path", [FIXTURES / "every-step-type.json", EXAMPLES / "abalone.json"])
-def test_kfp_yaml_is_what_running_the_python_file_writes(path, tmp_path):
-    """--to kfp-yaml is exactly kfp's own compile of the --to kfp file, run as a script
-    (with kfp's own name helpers; abalone has request builders and shared constants)."""
-    require_module("kfp")
-    script = tmp_path / "pipeline.py"
-    script.write_text(_translate(path)[0], encoding="utf-8")
-    subprocess.run([sys.executable, str(script), str(tmp_path / "out.yaml")], check=True)
-    assert (tmp_path / "out.yaml").read_text() == _translate(path, "kfp-yaml")[0]
-
-
-def test_kfp_yaml_without_kfp_is_a_usage_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, "kfp", None)
-    with pytest.raises(UsageError, match="pip install"):
-        _translate(FIXTURES / "every-step-type.json", "kfp-yaml")
+# --to kfp-yaml (the compiled spec) has its own tests: tests/test_kfp_yaml.py.
 
 
 def test_base_image_option_and_caching_and_retry():

@@ -1,0 +1,230 @@
+"""--to kfp-yaml: kfp's own compile of the --to kfp file, with one component per job kind.
+
+Every definition (fixtures and corpus) is compiled twice: by kfp unaided (its helpers, its
+``Compiler().compile``, its writer) and by pipeglot. The two specs must run the same thing:
+the same tasks in the same DAGs, with the same inputs, dependencies, conditions, retries,
+caching and executors (the component's code included), task by task; pipeglot's holds each
+distinct component and executor once. The spec loads as a kfp component, compiles inside
+another pipeline, and runs in kfp's local runner on moto (``test_kfp_run.py``'s fixtures).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import EXAMPLES, FIXTURES, ROOT, all_definitions, require, require_module
+from test_kfp_run import SOURCE, _sagemaker_calls, aws, moto_server  # noqa: F401 (fixtures)
+
+import pipeglot
+from pipeglot.backends.kfp import compiled
+from pipeglot.errors import UsageError
+
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _kfp_file(path: Path) -> str:
+    return pipeglot.translate(path.read_bytes(), write="kfp", unsupported="warn", name=path.stem)
+
+
+def _unaided_compile(text: str, folder: Path) -> str:
+    """The spec kfp writes for the kfp file ``text``: imported and compiled by kfp alone."""
+    from kfp import compiler
+
+    path = folder / f"unaided_{uuid.uuid4().hex}.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    try:
+        spec.loader.exec_module(module)
+        compiler.Compiler().compile(module.pipeline, str(folder / "unaided.yaml"))
+    finally:
+        sys.modules.pop(path.stem, None)
+    return (folder / "unaided.yaml").read_text(encoding="utf-8")
+
+
+def _load(text: str) -> dict[str, Any]:
+    return yaml.load(text, Loader=LOADER)
+
+
+def _runs(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with every reference replaced by what it names: each task holds its component,
+    each component its executor. Two specs that run the same thing give the same value,
+    whatever their components and executors are called and however many copies they keep."""
+    components = spec.get("components", {})
+    executors = spec.get("deploymentSpec", {}).get("executors", {})
+
+    def component(name: str) -> dict[str, Any]:
+        view = dict(components[name])
+        if "executorLabel" in view:
+            view["executor"] = executors[view.pop("executorLabel")]
+        if "dag" in view:
+            view["dag"] = dag(view["dag"])
+        return view
+
+    def dag(body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, "tasks": {name: task(t) for name, t in body.get("tasks", {}).items()}}
+
+    def task(body: dict[str, Any]) -> dict[str, Any]:
+        view = dict(body)
+        view["component"] = component(view.pop("componentRef")["name"])
+        return view
+
+    rest = {key: spec[key] for key in spec.keys() - {"components", "deploymentSpec"}}
+    return {**rest, "root": {**spec["root"], "dag": dag(spec["root"]["dag"])}}
+
+
+def _referenced(spec: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The components and executor labels that some task or component names."""
+    names, labels = set(), set()
+    pending = [spec["root"]]
+    while pending:
+        body = pending.pop()
+        if "executorLabel" in body:
+            labels.add(body["executorLabel"])
+        for task in body.get("dag", {}).get("tasks", {}).values():
+            name = task["componentRef"]["name"]
+            names.add(name)
+            pending.append(spec["components"][name])
+    return names, labels
+
+
+def _header(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("#")]
+
+
+@pytest.mark.parametrize("path", all_definitions())
+def test_spec_runs_what_kfps_own_compile_runs(path, tmp_path):
+    """Task by task the same as kfp's unaided compile, each component and executor once; with
+    sharing off, exactly kfp's spec (the linear-time helpers give kfp's names and content)."""
+    require_module("kfp")
+    text = _kfp_file(path)
+    unaided_text = _unaided_compile(text, tmp_path)
+    shared_text = compiled.compile_source(text)
+    unaided, shared = _load(unaided_text), _load(shared_text)
+
+    assert _load(compiled.compile_source(text, share=False)) == unaided
+    assert _runs(shared) == _runs(unaided)
+    assert _header(shared_text) == _header(unaided_text)
+    executors = shared["deploymentSpec"]["executors"]
+    distinct = {yaml.dump(executor, sort_keys=True) for executor in executors.values()}
+    assert len(distinct) == len(executors)  # no executor twice
+    leaves = [c for c in shared["components"].values() if "executorLabel" in c]
+    assert len({yaml.dump(c, sort_keys=True) for c in leaves}) == len(leaves)
+    assert _referenced(shared) == (set(shared["components"]), set(executors))  # none unused
+
+
+@pytest.mark.parametrize("path", [FIXTURES / "every-step-type.json", EXAMPLES / "abalone.json"])
+def test_both_yaml_emitters_write_the_same_bytes(path, monkeypatch):
+    """libyaml's emitter where PyYAML has it, its pure-Python one elsewhere: the same spec."""
+    require_module("kfp")
+    require(yaml.__with_libyaml__, "PyYAML built with libyaml")
+    text = _kfp_file(path)
+    with_libyaml = compiled.compile_source(text)
+    compiled._dumper.cache_clear()
+    monkeypatch.delattr(yaml, "CSafeDumper")
+    try:
+        assert compiled.compile_source(text) == with_libyaml
+    finally:
+        compiled._dumper.cache_clear()
+
+
+def test_the_code_reads_as_code_and_tasks_of_one_kind_share_it():
+    """The component's source is a literal block (its lines as they are in the kfp file),
+    written once for abalone's two processing steps (and once for each other kind)."""
+    require_module("kfp")
+    path = EXAMPLES / "abalone.json"
+    text = pipeglot.translate(path.read_bytes(), write="kfp-yaml", name=path.stem)
+    spec = _load(text)
+    processing = [
+        task["taskInfo"]["name"]
+        for body in [spec["root"], *spec["components"].values()]
+        for task in body.get("dag", {}).get("tasks", {}).values()
+        if task["componentRef"]["name"] == "comp-processing-job"
+    ]
+    assert sorted(processing) == ["AbaloneEval", "AbaloneProcess"]
+    assert text.count("def processing_job(") == 1
+    assert "\n          def processing_job(\n" in text
+
+
+def test_deterministic_and_no_paths():
+    require_module("kfp")
+    source = (FIXTURES / "every-step-type.json").read_bytes()
+    options = {"write": "kfp-yaml", "unsupported": "warn", "name": "every-step-type"}
+    first = pipeglot.translate(source, **options)
+    assert first == pipeglot.translate(source, **options)
+    assert "/tmp" not in first and str(ROOT) not in first
+    assert "pipelineInfo:\n  name: every-step-type" in first
+
+
+def test_without_kfp_is_a_usage_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "kfp", None)
+    with pytest.raises(UsageError, match="pip install"):
+        pipeglot.translate((FIXTURES / "every-step-type.json").read_bytes(), write="kfp-yaml")
+
+
+def test_loads_as_a_component_that_another_pipeline_compiles(tmp_path):
+    """kfp loads the spec as a component (its inputs are the pipeline's parameters), and a
+    pipeline that runs it twice compiles; the nested DAG keeps every task and condition."""
+    require_module("kfp")
+    from kfp import compiler, components, dsl
+
+    path = EXAMPLES / "abalone.json"
+    text = pipeglot.translate(path.read_bytes(), write="kfp-yaml", name=path.stem)
+    component = components.load_component_from_text(text)
+    spec = _load(text)
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    assert set(component.component_spec.inputs) == set(parameters)
+
+    @dsl.pipeline(name="outer")
+    def outer():  # no annotated parameters: this module's annotations are strings
+        first = component(MseThreshold=7.0)
+        component(MseThreshold=5.0).after(first)
+
+    compiler.Compiler().compile(outer, str(tmp_path / "outer.yaml"))
+    outer_spec = _load((tmp_path / "outer.yaml").read_text())
+    inner = [
+        outer_spec["components"][task["componentRef"]["name"]]
+        for task in outer_spec["root"]["dag"]["tasks"].values()
+    ]
+    assert len(inner) == 2
+    for nested in inner:
+        assert _runs({**outer_spec, "root": nested})["root"]["dag"] == _runs(spec)["root"]["dag"]
+
+
+@pytest.mark.corpus
+def test_the_spec_runs_in_kfps_local_runner(aws, tmp_path):  # noqa: F811 (the fixture)
+    """The compiled spec itself, loaded as a component, runs the corpus pipeline's jobs on moto
+    (the condition true: process, train, evaluate, register), each task through the shared
+    component and executor of its kind."""
+    require_module("kfp.local")
+    require(SOURCE.exists(), f"the corpus pipeline {SOURCE.name}")
+    from kfp import components, local
+
+    text = pipeglot.translate(SOURCE.read_bytes(), write="kfp-yaml", unsupported="warn")
+    spec = _load(text)
+    assert len(spec["deploymentSpec"]["executors"]) < len(_every_task(spec))
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(tmp_path / "root"),
+        raise_on_error=True,
+    )
+    components.load_component_from_text(text)(TestScoreThreshold=0.5)
+    creates = [op for op, _ in _sagemaker_calls() if op.startswith("Create")]
+    assert creates == [
+        "CreateProcessingJob",
+        "CreateTrainingJob",
+        "CreateProcessingJob",
+        "CreateModelPackage",
+    ]
+
+
+def _every_task(spec: dict[str, Any]) -> list[str]:
+    bodies = [spec["root"], *spec["components"].values()]
+    return [name for body in bodies for name in body.get("dag", {}).get("tasks", {})]
