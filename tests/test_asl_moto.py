@@ -18,6 +18,7 @@ import copy
 import datetime
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,13 +38,16 @@ SFN_ROLE = "arn:aws:iam::123456789012:role/StepFunctions"
 
 
 def for_moto(definition: dict[str, Any]) -> dict[str, Any]:
-    """TEST-ONLY: stand in for each ``.sync`` SageMaker job with create + describe."""
+    """TEST-ONLY: stand in for each ``.sync`` SageMaker job with create + describe. A job name
+    drawn in the Task itself (``States.UUID()``) is drawn once, in a Pass before the create
+    call, so that the describe call reads the same name."""
     definition = copy.deepcopy(definition)
 
-    def rewrite(states: dict[str, Any]) -> None:
+    def rewrite(machine: dict[str, Any]) -> None:
+        states = machine["States"]
         for name, state in list(states.items()):
             for branch in state.get("Branches", ()):
-                rewrite(branch["States"])
+                rewrite(branch)
             resource = state.get("Resource", "")
             if not (
                 resource.startswith("arn:aws:states:::sagemaker:create")
@@ -51,6 +55,9 @@ def for_moto(definition: dict[str, Any]) -> dict[str, Any]:
             ):
                 continue
             noun = resource.split(":")[-1].removesuffix(".sync").removeprefix("create")
+            drawn = state["Parameters"].get(f"{noun}Name.$", "")
+            if "States.UUID()" in drawn:
+                _draw_name_first(machine, name, f"{noun}Name.$")
             describe_name = f"test.Describe.{name}"
             describe: dict[str, Any] = {
                 "Type": "Task",
@@ -69,8 +76,31 @@ def for_moto(definition: dict[str, Any]) -> dict[str, Any]:
             )
             states[describe_name] = describe
 
-    rewrite(definition["States"])
+    rewrite(definition)
     return definition
+
+
+def _draw_name_first(machine: dict[str, Any], name: str, field: str) -> None:
+    """TEST-ONLY: compute the Task's name field in a Pass entered instead of the Task (a Pass
+    has no retry count: the first attempt's, 0, stands in for it)."""
+    states = machine["States"]
+    drawn = f"test.Name.{name}"
+    expression = states[name]["Parameters"][field].replace("$$.State.RetryCount", "0")
+    states[drawn] = {
+        "Type": "Pass",
+        "Parameters": {"Name.$": expression},
+        "ResultPath": "$.TestName",
+        "Next": name,
+    }
+    states[name]["Parameters"][field] = "$.TestName.Name"
+    if machine["StartAt"] == name:
+        machine["StartAt"] = drawn
+    for other, state in states.items():
+        targets = [state, *state.get("Choices", ()), *state.get("Catch", ())]
+        for holder in targets:
+            for key in ("Next", "Default"):
+                if holder.get(key) == name and other != drawn:
+                    holder[key] = drawn
 
 
 def _plain(value: Any) -> Any:
@@ -280,3 +310,46 @@ def test_drift_check_baseline_follows_register_new_baseline(aws: Any, register: 
         else "s3://baselines/previous/statistics.json"
     )
     assert environment["Environment"] == {"DRIFT_BASELINE": expected}
+
+
+# One step, no parameters: the step's Task is the whole machine (no start-up states).
+ONE_STEP = {
+    "Version": "2020-12-01",
+    "Steps": [
+        {
+            "Name": "Train",
+            "Type": "Training",
+            "Arguments": {
+                "AlgorithmSpecification": {
+                    "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1",
+                    "TrainingInputMode": "File",
+                },
+                "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+                "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/models"},
+                "ResourceConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                    "VolumeSizeInGB": 30,
+                },
+                "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            },
+        }
+    ],
+}
+
+
+def test_one_step_without_parameters_is_its_task_alone(aws: Any, tmp_path: Path) -> None:
+    source = tmp_path / "one-step.json"
+    source.write_text(json.dumps(ONE_STEP), encoding="utf-8")
+    definition = json.loads(pipeglot.translate(source.read_bytes(), write="asl"))
+    assert definition["StartAt"] == "Train" and list(definition["States"]) == ["Train"]
+    machine = Machine(aws, source)
+    names = []
+    for run in ("first", "second"):
+        result, events = machine.run(run, {})
+        assert result["status"] == "SUCCEEDED", (result, events[-3:])
+        (job,) = scheduled(events, "createTrainingJob")
+        names.append(job["TrainingJobName"])
+    # The Task draws its own token: a new name per execution, in the generated-name format.
+    assert names[0] != names[1]
+    assert all(re.fullmatch(r"train-[0-9a-f]{12}-0", name) for name in names), names

@@ -38,7 +38,10 @@ from pipeglot.backends.asl.names import (
 from pipeglot.backends.asl.start import (
     compared_parameters,
     invalid_rule,
+    needs_start,
     parameter_fail,
+    reads_start_document,
+    run_token,
     start_states,
 )
 from pipeglot.backends.asl.steps import BUILDERS, CONTINUE, SDK_ARN, Build, State
@@ -77,9 +80,7 @@ def build_definition(
     ``exact`` and the README)."""
     budget = DEFAULT_BUDGET
     for _ in range(_SPLIT_ATTEMPTS):
-        ledger = Diagnostics()
-        assembler = _Assembler(workflow, ledger, budget, dag_lowering)
-        document = assembler.definition()
+        ledger, assembler, document = _assemble(workflow, budget, dag_lowering)
         if not assembler.over_limit or budget.size < _SMALLEST_BUDGET:
             break
         # The estimate was optimistic for this pipeline: split finer.
@@ -90,6 +91,24 @@ def build_definition(
             diagnostic.code, diagnostic.fidelity, diagnostic.message, diagnostic.step
         )
     return document
+
+
+def _assemble(
+    workflow: Workflow, budget: split.Budget, dag_lowering: str
+) -> tuple[Diagnostics, _Assembler, dict[str, Any]]:
+    """One assembly, without start-up states where the machine needs none."""
+    try:
+        ledger = Diagnostics()
+        assembler = _Assembler(workflow, ledger, budget, dag_lowering, bare_start=True)
+        return ledger, assembler, assembler.definition()
+    except _StartNeeded:
+        ledger = Diagnostics()
+        assembler = _Assembler(workflow, ledger, budget, dag_lowering, bare_start=False)
+        return ledger, assembler, assembler.definition()
+
+
+class _StartNeeded(Exception):
+    """The states of a machine without start-up states read what those states create."""
 
 
 class _Scope:
@@ -127,9 +146,11 @@ class _Assembler:
         diagnostics: Diagnostics,
         budget: split.Budget,
         dag_lowering: str = "series-parallel",
+        bare_start: bool = False,
     ) -> None:
         self.workflow = workflow
         self.dag_lowering = dag_lowering
+        self.bare_start = bare_start and not needs_start(workflow)
         self.extra_waits = 0
         self._extra_wait_list: list[structure.ExtraWait] = []
         self.budget = budget
@@ -230,13 +251,21 @@ class _Assembler:
         if self.split:
             self.values.context_from_run()
         top = _Scope(self.names)
-        sequence = start_states(self.workflow, self.names, self.diagnostics, self.split)
-        start, exits = self._wire(sequence, top)
+        bare = self.bare_start and not self.split and block is not None
+        if bare:
+            self.values.run_token = run_token()
+            start, exits = "", []
+        else:
+            sequence = start_states(self.workflow, self.names, self.diagnostics, self.split)
+            start, exits = self._wire(sequence, top)
         if block is not None:
             entry, body_exits = self._emit(block, top)
             _close(exits, entry)
             exits = body_exits
+            start = start or entry
         _close(exits, None)
+        if bare and reads_start_document(top.states):
+            raise _StartNeeded
         name = self.workflow.name or "pipeline"
         comment = (
             f"Translated by pipeglot from the SageMaker pipeline {name!r}. "

@@ -10,6 +10,11 @@ At most three helper states, whatever the number of parameters:
   parameter that can be missing or mistyped, all leading to one Fail whose cause is computed
   from the execution's parameters (``CausePath``).
 
+A pipeline of one step and no parameters has no start-up state: the step's Task is the whole
+machine, as one would write it by hand. It draws its name token itself, which only works
+because no other state reads the token (a later state naming the same resource would draw a
+different one); ``reads_start_document`` says when that machine still needs the start-up.
+
 SageMaker checks every parameter when an execution starts. The machine checks a parameter
 where Step Functions would not stop at once on its problem, as early as it can without a state
 of its own per parameter: a required parameter or one with allowed values in
@@ -25,10 +30,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from pipeglot.backends.asl import intrinsics as fn
 from pipeglot.backends.asl.build import CONTINUE, State
+from pipeglot.backends.asl.intrinsics import Ref
 from pipeglot.backends.asl.names import PARAMETERS_KEY, RUN_KEY, SCRATCH_KEY, StateNames
 from pipeglot.backends.asl.values import CONTEXT, RUN_CONTEXT
 from pipeglot.diagnostics import Diagnostics
@@ -38,6 +46,7 @@ from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step, StepKind,
 # States.Base64Decode accepts at most 10,000 characters of base64.
 BASE64_LIMIT = 10_000
 PARAMETER_ERROR = "Pipeline.InvalidParameter"
+_START_KEYS = re.compile(rf"\$\.({PARAMETERS_KEY}|{RUN_KEY}|{SCRATCH_KEY})\b")
 _IDENTITY = {f"{key}.$": CONTEXT[variable] for variable, key in RUN_CONTEXT.items()}
 _TYPE_TEST = {
     ParameterType.STRING: "IsString",
@@ -73,7 +82,7 @@ def start_states(
                 )
             )
             merged = "States.JsonMerge($.Defaults, $.Input, false)"
-    token = fn.call("ArrayGetItem", fn.call("StringSplit", fn.call("UUID"), "-"), 4)
+    token = run_token()
     comment = "The pipeline parameters (the execution input over their defaults"
     comment += f": {_compact(defaults)}" if defaults and not states else ""
     comment += "), and a token that makes generated job names unique."
@@ -117,6 +126,34 @@ def start_states(
         )
         states.append((fail_name, parameter_fail(workflow)))
     return states
+
+
+def run_token() -> Ref:
+    """A token of 12 hexadecimal digits, new on every evaluation: the last group of a UUID."""
+    return fn.call("ArrayGetItem", fn.call("StringSplit", fn.call("UUID"), "-"), 4)
+
+
+def needs_start(workflow: Workflow) -> bool:
+    """Does the machine need start-up states? Not for one step without parameters, unless what
+    it builds reads the document they make (see ``reads_start_document``)."""
+    return bool(workflow.parameter_list) or len(workflow.steps) != 1
+
+
+def reads_start_document(states: dict[str, State]) -> bool:
+    """Does a state read or write the keys the start-up states create?"""
+    return any(_START_KEYS.search(text) for text in _strings(states))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def invalid_rule(parameters: list[Parameter]) -> State | None:

@@ -128,6 +128,9 @@ class Values:
         self.scratch: dict[int, Ref] = {}  # id(JsonGet node) -> where its helper put the value
         self.problems: list[str] = []  # what could not be expressed in the current value
         self.context = dict(CONTEXT)
+        # The per-execution token in generated names; a machine without start-up states draws
+        # it where the name is given (see start.needs_start).
+        self.run_token: Ref = fn.path("$", RUN_KEY, "Token")
         # id(StepProperty node) -> (the node, kept alive; its rendering; problems found)
         self._properties: dict[int, tuple[StepProperty, Ref | Value, list[str]]] = {}
 
@@ -397,7 +400,7 @@ class Values:
             pieces.append(resource_prefix(given if isinstance(given, str) else step.name, budget))
         else:
             pieces.append(self.string_piece(given))  # a custom prefix computed at run time
-        pieces += ["-", fn.path("$", RUN_KEY, "Token")]
+        pieces += ["-", self.run_token]
         if spec.per_attempt:
             pieces += ["-", Ref("$$.State.RetryCount", True)]
         return fn.format_string(pieces)
