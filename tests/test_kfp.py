@@ -14,7 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import CORPUS, FIXTURES, ROOT, all_definitions, require_module
+from conftest import CORPUS, EXAMPLES, FIXTURES, ROOT, all_definitions, require_module
 
 import pipeglot
 from pipeglot.backends import kfp as kfp_backend
@@ -280,6 +280,46 @@ def test_check_baselines_follow_the_ir_rule(register, supplied):
 def test_output_is_deterministic():
     path = FIXTURES / "every-step-type.json"
     assert _translate(path)[0] == _translate(path)[0]
+
+
+def test_a_400_step_pipeline_takes_at_most_20_lines_per_step():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import pipeline
+
+    definition = pipeline(400)
+    text = pipeglot.translate(json.dumps(definition), write="kfp", unsupported="warn")
+    assert len(text.splitlines()) / 400 <= 20
+    # One task per step; each processing task passes its own values to the one builder.
+    processing = [step for step in definition["Steps"] if step["Type"] == "Processing"]
+    assert text.count(" = processing_job(\n") == len(processing)
+    assert text.count("request=processing_job_request(\n") == len(processing)
+    assert text.count("def processing_job_request(") == 1
+
+
+def test_each_step_property_read_is_one_named_constant():
+    """A request reads an earlier step's property by the name of a module constant holding
+    SageMaker's own reference, defined once; the component resolves it as before."""
+    text = _translate(EXAMPLES / "abalone.json")[0]
+    module = ast.parse(text)
+    defined = {
+        node.targets[0].id: ast.literal_eval(node.value.args[0])
+        for node in module.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", "") == "Get"
+        and ast.literal_eval(node.value.args[0]).startswith("Steps.")
+    }
+    assert defined["ABALONE_PROCESS_TRAIN_S3_URI"] == (
+        "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    )
+    assert defined["ABALONE_TRAIN_S3_MODEL_ARTIFACTS"] == (
+        "Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"
+    )
+    # Nowhere else is a step property spelled out, and every constant is read.
+    assert text.count('Get("Steps.') + text.count('Get(\n    "Steps.') == len(defined)
+    (function,) = [n for n in module.body if getattr(n, "name", "") == "pipeline"]
+    read = {node.id for node in ast.walk(function) if isinstance(node, ast.Name)}
+    assert set(defined) <= read
 
 
 # --to kfp-yaml (the compiled spec) has its own tests: tests/test_kfp_yaml.py.

@@ -9,24 +9,38 @@ shape) and writes each step's own values at its task. Two kinds of constants do 
   keys: ``S3DataType``, ``S3InputMode``... of each S3Input) becomes a constant that the dict
   spreads (``{"S3Uri": ..., **S3_INPUT}``), at the run's place, so the key order is kept.
 
-What reads a step's result (``{"Get": "Steps...."}``) is never hoisted: it is the task's own
-wiring. SageMaker's expressions are never hoisted by themselves either. Values are compared
-by their JSON text, so ``1`` and ``1.0`` stay apart and every literal keeps its spelling.
+A value that reads a step's result (``{"Get": "Steps...."}``) is never part of such a
+constant: it is the task's own wiring. Each step property that a request reads is named
+instead, as Airflow's ``xcom()`` constants are: ``TRAIN_MODEL_ARTIFACTS = Get("Steps.Train...")``
+in one block, so requests read ``s3_uri=PREPROCESS_TRAIN_S3_URI`` and the file lists in one
+place what its tasks read from earlier steps. Values are compared by their JSON text, so ``1``
+and ``1.0`` stay apart and every literal keeps its spelling.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
 
-from pipeglot.backends._python import Atom, Doc, Entry, Group, number_literal, string_literal
+from pipeglot.backends._python import (
+    Atom,
+    Doc,
+    Entry,
+    Group,
+    flat,
+    number_literal,
+    string_literal,
+)
 from pipeglot.backends._python.sharing import Hole, ItemCall
 
 MIN_WIDTH = 32  # a shared value shorter than this (as JSON text) stays where it is
+# An item call stands in a list in a builder's argument in a task's call: 16 columns in, and
+# followed by a comma.
+ITEM_WIDTH = 100 - 16 - 1
 _EXPRESSION_KEYS = frozenset({"Get", "Std:Join", "Std:JsonGet"})
 _STEP_REFERENCE = '"Get": "Steps.'
 _CODE = "\x00"
@@ -43,6 +57,7 @@ class Constants:
     # Request builders' bodies and each step's arguments to its builder, as request JSON.
     bodies_of_builders: dict[str, Any] = field(default_factory=dict)
     builder_arguments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    references: dict[str, str] = field(default_factory=dict)  # "Steps.X..." -> its constant
 
     def doc(self, value: Any, *, inline: bool = False) -> Doc:
         """``value`` as Python source; shared parts by their name (the whole of ``value``
@@ -67,15 +82,27 @@ class Constants:
         if kind is Hole:  # a parameter of a request builder
             return Atom(value.name)
         if kind is ItemCall:  # a list item made by its builder, with the item's own values
-            entries = tuple(Entry(name, "=", self.doc(item)) for name, item in value.arguments)
-            return Group(f"{value.function}(", entries, ")")
+            return self._item_call(value)
         return Atom(number_literal(value))
+
+    def _item_call(self, value: ItemCall) -> Group:
+        """Positional when the call fits on its line (the builder's signature, written once,
+        names the parameters), as Airflow's are; by name when it would be broken anyway."""
+        docs = [self.doc(item) for _, item in value.arguments]
+        positional = Group(f"{value.function}(", tuple(docs), ")")
+        if len(flat(positional)) <= ITEM_WIDTH:
+            return positional
+        entries = tuple(
+            Entry(name, "=", doc) for (name, _), doc in zip(value.arguments, docs, strict=True)
+        )
+        return Group(f"{value.function}(", entries, ")")
 
     def _expression(self, value: dict[str, Any]) -> Doc | None:
         """A SageMaker expression as a call of the file's ``Get``/``Join``/``JsonGet``."""
         ((key, body),) = value.items()
         if key == "Get" and type(body) is str:
-            return Group("Get(", (Atom(string_literal(body)),), ")")
+            name = self.references.get(body)
+            return Atom(name) if name is not None else reference_doc(body)
         if key == "Std:Join" and type(body) is dict and set(body) == {"On", "Values"}:
             values = Group("[", tuple(self.doc(item) for item in body["Values"]), "]")
             return Group("Join(", (Atom(string_literal(body["On"])), values), ")")
@@ -107,11 +134,15 @@ class _Walk:
     groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, dict]]] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     request: int = 0
+    references: dict[str, None] = field(default_factory=dict)  # step properties read, in order
 
 
-def shared_constants(requests: Iterable[Any], taken: Iterable[str]) -> Constants:
+def shared_constants(
+    requests: Iterable[Any], taken: Iterable[str], variables: Mapping[str, str]
+) -> Constants:
     """Find the values (and runs of entries) shared by two or more of ``requests`` and name
-    them; ``taken`` are names the module already uses."""
+    them, and name each step property they read; ``taken`` are names the module already uses,
+    ``variables`` the Python name of each step (a property's constant begins with it)."""
     walk = _Walk()
     counts: dict[str, int] = {}
     listed = list(requests)
@@ -130,6 +161,8 @@ def shared_constants(requests: Iterable[Any], taken: Iterable[str]) -> Constants
         constants.names[key] = name
         constants.bodies[name] = value
     _spreads(walk, constants, used)
+    for reference in walk.references:
+        constants.references[reference] = _reference_name(reference, variables, used)
     # A constant's body only names shorter constants: shortest first, each after its parts.
     order = sorted(constants.bodies, key=lambda name: len(_text(constants, name)))
     constants.bodies = {name: constants.bodies[name] for name in order}
@@ -161,7 +194,9 @@ def _key(value: Any, walk: _Walk, hint: str, place: str) -> str:
             for inner in _operands(value):
                 _key(inner, walk, hint, place)
             reference = value.get("Get")
-            if type(reference) is str and reference.startswith("Execution."):
+            if type(reference) is str and reference.startswith("Steps."):
+                walk.references[reference] = None
+            elif type(reference) is str and reference.startswith("Execution."):
                 walk.keys[id(value)] = text
                 walk.seen.add(text)
                 walk.hints.setdefault(text, reference.removeprefix("Execution."))
@@ -271,6 +306,40 @@ def _operands(expression: dict[str, Any]) -> list[Any]:
 
 def _is_expression(value: Any) -> bool:
     return type(value) is dict and len(value) == 1 and next(iter(value)) in _EXPRESSION_KEYS
+
+
+def reference_doc(reference: str) -> Doc:
+    """``Get("...")``: how a constant naming a step property is defined."""
+    return Group("Get(", (Atom(string_literal(reference)),), ")")
+
+
+_PATH_PART = re.compile(r"\.([A-Za-z0-9_:-]+)|\[(\d+)\]|\['([^']*)'\]")
+
+
+def _reference_name(reference: str, variables: Mapping[str, str], used: set[str]) -> str:
+    """``STEP_<item names>_<last field>``: ``Steps.Prep.ProcessingOutputConfig.Outputs['train']
+    .S3Output.S3Uri`` is ``PREP_TRAIN_S3_URI``, as the Airflow backend names its ``xcom()``s."""
+    step = re.match(r"[^.\[']+", reference[len("Steps.") :])
+    name = step.group() if step else ""
+    parts = _PATH_PART.findall(reference[len("Steps.") + len(name) :])
+    picked = [key for _, _, key in parts[:-1] if key]
+    last = next((field or key for field, _, key in reversed(parts) if field or key), "value")
+    words = "_".join([*picked, last])
+    base = f"{variables.get(name, name)}_{_snake(words)}".upper()
+    base = re.sub(r"[^A-Z0-9_]+", "_", base).strip("_")[:60].rstrip("_") or "STEP_VALUE"
+    if base[0].isdigit():
+        base = f"STEP_{base}"
+    name, number = base, 1
+    while name in used:
+        number += 1
+        name = f"{base}_{number}"
+    used.add(name)
+    return name
+
+
+def _snake(text: str) -> str:
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
+    return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
 
 
 def _constant_name(hint: str, used: set[str]) -> str:

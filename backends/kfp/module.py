@@ -15,7 +15,7 @@ from pipeglot.backends._python import (
     string_literal,
 )
 from pipeglot.backends.kfp.components import component, runtime_functions, runtime_list_name
-from pipeglot.backends.kfp.hoist import Constants, shared_constants
+from pipeglot.backends.kfp.hoist import Constants, reference_doc, shared_constants
 from pipeglot.backends.kfp.kinds import DATA_CALLS, carried, shipped_sources
 from pipeglot.backends.kfp.pipeline import builder_json, pipeline
 from pipeglot.backends.kfp.plan import MODULE_NAMES, Plan
@@ -83,6 +83,8 @@ def module(plan: Plan, source_command: str | None) -> str:
     parts.append(EXPRESSIONS)
     if constants.bodies:
         parts.append(_constant_block(constants))
+    if constants.references:
+        parts.append(_reference_block(constants))
     parts.append("# --- Runs inside the components (standard library and boto3 only) ---")
     parts.extend(shipped_sources()[name] for name in defined)
     lists = [render_list(runtime_list_name(use), functions[use.component.name]) for use in uses]
@@ -138,8 +140,15 @@ def _constants(plan: Plan) -> Constants:
             key: builder_json(writer, value) for key, value in family.arguments[name].items()
         }
         values.append(list(arguments[name].values()))
-    taken = (*MODULE_NAMES, *MODULE_CONSTANTS, *(f"{u.upper()}_RUNTIME" for u in plan.uses))
-    constants = shared_constants(values, taken)
+    # Pipeline inputs too: one called like a constant would hide it in the pipeline function.
+    taken = (
+        *MODULE_NAMES,
+        *MODULE_CONSTANTS,
+        *(f"{u.upper()}_RUNTIME" for u in plan.uses),
+        *plan.parameters.values(),
+    )
+    variables = {name: task.variable for name, task in plan.tasks.items()}
+    constants = shared_constants(values, taken, variables)
     constants.bodies_of_builders, constants.builder_arguments = bodies, arguments
     return constants
 
@@ -169,6 +178,16 @@ def _builders(plan: Plan, constants: Constants) -> str:
     return "# --- Request builders: what a family of steps' requests share ---\n\n\n" + (
         "\n\n\n".join(written)
     )
+
+
+def _reference_block(constants: Constants) -> str:
+    """The step properties the requests read, each named once (the components resolve them
+    from the results of the steps their tasks receive)."""
+    lines = ["# --- What the tasks read from earlier steps' results ---"]
+    for reference, name in constants.references.items():
+        head = f"{name} = "
+        lines.append(head + render(reference_doc(reference), 0, len(head)))
+    return "\n".join(lines)
 
 
 def _constant_block(constants: Constants) -> str:

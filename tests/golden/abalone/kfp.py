@@ -47,6 +47,23 @@ ROLE_ARN = "arn:aws:iam::000000000000:role/SageMakerRole"
 TRAINING_IMAGE = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3"
 
 
+# --- What the tasks read from earlier steps' results ---
+ABALONE_PROCESS_TRAIN_S3_URI = Get(
+    "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri",
+)
+ABALONE_PROCESS_VALIDATION_S3_URI = Get(
+    "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri",
+)
+ABALONE_TRAIN_S3_MODEL_ARTIFACTS = Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts")
+ABALONE_PROCESS_TEST_S3_URI = Get(
+    "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri",
+)
+ABALONE_EVAL_EVALUATION_S3_URI = Get(
+    "Steps.AbaloneEval.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri",
+)
+ABALONE_CREATE_MODEL_CREATE_MODEL_MODEL_NAME = Get("Steps.AbaloneCreateModel-CreateModel.ModelName")
+
+
 # --- Runs inside the components (standard library and boto3 only) ---
 
 
@@ -751,9 +768,7 @@ def pipeline(
                         "DataSource": {
                             "S3DataSource": {
                                 "S3DataType": "S3Prefix",
-                                "S3Uri": Get(
-                                    "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri",
-                                ),
+                                "S3Uri": ABALONE_PROCESS_TRAIN_S3_URI,
                                 "S3DataDistributionType": "FullyReplicated",
                             },
                         },
@@ -764,9 +779,7 @@ def pipeline(
                         "DataSource": {
                             "S3DataSource": {
                                 "S3DataType": "S3Prefix",
-                                "S3Uri": Get(
-                                    "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri",
-                                ),
+                                "S3Uri": ABALONE_PROCESS_VALIDATION_S3_URI,
                                 "S3DataDistributionType": "FullyReplicated",
                             },
                         },
@@ -808,16 +821,10 @@ def pipeline(
             processing_inputs=[
                 processing_input(
                     input_name="input-1",
-                    s3_uri=Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"),
+                    s3_uri=ABALONE_TRAIN_S3_MODEL_ARTIFACTS,
                     local_path="/opt/ml/processing/model",
                 ),
-                processing_input(
-                    input_name="input-2",
-                    s3_uri=Get(
-                        "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri",
-                    ),
-                    local_path="/opt/ml/processing/test",
-                ),
+                processing_input("input-2", ABALONE_PROCESS_TEST_S3_URI, "/opt/ml/processing/test"),
                 processing_input(
                     input_name="code",
                     s3_uri="s3://sagemaker-us-west-2-000000000000/script-abalone-eval-2022-07-13-16-07-53-265/input/code/evaluation.py",
@@ -843,15 +850,7 @@ def pipeline(
                 {
                     "Type": "LessThanOrEqualTo",
                     "LeftValue": JsonGet(
-                        Join(
-                            "/",
-                            [
-                                Get(
-                                    "Steps.AbaloneEval.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri",
-                                ),
-                                "evaluation.json",
-                            ],
-                        ),
+                        Join("/", [ABALONE_EVAL_EVALUATION_S3_URI, "evaluation.json"]),
                         "regression_metrics.mse.value",
                     ),
                     "RightValue": Get("Parameters.MseThreshold"),
@@ -883,9 +882,7 @@ def pipeline(
                             {
                                 "Image": TRAINING_IMAGE,
                                 "Environment": {},
-                                "ModelDataUrl": Get(
-                                    "Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts",
-                                ),
+                                "ModelDataUrl": ABALONE_TRAIN_S3_MODEL_ARTIFACTS,
                             },
                         ],
                         "SupportedContentTypes": ["text/csv"],
@@ -909,7 +906,7 @@ def pipeline(
                     "PrimaryContainer": {
                         "Image": TRAINING_IMAGE,
                         "Environment": {},
-                        "ModelDataUrl": Get("Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"),
+                        "ModelDataUrl": ABALONE_TRAIN_S3_MODEL_ARTIFACTS,
                     },
                 },
             ),
@@ -921,7 +918,7 @@ def pipeline(
             step="AbaloneTransform",
             request=json.dumps(
                 {
-                    "ModelName": Get("Steps.AbaloneCreateModel-CreateModel.ModelName"),
+                    "ModelName": ABALONE_CREATE_MODEL_CREATE_MODEL_MODEL_NAME,
                     "TransformInput": {
                         "DataSource": {
                             "S3DataSource": {
