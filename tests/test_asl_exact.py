@@ -63,11 +63,72 @@ def _n_graph() -> str:
     return json.dumps({"Version": "2020-12-01", "Steps": steps})
 
 
-def _translate(dag_lowering: str, ledger: Diagnostics | None = None) -> dict[str, Any]:
+# The N graph with a Condition after b: its True branch (e, then g after it) reads d, its False
+# branch (f) reads a. Not series-parallel either.
+CONDITION_DEPENDENCIES = {
+    "a": [],
+    "b": [],
+    "c": ["a", "b"],
+    "d": ["b"],
+    "Gate": ["b"],
+    "e": ["Gate", "d"],
+    "f": ["Gate", "a"],
+    "g": ["e"],
+}
+CONDITION_DURATIONS = {"a": 8, "b": 1, "c": 1, "d": 8, "e": 1, "f": 1, "g": 1}
+
+
+def _series_parallel_seconds(serve: bool) -> int:
+    """What the default lowering's nested Parallel states take: Parallel[a, b], then d (which
+    also waits for a), the Condition, and its branch (the ledger names that wait)."""
+    seconds = CONDITION_DURATIONS
+    branch = seconds["e"] + seconds["g"] if serve else seconds["f"]
+    return max(seconds["a"], seconds["b"]) + seconds["d"] + branch
+
+
+def _condition_graph() -> str:
+    run = {"Get": "Execution.PipelineExecutionId"}
+    gate = {
+        "Name": "Gate",
+        "Type": "Condition",
+        "DependsOn": ["b"],
+        "Arguments": {
+            "Conditions": [
+                {"Type": "Equals", "LeftValue": {"Get": "Parameters.Serve"}, "RightValue": True}
+            ],
+            "IfSteps": [_model("e", [], {"D": {"Get": "Steps.d.ModelName"}})],
+            "ElseSteps": [_model("f", [], {"A": {"Get": "Steps.a.ModelName"}})],
+        },
+    }
+    steps = [
+        _model("a", [], {"RUN": run}),
+        _model("b", [], {"RUN": run}),
+        _model("c", ["b"], {"A": {"Get": "Steps.a.ModelName"}}),
+        _model("d", ["b"], {"B": {"Get": "Steps.b.ModelName"}}),
+        gate,
+        _model("g", [], {"E": {"Get": "Steps.e.ModelName"}}),
+    ]
+    parameters = [{"Name": "Serve", "Type": "Boolean", "DefaultValue": True}]
+    return json.dumps({"Version": "2020-12-01", "Parameters": parameters, "Steps": steps})
+
+
+def _translate(
+    dag_lowering: str, ledger: Diagnostics | None = None, source: str | None = None
+) -> dict[str, Any]:
     text = pipeglot.translate(
-        _n_graph(), write="asl", name="n", diagnostics=ledger, dag_lowering=dag_lowering
+        source or _n_graph(), write="asl", name="n", diagnostics=ledger, dag_lowering=dag_lowering
     )
     return json.loads(text)
+
+
+def _critical_path(ran: set[str]) -> int:
+    """The longest chain of dependent steps that run, in seconds of CONDITION_DURATIONS."""
+    finish: dict[str, int] = {}
+    for step, dependencies in CONDITION_DEPENDENCIES.items():  # listed in a topological order
+        if step in ran:
+            start = max((finish[d] for d in dependencies), default=0)
+            finish[step] = start + CONDITION_DURATIONS.get(step, 0)
+    return max(finish.values())
 
 
 def _with_durations(states: dict[str, Any], seconds: dict[str, int]) -> None:
@@ -167,10 +228,13 @@ def _wait(sfn: Any, arn: str, limit: float = 60) -> dict[str, Any]:
 def _run_exact(
     aws: Any,  # noqa: F811
     runner_edit: Any = None,
+    source: str | None = None,
+    durations: dict[str, int] = DURATIONS,
+    execution_input: str = "{}",
 ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    document = _translate("exact")
+    document = _translate("exact", source=source)
     runner = for_moto(document["StateMachines"]["Runner"])
-    _with_durations(runner["States"], DURATIONS)
+    _with_durations(runner["States"], durations)
     _fast_polls(runner["States"])
     if runner_edit is not None:
         runner_edit(runner["States"])
@@ -184,7 +248,7 @@ def _run_exact(
     parent_arn = sfn.create_state_machine(
         name="n", definition=json.dumps(parent), roleArn=SFN_ROLE
     )["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=parent_arn, name="run-1", input="{}")
+    execution = sfn.start_execution(stateMachineArn=parent_arn, name="run-1", input=execution_input)
     result = _wait(sfn, execution["executionArn"])
     runs = {}
     for summary in sfn.list_executions(stateMachineArn=runner_arn)["executions"]:
@@ -291,10 +355,82 @@ def test_a_failed_step_skips_its_dependents_and_the_rest_runs(
     assert runs["d"].get("error") == "pipeglot.Skipped"
 
 
-def test_exact_machines_pass_statelint_and_asl_validator(tmp_path: Path) -> None:
+@pytest.mark.parametrize("serve", [True, False])
+def test_a_condition_runs_the_branch_it_chooses_on_the_critical_path(
+    aws: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    serve: bool,
+) -> None:
+    _moto_start_execution_in_boto_case(monkeypatch)
+    _moto_sfn_sdk_as_aws_documents(monkeypatch)
+    _, result, runs = _run_exact(
+        aws,
+        source=_condition_graph(),
+        durations=CONDITION_DURATIONS,
+        execution_input=json.dumps({"Serve": serve}),
+    )
+    # the branch not taken is not a failure: the pipeline succeeds, as in SageMaker
+    assert result["status"] == "SUCCEEDED", (result.get("error"), result.get("cause"))
+    assert sorted(runs) == sorted(CONDITION_DEPENDENCIES)
+    assert all(run["status"] == "SUCCEEDED" for run in runs.values())
+    ran = {step for step, run in runs.items() if step in _entered(run["events"])}
+    expected = {"a", "b", "c", "d", "Gate", *(("e", "g") if serve else ("f",))}
+    assert ran == expected
+    not_run = {step for step, run in runs.items() if f"pipeglot.NotRun.{step}" in _entered(run)}
+    assert not_run == set(CONDITION_DEPENDENCIES) - expected
+    sagemaker = aws.client("sagemaker", region_name=REGION)
+    models = {m["ModelName"].split("-")[0] for m in sagemaker.list_models()["Models"]}
+    assert models == expected - {"Gate"}
+    # results of the steps before the Condition reached the branch it chose
+    environment = {
+        m["ModelName"].split("-")[0]: sagemaker.describe_model(ModelName=m["ModelName"])[
+            "PrimaryContainer"
+        ]["Environment"]
+        for m in sagemaker.list_models()["Models"]
+    }
+    names = {
+        m["ModelName"].split("-")[0]: m["ModelName"] for m in sagemaker.list_models()["Models"]
+    }
+    if serve:
+        assert environment["e"] == {"D": names["d"]} and environment["g"] == {"E": names["e"]}
+    else:
+        assert environment["f"] == {"A": names["a"]}
+    # every step that ran started once its own dependencies had ended
+    started = {step: _step_started(runs[step]["events"], step) for step in ran - {"Gate"}}
+    for step in started:
+        for dependency in CONDITION_DEPENDENCIES[step]:
+            assert started[step] >= runs[dependency]["stopDate"] - TICK, (step, dependency)
+    spans = [_step_span(runs[step]["events"], CONDITION_DURATIONS) for step in started]
+    makespan = (max(end for _, end in spans) - min(s for s, _ in spans)).total_seconds()
+    critical = _critical_path(ran)
+    first = min(s for s, _ in spans)
+    late = {step: round((started[step] - first).total_seconds(), 2) for step in sorted(started)}
+    critical, series_parallel = _critical_path(ran), _series_parallel_seconds(serve)
+    print(
+        f"Serve={serve}: exact {makespan:.2f} s, critical path {critical} s, series-parallel "
+        f"lowering {series_parallel} s; steps started at {late}"
+    )
+    # the overhead is the polling (1 s here) along the critical chain, and moto's .sync polling
+    assert critical <= makespan < series_parallel
+    ledger = Diagnostics()
+    _translate("series-parallel", ledger, _condition_graph())
+    [wait] = [d for d in ledger if d.code == "asl.structure.extra-wait"]
+    assert wait.step == "d" and "also waits for 'a'" in wait.message
+
+
+def _entered(events: Any) -> list[str]:
+    if isinstance(events, dict):
+        events = events["events"]
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
+    ]
+
+
+@pytest.mark.parametrize("graph", ["n", "condition"])
+def test_exact_machines_pass_statelint_and_asl_validator(tmp_path: Path, graph: str) -> None:
     linter = require_module("statelint.linter").Linter  # type: ignore[attr-defined]
     ledger = Diagnostics()
-    document = _translate("exact", ledger)
+    document = _translate("exact", ledger, _condition_graph() if graph == "condition" else None)
     assert list(document["StateMachines"]) == ["Runner", "Main"]
     command = [_asl_validator()]
     for key, definition in document["StateMachines"].items():
@@ -307,6 +443,11 @@ def test_exact_machines_pass_statelint_and_asl_validator(tmp_path: Path) -> None
     reported = {d.code: d for d in ledger}
     assert reported["asl.schedule.exact"].fidelity is Fidelity.EXACT
     assert "asl.structure.extra-wait" not in reported
+    if graph == "condition":
+        assert "asl.condition.guard" not in reported and "asl.condition.guards" not in reported
+        message = reported["asl.condition.exact"].message
+        assert "skipped when True: 'f'; False: 'e', 'g'" in message
+        return
     assert "critical path of 2 units, where the series-parallel lowering takes 2" in (
         reported["asl.schedule.exact"].message
     )

@@ -14,6 +14,15 @@ execution of one *runner* state machine and lets the executions wait for each ot
   propagate as in SageMaker and steps already running finish;
 - after the Parallel state, the parent fails if any step failed or was skipped.
 
+Conditions: a Condition's runner evaluates it and records its outcome in its document, as the
+default lowering does. A step SageMaker would not run (its Condition chose the other branch, or
+a step it depends on was not run for that reason) does not fail: its runner ends at once, with
+its document holding ``{"<step key>": {"NotRun": true}}`` (``not_run_state``), so the steps
+after it, merging that document, are not run either, and the execution still succeeds. Which
+outcome each step checks itself comes from the skip analysis (``ir.regions``): the literals of
+its requirements that none of its dependencies' requirements imply (``own_literals``); a step
+requiring both outcomes of one Condition never runs, and no runner is started for it.
+
 The polling happens in the runner executions, so the parent's history grows with the number of
 steps only, and each runner's history with the time it waits (``poll_cost``).
 """
@@ -24,6 +33,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipeglot.backends.asl.names import RUN_KEY, SCRATCH_KEY
+from pipeglot.diagnostics import Diagnostics
+from pipeglot.ir.model import StepKind, Workflow
+from pipeglot.ir.regions import Regions, condition_regions
 
 State = dict[str, Any]
 
@@ -42,6 +54,7 @@ STEP_PATH = f"$.{SCRATCH_KEY}.Step"
 OUTCOME_PATH = f"$.{SCRATCH_KEY}.Steps"
 _PREFIX = f"$.{SCRATCH_KEY}.Executions"
 _POLL = f"$.{SCRATCH_KEY}.Poll"
+NOT_RUN = "NotRun"  # the mark of a step not run: no SageMaker response has such a field
 
 
 def execution_suffix(key: str, index: int, token_length: int) -> str:
@@ -125,6 +138,114 @@ def poll_states(
         },
     }
     return poll, states
+
+
+def skips(workflow: Workflow) -> Regions:
+    """What each Condition's outcome skips: the shared analysis (``ir.regions``)."""
+    return condition_regions(workflow)
+
+
+def runs(order: Sequence[str], regions: Regions) -> list[str]:
+    """The steps that get a runner execution: all but those that can never run."""
+    return [name for name in order if not regions.never_runs(name)]
+
+
+def report_conditions(workflow: Workflow, regions: Regions, diagnostics: Diagnostics) -> None:
+    """What each Condition's runner decides, and the steps no runner is started for."""
+    for step in workflow.steps:
+        if step.kind is not StepKind.CONDITION:
+            continue
+        skipped = {
+            outcome: regions.skipped_when(step.name, outcome == "True")
+            for outcome in ("True", "False")
+        }
+        listed = "; ".join(
+            f"{outcome}: {', '.join(map(repr, names)) or 'nothing'}"
+            for outcome, names in skipped.items()
+        )
+        diagnostics.exact(
+            "asl.condition.exact",
+            "the Condition's runner records its outcome; the runners of the steps it skips end "
+            f"as not run and the execution still succeeds, as in SageMaker (skipped when {listed})",
+            step.name,
+        )
+    for name in regions.requirements:
+        if regions.never_runs(name):
+            diagnostics.exact(
+                "asl.condition.never-runs",
+                "the step needs both outcomes of one Condition, so SageMaker never runs it: no "
+                "runner execution is started for it",
+                name,
+            )
+
+
+def own_literals(
+    requirements: Mapping[str, frozenset[tuple[str, bool]]],
+    step: str,
+    predecessors: Sequence[str],
+) -> list[tuple[str, bool]]:
+    """The (Condition, outcome) pairs a step's runner checks itself: those of its requirements
+    that none of its dependencies requires (a dependency that ran met its own). Each one's
+    Condition is a dependency (the branch holding the step), so its outcome is in the document
+    once the dependencies are merged."""
+    inherited = set().union(*(requirements[p] for p in predecessors))
+    own = sorted(requirements[step] - inherited, key=lambda literal: literal[0])
+    assert all(condition in predecessors for condition, _ in own), (step, own)
+    return own
+
+
+def deciding(
+    requirements: Mapping[str, frozenset[tuple[str, bool]]],
+    step: str,
+    predecessors: Sequence[str],
+) -> list[str]:
+    """The dependencies whose documents say whether the step runs: its own literals'
+    Conditions and the dependencies that may not run themselves, in dependency order."""
+    conditions = {condition for condition, _ in own_literals(requirements, step, predecessors)}
+    return [p for p in predecessors if p in conditions or requirements[p]]
+
+
+def runs_check(
+    step_state: str,
+    maybe_not_run: Sequence[str],
+    outcomes: Sequence[tuple[str, str]],
+    then: str,
+    not_run: str,
+) -> State | None:
+    """A Choice that ends the runner as *not run* when a dependency was not run (``maybe_not_run``:
+    the keys of those that may not be) or a Condition chose the other branch (``outcomes``:
+    the Condition's key and the outcome the step needs). ``None`` when nothing can stop it.
+
+    The marks come first: Choice rules are tried in order, and a Condition that was not run has
+    no outcome to compare."""
+    rules: list[State] = [
+        {"Variable": f"$.{key}.{NOT_RUN}", "IsPresent": True, "Next": not_run}
+        for key in maybe_not_run
+    ]
+    rules += [
+        {"Not": {"Variable": f"$.{key}.Outcome", "StringEquals": outcome}, "Next": not_run}
+        for key, outcome in outcomes
+    ]
+    if not rules:
+        return None
+    return {
+        "Type": "Choice",
+        "Comment": f"Does SageMaker run {step_state}? Not if a Condition chose the other "
+        "branch, before it or of a step it depends on.",
+        "Choices": rules,
+        "Default": then,
+    }
+
+
+def not_run_state(step_state: str, key: str) -> State:
+    """The runner's end for a step SageMaker does not run: it succeeds, and its document marks
+    the step as not run for the steps after it."""
+    return {
+        "Type": "Pass",
+        "Comment": f"SageMaker does not run {step_state}: a Condition chose the other branch.",
+        "Result": {key: {NOT_RUN: True}},
+        "End": True,
+    }
 
 
 def skipped_state(step_state: str) -> State:

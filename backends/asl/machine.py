@@ -342,8 +342,11 @@ class _Assembler:
             )
 
     def _report_schedule(self, exact_lowering: bool = False) -> None:
-        if not exact_lowering:
-            self._report_extra_waits()
+        lowered, critical = makespans(self.blocks, self.plan, self.predecessors, self.order)
+        if exact_lowering:  # no extra waits, no guards: the runners wait and skip
+            self._report_exact(lowered, critical)
+            return
+        self._report_extra_waits()
         for condition, why in self.plan.unrouted.items():
             self.diagnostics.approximated(
                 "asl.condition.guards",
@@ -359,10 +362,6 @@ class _Assembler:
                     "every step it depends on ran",
                     name,
                 )
-        lowered, critical = makespans(self.blocks, self.plan, self.predecessors, self.order)
-        if exact_lowering:
-            self._report_exact(lowered, critical)
-            return
         self.diagnostics.record(
             "asl.schedule.makespan",
             Fidelity.EXACT if lowered == critical else Fidelity.APPROXIMATED,
@@ -378,13 +377,6 @@ class _Assembler:
     # --- the exact lowering (see ``exact``) ---------------------------------------------------
 
     def _exact_applies(self) -> bool:
-        if any(step.kind is StepKind.CONDITION for step in self.workflow.steps):
-            self.diagnostics.approximated(
-                "asl.schedule.exact",
-                "dag_lowering='exact' takes pipelines without Condition steps; this one is "
-                "written with the series-parallel lowering",
-            )
-            return False
         if not self.extra_waits:
             self.diagnostics.exact(
                 "asl.schedule.exact",
@@ -392,6 +384,7 @@ class _Assembler:
                 "step when its dependencies are done, so the series-parallel lowering is written",
             )
             return False
+        self.exact_regions = exact.skips(self.workflow)
         return True
 
     def _report_exact(self, lowered: int, critical: int) -> None:
@@ -412,23 +405,25 @@ class _Assembler:
             f"{exact.EVENTS_PER_POLL} per poll, so a step can wait about {hours:.0f} h for its "
             f"dependencies within the {HISTORY_LIMIT:,}-event limit",
         )
+        exact.report_conditions(self.workflow, self.exact_regions, self.diagnostics)
 
     def _exact_definition(self) -> dict[str, Any]:
         self.values.context_from_run()  # a runner's $$.Execution is its own
+        self.maybe_skipped = set()  # the runners skip, not guards
         self.position = {}
         self._spans = {}
         suffixes = {
             name: exact.execution_suffix(self.keys[name], index, RUN_TOKEN_LENGTH)
             for index, name in enumerate(self.order)
         }
-        runner = _Scope(self.names)
+        runner = self._exact_runner = _Scope(self.names)
         prefix, route = self.names.helper("Executions"), self.names.helper("Route")
         choices: list[State] = []
         unknown = self.names.helper("UnknownStep")
         runner.add(prefix, {**exact.prefix_state(), "Next": route})
         runner.add(route, {"Type": "Choice", "Choices": choices, "Default": unknown})
         runner.add(unknown, {"Type": "Fail", "Error": "pipeglot.UnknownStep"})
-        for name in self.order:
+        for name in exact.runs(self.order, self.exact_regions):
             choices.append(
                 {
                     "Variable": exact.STEP_PATH,
@@ -476,14 +471,50 @@ class _Assembler:
         state_name = self.state_name[name]
         skipped = self.names.helper("Skipped", state_name)
         runner.add(skipped, exact.skipped_state(name))
-        following = entry
-        for dependency in reversed(predecessors):
+        # The dependencies that decide whether the step runs are polled first: a step its
+        # Condition does not run ends as soon as the Condition has, as in SageMaker.
+        deciding = exact.deciding(self.exact_regions.requirements, name, predecessors)
+        rest = [p for p in predecessors if p not in deciding]
+        following = self._exact_polls(name, rest, entry, skipped, suffixes)
+        following = self._exact_runs_check(name, following)
+        return self._exact_polls(name, deciding, following, skipped, suffixes)
+
+    def _exact_polls(
+        self, name: str, dependencies: list[str], then: str, skipped: str, suffixes: dict[str, str]
+    ) -> str:
+        """Poll ``dependencies`` in order, then go to ``then``; the first poll's name."""
+        following = then
+        for dependency in reversed(dependencies):
             following, states = exact.poll_states(
-                state_name, dependency, suffixes[dependency], self.names.helper, following, skipped
+                self.state_name[name],
+                dependency,
+                suffixes[dependency],
+                self.names.helper,
+                following,
+                skipped,
             )
             for poll_name, state in states.items():
-                runner.add(poll_name, state)
+                self._exact_runner.add(poll_name, state)
         return following
+
+    def _exact_runs_check(self, name: str, entry: str) -> str:
+        """Before the step's states, once its dependencies are merged: does SageMaker run it?"""
+        requirements = self.exact_regions.requirements
+        predecessors = self.predecessors[name]
+        outcomes = [
+            (self.keys[condition], "True" if outcome else "False")
+            for condition, outcome in exact.own_literals(requirements, name, predecessors)
+        ]
+        maybe_not_run = [self.keys[p] for p in predecessors if requirements[p]]
+        state_name = self.state_name[name]
+        not_run = self.names.helper("NotRun", state_name)
+        check = exact.runs_check(state_name, maybe_not_run, outcomes, entry, not_run)
+        if check is None:
+            return entry
+        runs = self.names.helper("Runs", state_name)
+        self._exact_runner.add(runs, check)
+        self._exact_runner.add(not_run, exact.not_run_state(state_name, self.keys[name]))
+        return runs
 
     def _exact_parent_steps(self, top: _Scope) -> str:
         """One Parallel branch per step, then fail if any failed or was skipped."""
@@ -497,6 +528,7 @@ class _Assembler:
                 self.names.helper,
             )
             for index, name in enumerate(self.order)
+            if not self.exact_regions.never_runs(name)
         ]
         top.add(
             steps,
