@@ -170,6 +170,13 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--unsupported", default="error", choices=[level.value for level in UnsupportedLevel]
     )
+    [lowering] = [o for o in backend_options(writer("asl")) if o.name == "dag_lowering"]
+    deploy.add_argument(
+        lowering.flag,
+        choices=lowering.choices,
+        help=f"with --to stepfunctions: {lowering.help} (exact: its runner machine is created "
+        f"first, as NAME-Runner). Default: {lowering.default}",
+    )
     _add_from(deploy)
     deploy.set_defaults(handler=_deploy)
 
@@ -517,10 +524,19 @@ def _deploy(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             unsupported=level,
             diagnostics=ledger,
+            **_deploy_options(args),
         )
     finally:
         _report(ledger, level, job.label, skip_unsupported=level is UnsupportedLevel.ERROR)
     return 0
+
+
+def _deploy_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.dag_lowering is None:
+        return {}
+    if args.to != "stepfunctions":
+        raise UsageError(f"--dag-lowering applies to --to stepfunctions, not {args.to}")
+    return {"dag_lowering": args.dag_lowering}
 
 
 # --- validate, inspect, formats -------------------------------------------------------------

@@ -1,11 +1,16 @@
 """``pipeglot deploy``: create or update the translation where it runs.
 
     pipeglot deploy INPUT --to stepfunctions|sagemaker --name NAME --role-arn ARN [--dry-run]
+                    [--dag-lowering series-parallel|exact]
 
 Deploying is an upsert: look the target up (read-only calls), then create it, update it, or
 leave it alone when its definition and role already match, so running the same deploy twice
 changes nothing the second time. ``--dry-run`` makes the same read-only calls and prints the
 write requests as JSON instead of sending them.
+
+A translation into several state machines (a split pipeline, or ``dag_lowering="exact"`` with
+its runner) is deployed machine by machine in the document's order, each machine it starts
+first, so that its ARN can be filled in where the parent says ``${<key>}``.
 """
 
 from __future__ import annotations
@@ -81,19 +86,28 @@ def deploy(
     unsupported: UnsupportedLevel | str = UnsupportedLevel.ERROR,
     diagnostics: Diagnostics | None = None,
     say: Callable[[str], None] = print,
+    **options: Any,
 ) -> list[Request]:
     """Translate ``workflow`` for ``to`` and create or update it as ``name``.
 
-    Returns the write requests that were sent (or, with ``dry_run``, would be); ``say`` gets
-    one line per thing done.
+    ``options`` are the target writer's options, as for ``pipeglot.dump`` (for example
+    ``dag_lowering="exact"`` for ``to="stepfunctions"``). Returns the write requests that were
+    sent (or, with ``dry_run``, would be); ``say`` gets one line per thing done.
 
     Raises:
-        UsageError: ``to`` is unknown or its writer is missing; the definition is too large.
+        UsageError: ``to`` is unknown or its writer is missing; an option the writer does not
+            take; the definition is too large.
         AwsError: an AWS call failed (access denied, throttled, no credentials...).
         UnsupportedError: the workflow cannot be expressed for ``to`` (see ``unsupported``).
     """
     target = _target(to)
-    text = dump(workflow, write=target.writer, unsupported=unsupported, diagnostics=diagnostics)
+    text = dump(
+        workflow,
+        write=target.writer,
+        unsupported=unsupported,
+        diagnostics=diagnostics,
+        **options,
+    )
     document = json.loads(text)
     client = aws.client(target.service, region)
     if to == "stepfunctions" and "StateMachines" in document:
@@ -109,9 +123,10 @@ def _deploy_split(
     dry_run: bool,
     say: Callable[[str], None],
 ) -> list[Request]:
-    """A split pipeline (see the asl writer): each child machine as NAME-<its key>, in the
-    document's order (a child before the machines that start it), then the parent as NAME,
-    each with the ARNs of the children it starts filled in."""
+    """Several machines (see the asl writer: a split pipeline's children, or the exact
+    lowering's runner): each child machine as NAME-<its key>, in the document's order (a child
+    before the machines that start it), then the parent as NAME, each with the ARNs of the
+    children it starts filled in."""
     target = TARGETS["stepfunctions"]
     arns: dict[str, str] = {}
     requests: list[Request] = []

@@ -179,3 +179,83 @@ def test_stepfunctions_dry_run(aws: Any, capsys: Any) -> None:
     assert request["name"] == "every-step" and request["type"] == "STANDARD"
     assert "States" in request["definition"]
     assert aws.client("stepfunctions").list_state_machines()["stateMachines"] == []
+
+
+def test_stepfunctions_exact_lowering_creates_the_runner_first(
+    aws: Any, tmp_path: Path, capsys: Any
+) -> None:
+    """``--dag-lowering exact``: the runner machine is created as NAME-Runner, then the parent
+    with the runner's ARN in each of its branches; deploying again changes nothing."""
+    from test_asl_exact import _n_graph
+
+    source = tmp_path / "n.json"
+    source.write_text(_n_graph())
+    args = [str(source), "--to", "stepfunctions", "--name", "n", "--role-arn", ROLE]
+    assert _deploy(*args, "--dag-lowering", "exact") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        "created Step Functions state machine 'n-Runner'",
+        "created Step Functions state machine 'n'",
+    ]
+    client = aws.client("stepfunctions")
+    arns = {m["name"]: m["stateMachineArn"] for m in client.list_state_machines()["stateMachines"]}
+    assert set(arns) == {"n", "n-Runner"}
+    stored = {
+        name: json.loads(client.describe_state_machine(stateMachineArn=arn)["definition"])
+        for name, arn in arns.items()
+    }
+    expected = json.loads(
+        pipeglot.translate(_n_graph(), write="asl", name="n", dag_lowering="exact")
+    )["StateMachines"]
+    assert stored["n-Runner"] == expected["Runner"]  # the machine tested on moto's engine
+    started = [
+        state["Parameters"]["StateMachineArn"]
+        for branch in stored["n"]["States"]["pipeglot.Steps"]["Branches"]
+        for state in branch["States"].values()
+        if state.get("Resource") == "arn:aws:states:::states:startExecution.sync:2"
+    ]
+    assert started == [arns["n-Runner"]] * 4
+    assert json.dumps(stored["n"]).replace(arns["n-Runner"], "${Runner}") == json.dumps(
+        expected["Main"]
+    )
+
+    assert _deploy(*args, "--dag-lowering", "exact") == 0
+    assert capsys.readouterr().out.count("is up to date") == 2
+    # without the flag, the default lowering: the parent is updated to the one machine
+    assert _deploy(*args) == 0
+    assert capsys.readouterr().out.startswith("updated Step Functions state machine 'n'")
+
+
+def test_exact_lowering_through_the_api_and_for_the_wrong_target(
+    aws: Any, tmp_path: Path, capsys: Any
+) -> None:
+    from test_asl_exact import _n_graph
+
+    from pipeglot.deploy import deploy
+
+    workflow = pipeglot.load(_n_graph(), name="n")
+    lines: list[str] = []
+    requests = deploy(
+        workflow,
+        to="stepfunctions",
+        name="n",
+        role_arn=ROLE,
+        dry_run=True,
+        say=lines.append,
+        dag_lowering="exact",
+    )
+    assert [(r.operation, r.parameters["name"]) for r in requests] == [
+        ("CreateStateMachine", "n-Runner"),
+        ("CreateStateMachine", "n"),
+    ]
+    assert aws.client("stepfunctions").list_state_machines()["stateMachines"] == []
+    with pytest.raises(pipeglot.UsageError, match="must be one of series-parallel, exact"):
+        deploy(workflow, to="stepfunctions", name="n", role_arn=ROLE, dag_lowering="fastest")
+    source = tmp_path / "n.json"
+    source.write_text(_n_graph())
+    args = [str(source), "--to", "sagemaker", "--name", "n", "--role-arn", ROLE]
+    assert _deploy(*args, "--dag-lowering", "exact") == 2
+    error = capsys.readouterr().err
+    assert "--dag-lowering applies to --to stepfunctions, not sagemaker" in error
+    assert "Traceback" not in error
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
