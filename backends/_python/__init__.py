@@ -18,86 +18,78 @@ import math
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 LINE_LENGTH = 100
 INDENT = "    "
 
 
 # --- Layout ---------------------------------------------------------------------------------
+# Each node keeps its one-line text (``flat``), built once from its children's when it is made:
+# deciding whether a group fits is then one len(), and writing it one concatenation, instead
+# of a walk of the subtree at every level of the layout.
 
 
-@dataclass(frozen=True, slots=True)
 class Atom:
     """Text that is never broken across lines."""
 
-    text: str
+    __slots__ = ("flat", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = self.flat = text
+
+    def __repr__(self) -> str:
+        return f"Atom({self.text!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class Group:
     """Bracketed items: ``open`` item, item ``close``; one line if it fits, else one per line."""
 
-    open: str
-    items: tuple[Doc | Entry, ...]
-    close: str
+    __slots__ = ("close", "flat", "items", "open")
+
+    def __init__(self, open: str, items: tuple[Doc | Entry, ...], close: str) -> None:
+        self.open, self.items, self.close = open, items, close
+        self.flat = open + ", ".join([item.flat for item in items]) + close
+
+    def __repr__(self) -> str:
+        return f"Group({self.open!r}, {self.items!r}, {self.close!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
     """``key: value`` in a dict, or ``name=value`` in a call (``separator`` says which)."""
 
-    key: str
-    separator: str
-    value: Doc
+    __slots__ = ("flat", "key", "separator", "value")
+
+    def __init__(self, key: str, separator: str, value: Doc) -> None:
+        self.key, self.separator, self.value = key, separator, value
+        self.flat = key + separator + value.flat
+
+    def __repr__(self) -> str:
+        return f"Entry({self.key!r}, {self.separator!r}, {self.value!r})"
 
 
 Doc = Atom | Group
 
 
 def flat(doc: Doc | Entry) -> str:
-    if isinstance(doc, Atom):
-        return doc.text
-    if isinstance(doc, Entry):
-        return doc.key + doc.separator + flat(doc.value)
-    return doc.open + ", ".join(flat(item) for item in doc.items) + doc.close
+    return doc.flat
 
 
 def render(doc: Doc | Entry, indent: int = 0, prefix: int = 0, suffix: int = 0) -> str:
     """``doc`` as it stands after ``prefix`` columns on a line indented ``indent`` levels and
     followed by ``suffix`` columns. Groups that do not fit explode with a trailing comma,
     which ``ruff format`` keeps (the magic trailing comma)."""
-    if isinstance(doc, Entry):
+    if type(doc) is Entry:
         head = doc.key + doc.separator
         return head + render(doc.value, indent, prefix + len(head), suffix)
-    if isinstance(doc, Atom) or not doc.items:
-        return flat(doc)
-    if _fits(doc, LINE_LENGTH - len(INDENT) * indent - prefix - suffix):
-        return flat(doc)
+    if type(doc) is Atom or not doc.items:
+        return doc.flat
+    if len(doc.flat) <= LINE_LENGTH - len(INDENT) * indent - prefix - suffix:
+        return doc.flat
     inner = INDENT * (indent + 1)
     lines = [doc.open]
     lines.extend(f"{inner}{render(item, indent + 1, 0, 1)}," for item in doc.items)
     lines.append(INDENT * indent + doc.close)
     return "\n".join(lines)
-
-
-def _fits(doc: Doc | Entry, budget: int) -> bool:
-    """Whether ``len(flat(doc)) <= budget``, found without building the text: it stops as
-    soon as the budget is spent, so laying out a deep value stays linear in its size."""
-    stack: list[Doc | Entry] = [doc]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Atom):
-            budget -= len(item.text)
-        elif isinstance(item, Entry):
-            budget -= len(item.key) + len(item.separator)
-            stack.append(item.value)
-        else:
-            budget -= len(item.open) + len(item.close) + 2 * max(len(item.items) - 1, 0)
-            stack.extend(item.items)
-        if budget < 0:
-            return False
-    return True
 
 
 def call(name: str, /, *args: Doc, **kwargs: Doc) -> Group:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import chain, repeat
+from operator import itemgetter
 
 from pipeglot.backends._python import Identifiers
 from pipeglot.ir.expressions import Value
@@ -99,10 +101,11 @@ def _family(members: list[Step], function: str, identifiers: Identifiers) -> Fam
     family = Family(function, {}, tuple(names))
     family.body = _name_holes(body, iter(names))
     for index, (path, values) in enumerate(holes):
-        builder = _item_builder(path, values, identifiers)
-        if builder is not None:
+        found = _item_builder(path, values, identifiers)
+        if found is not None:
+            builder, calls = found
             family.items.append(builder)
-            holes[index] = (path, [_item_calls(builder, value) for value in values])
+            holes[index] = (path, calls)
     for index, step in enumerate(members):
         family.arguments[step.name] = {
             name: values[index] for name, (_, values) in zip(names, holes, strict=True)
@@ -112,9 +115,10 @@ def _family(members: list[Step], function: str, identifiers: Identifiers) -> Fam
 
 def _item_builder(
     path: tuple[str, ...], values: list[Value], identifiers: Identifiers
-) -> ItemBuilder | None:
+) -> tuple[ItemBuilder, list[list[ItemCall]]] | None:
     """A builder for the items of the lists in ``values`` when they are dicts that share
-    values (ProcessingInputs, InputDataConfig channels...), else None."""
+    values (ProcessingInputs, InputDataConfig channels...), and each list as calls of it;
+    else None."""
     if not all(isinstance(value, list) for value in values):
         return None
     items = [item for value in values for item in value]
@@ -127,56 +131,65 @@ def _item_builder(
     names = _parameter_names([p for p, _ in holes])
     name = _snake(path[-1] if path else "item")
     function = identifiers.helper(name[:-1] if name.endswith("s") else f"{name}_item")
-    return ItemBuilder(function, _name_holes(body, iter(names)), tuple(names))
-
-
-def _item_calls(builder: ItemBuilder, items: list[dict]) -> list[ItemCall]:
-    """Each item as a call of ``builder``: the values at its holes, by parameter name."""
-    calls = []
-    for item in items:
-        found: list[Value] = []
-        _holes_of(builder.body, item, found)
-        calls.append(ItemCall(builder.function, tuple(zip(builder.parameters, found, strict=True))))
-    return calls
-
-
-def _holes_of(body: Value, value: Value, found: list[Value]) -> None:
-    """The parts of ``value`` at the holes of ``body``, in order (``value`` fits ``body``)."""
-    if isinstance(body, Hole):
-        found.append(value)
-    elif isinstance(body, dict):
-        for key, inner in body.items():
-            _holes_of(inner, value[key], found)
-    elif isinstance(body, list) and not _same(body, value):
-        for inner, item in zip(body, value, strict=True):
-            _holes_of(inner, item, found)
+    builder = ItemBuilder(function, _name_holes(body, iter(names)), tuple(names))
+    # Each hole lists every item's value there, in the order of ``items``: item i's call
+    # takes the i-th value of each hole, so no item is walked again to find them.
+    calls = iter(
+        ItemCall(function, tuple(zip(names, found, strict=True)))
+        for found in zip(*(found for _, found in holes), strict=True)
+    )
+    return builder, [[next(calls) for _ in value] for value in values]
 
 
 def _generalise(values: list[Value], path: tuple[str, ...], holes: list) -> Value:
     """The common part of ``values``: equal values stay, dicts with the same keys are
-    generalised key by key, anything else becomes a hole (``_PENDING``, named later)."""
+    generalised key by key, anything else becomes a hole (``_PENDING``, named later).
+
+    Dicts and lists of dicts are generalised part by part, and found equal when no part is a
+    hole, rather than compared whole first: each value is then walked once, not once per level
+    it is nested in."""
     first = values[0]
-    if all(_same(first, other) for other in values[1:]):
-        return first
-    if all(isinstance(value, dict) for value in values):
-        keys = tuple(first)
-        if all(tuple(value) == keys for value in values[1:]):
-            return {
-                key: _generalise([value[key] for value in values], (*path, str(key)), holes)
-                for key in keys
+    kind = type(first)
+    if len(set(map(type, values))) == 1:  # one exact type: True is not 1, and 1 is not 1.0
+        before = len(holes)
+        if kind is dict and _same_keys(values):
+            body: Value = {
+                key: _generalise(_column(values, key), (*path, str(key)), holes) for key in first
             }
-    if all(isinstance(value, list) for value in values):
-        length = len(first)
-        items = [item for value in values for item in value]
-        if all(len(value) == length for value in values) and all(
-            isinstance(item, dict) for item in items
-        ):
-            return [
-                _generalise([value[index] for value in values], path, holes)
-                for index in range(length)
-            ]
+            return first if len(holes) == before else body
+        if kind is list and _rows_of_dicts(values):
+            body = [_generalise(_column(values, index), path, holes) for index in range(len(first))]
+            return first if len(holes) == before else body
+        if _all_same(first, values):
+            return first
     holes.append((path, values))
     return _PENDING
+
+
+def _column(values: list, key: str | int) -> list[Value]:
+    """Each value's item at ``key``."""
+    return list(map(itemgetter(key), values))
+
+
+def _same_keys(values: list[dict]) -> bool:
+    """Whether the dicts have the same keys in the same order."""
+    keys = list(values[0])
+    return all(map(keys.__eq__, map(list, values)))
+
+
+def _rows_of_dicts(values: list[list]) -> bool:
+    """Whether the lists have one length and hold only dicts."""
+    return len(set(map(len, values))) == 1 and all(
+        map(isinstance, chain.from_iterable(values), repeat(dict))
+    )
+
+
+def _all_same(first: Value, values: list[Value]) -> bool:
+    """Whether every value (all of ``first``'s exact type) is _same as ``first``. Other than
+    containers, values of one type are the same when equal, which list.count tells in C."""
+    if isinstance(first, dict | list | tuple):
+        return all(map(_same, repeat(first), values[1:]))
+    return values.count(first) == len(values)
 
 
 _PENDING = Hole("")
@@ -184,13 +197,16 @@ _PENDING = Hole("")
 
 def _same(left: Value, right: Value) -> bool:
     """Equal as JSON values, where True is not 1 and 1 is not 1.0."""
-    if type(left) is not type(right):
+    kind = type(left)  # exact types first: this compares every value of every member step
+    if kind is not type(right):
         return False
-    if isinstance(left, dict):
-        return tuple(left) == tuple(right) and all(_same(left[k], right[k]) for k in left)
-    if isinstance(left, list | tuple):
-        return len(left) == len(right) and all(map(_same, left, right))
-    return left == right
+    if kind is not dict and kind is not list and kind is not tuple:
+        if not isinstance(left, dict | list | tuple):
+            return left == right
+        kind = dict if isinstance(left, dict) else list
+    if kind is dict:
+        return list(left) == list(right) and all(map(_same, left.values(), right.values()))
+    return len(left) == len(right) and all(map(_same, left, right))  # a list or tuple
 
 
 def _name_holes(body: Value, names) -> Value:
