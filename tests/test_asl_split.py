@@ -1,9 +1,12 @@
 """Pipelines too large for one state machine: a parent and child machines.
 
-The split is checked three ways: every machine of an 8,000-step pipeline is under the limits
+The split is checked four ways: every machine of an 8,000-step pipeline is under the limits
 and passes statelint and asl-validator; a split machine deployed with ``pipeglot deploy`` runs on
 moto's Step Functions engine (children started with ``states:startExecution.sync:2``), results
-flowing from one child to the next; and the CloudFormation template holds every machine.
+flowing from one child to the next; a generated pipeline of processing jobs, Conditions on
+their reports and registrations, split into 17 machines by a small budget, runs end to end on
+moto (``benchmarks/asl_moto_scale.py``, which also runs the 8,000 steps); and the
+CloudFormation template holds every machine.
 """
 
 from __future__ import annotations
@@ -200,6 +203,21 @@ def test_8000_steps_split_into_valid_machines_under_the_limits(tmp_path: Path) -
         command += ["--json-path", str(path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_a_generated_pipeline_split_into_children_runs_end_to_end_on_moto() -> None:
+    """``benchmarks/asl_moto_scale.py`` at a size the suite affords (its 8,000-step run is in the
+    README): every machine created in deploy order, one execution of the parent, every job and
+    registration done, each job reading the outputs its step names across child machines."""
+    import asl_moto_scale  # imports this module's moto adaptation: imported here, not above
+
+    result = asl_moto_scale.run(60, split.Budget(16000, 160), limit=120)
+    print(result)
+    assert result.status == "Succeeded", result.error
+    assert result.machines >= 10
+    assert result.expected_jobs == 57 and result.expected_packages == 1
+    assert result.processing_jobs == result.jobs_with_their_inputs == result.expected_jobs
+    assert result.model_packages == result.expected_packages
 
 
 def _all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
