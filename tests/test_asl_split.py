@@ -242,6 +242,79 @@ def test_a_step_too_large_for_any_machine_is_unsupported() -> None:
     assert "asl.limit.definition-size" in {d.code for d in ledger.of(Fidelity.UNSUPPORTED)}
 
 
+def _processing_with_outputs(name: str, outputs: int, reads: str | None) -> dict[str, Any]:
+    """A processing step with ``outputs`` outputs, reading the first output of ``reads``."""
+    configured = [
+        {
+            "OutputName": f"out{i}",
+            "S3Output": {
+                "S3Uri": f"s3://bucket/{name}/output-number-{i:04d}",
+                "LocalPath": f"/opt/ml/processing/output/{i}",
+                "S3UploadMode": "EndOfJob",
+            },
+        }
+        for i in range(outputs)
+    ]
+    inputs = []
+    if reads is not None:
+        uri = {"Get": f"Steps.{reads}.ProcessingOutputConfig.Outputs['out0'].S3Output.S3Uri"}
+        inputs = [{"InputName": "in", "S3Input": {"S3Uri": uri, "LocalPath": "/opt/in"}}]
+    return {
+        "Name": name,
+        "Type": "Processing",
+        "Arguments": {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceType": "ml.m5.large",
+                    "InstanceCount": 1,
+                    "VolumeSizeInGB": 30,
+                }
+            },
+            "AppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/p:1"},
+            "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+            "ProcessingInputs": inputs,
+            "ProcessingOutputConfig": {"Outputs": configured},
+        },
+    }
+
+
+def test_a_document_too_large_for_a_child_boundary_names_the_child_and_the_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each step keeps its whole ProcessingOutputConfig (about 60 KB here) for the next one:
+    the third child receives two of them, and the startExecution.sync:2 result returns its
+    input and its output, three of them more: over 256 KB."""
+    monkeypatch.setattr(machine, "DEFAULT_BUDGET", split.Budget(120_000, 40))
+    steps = [
+        _processing_with_outputs("P1", 400, None),
+        _processing_with_outputs("P2", 400, "P1"),
+        _processing_with_outputs("P3", 400, "P2"),
+        _processing_with_outputs("P4", 400, "P3"),
+    ]
+    ledger = Diagnostics()
+    document = json.loads(
+        pipeglot.translate(
+            json.dumps({"Version": "2020-12-01", "Steps": steps}),
+            write="asl",
+            unsupported="ignore",
+            diagnostics=ledger,
+        )
+    )
+    children = [key for key in document["StateMachines"] if key != "Main"]
+    assert len(children) >= 3
+    [payload] = [d for d in ledger if d.code == "asl.limit.payload"]
+    kept = len(json.dumps(steps[0]["Arguments"]["ProcessingOutputConfig"]))
+    message = payload.message
+    # the first boundary over the limit, with what it receives and what comes back
+    first = next(key for key in children if f"{key!r} (steps 'P" in message)
+    over = int(message.split("receives about ")[1].split(" bytes")[0].replace(",", ""))
+    back = int(message.split("brings it back")[1].split("about ")[1].split(";")[0].replace(",", ""))
+    steps_before = children.index(first)
+    assert over == pytest.approx(steps_before * kept, rel=0.01)
+    assert back == pytest.approx((2 * steps_before + 1) * kept, rel=0.01) and back > 262_144
+    assert "Step Functions fails a state whose input or result exceeds 262,144 bytes" in message
+
+
 def test_cloudformation_holds_every_machine_and_lets_the_parent_run_the_children(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -155,6 +155,7 @@ class _Assembler:
         self._extra_wait_list: list[structure.ExtraWait] = []
         self.budget = budget
         self.machines: dict[str, dict[str, Any]] = {}  # child machines, in deploy order
+        self.child_spans: dict[str, tuple[int, int]] = {}  # child -> first, last positions
         self.over_limit = False
         self._parameter_fail_state: State | None = None
         self.diagnostics = diagnostics
@@ -301,6 +302,7 @@ class _Assembler:
         _close(exits, None)
         first, last, _ = self._span(child.block)
         steps = [self.order_by_position[first], self.order_by_position[last]]
+        self.child_spans[child.name] = (first, last)
         self.machines[child.name] = {
             "Comment": f"Part of the pipeline {self.workflow.name or 'pipeline'!r}: steps "
             f"{steps[0]!r} to {steps[-1]!r}, started by {PARENT!r}.",
@@ -1027,13 +1029,43 @@ class _Assembler:
                     f"{HISTORY_LIMIT:,}",
                 )
         payload = self._estimated_payload()
-        if payload > PAYLOAD_LIMIT:
+        over = [b for b in self._boundaries() if b.result > PAYLOAD_LIMIT]
+        if over:
+            self._report_boundaries(over)
+        elif payload > PAYLOAD_LIMIT:
             self.diagnostics.approximated(
                 "asl.limit.payload",
                 f"the step results later states read add up to about {payload:,} bytes; Step "
                 f"Functions fails a state whose input or output exceeds {PAYLOAD_LIMIT:,}. "
-                "Split the pipeline, or read fewer step properties",
+                "Read fewer step properties",
             )
+
+    def _boundaries(self) -> list[split.Boundary]:
+        """The documents crossing the child machines' boundaries (none without children)."""
+        if not self.child_spans:
+            return []
+        defaults = [p.default for p in self.workflow.parameter_list if p.default is not MISSING]
+        added = [
+            sum(_estimated_size(self.workflow.step(name), f) for f in self.values.kept[name].fields)
+            for name in self.order_by_position
+        ]
+        base = len(json.dumps(defaults, default=str))
+        return split.boundaries(self.child_spans, self.order_by_position, added, base)
+
+    def _report_boundaries(self, over: list[split.Boundary]) -> None:
+        first, largest = over[0], max(over, key=lambda b: b.result)
+        self.diagnostics.approximated(
+            "asl.limit.payload",
+            f"the execution document grows with every result a later step reads, and child "
+            f"machines pass it whole: {first.child!r} (steps {first.first!r} to "
+            f"{first.last!r}) receives about {first.entering:,} bytes, and the "
+            f"startExecution.sync:2 result that brings it back (the child's input and output) "
+            f"about {first.result:,}; Step Functions fails a state whose input or result "
+            f"exceeds {PAYLOAD_LIMIT:,} bytes. {len(over)} of {len(self.child_spans)} child "
+            f"boundaries are over it, the largest at {largest.child!r} with about "
+            f"{largest.result:,} bytes. Read fewer step properties, or pass large results "
+            "through S3",
+        )
 
 
 def _groups(items: list[Ref], size: int) -> list[list[Ref]]:

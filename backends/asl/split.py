@@ -13,8 +13,9 @@ after they are built; the machine builder retries with a smaller budget if one i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from pipeglot.backends.asl import structure
 
@@ -40,6 +41,35 @@ class Child:
 
 
 Cost = tuple[int, int]  # (bytes, events)
+
+
+@dataclass(frozen=True, slots=True)
+class Boundary:
+    """The execution document crossing into one child machine and back (estimated bytes)."""
+
+    child: str
+    first: str  # the child's first and last steps, in run order
+    last: str
+    entering: int  # the child's input: parameters and the results of the steps before it
+    result: int  # the startExecution.sync:2 result: the child's input and its output
+
+
+def boundaries(
+    spans: Mapping[str, tuple[int, int]],
+    steps: Sequence[str],
+    result_bytes: Sequence[int],
+    base: int,
+) -> list[Boundary]:
+    """Each child's boundary. ``spans``: a child's first and last positions in ``steps`` (run
+    order); ``result_bytes``: what each step adds to the document. Nothing is dropped from
+    the document on the way, so a child receives the results of every step positioned before
+    it (an upper bound where it sits in a Parallel branch), and the answer of
+    ``startExecution.sync:2`` holds both the child's input and its output."""
+    before = list(accumulate(result_bytes, initial=base))  # before[i]: ahead of steps[i]
+    return [
+        Boundary(name, steps[first], steps[last], before[first], before[first] + before[last + 1])
+        for name, (first, last) in spans.items()
+    ]
 
 
 class Splitter:
