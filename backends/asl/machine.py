@@ -36,6 +36,7 @@ from pipeglot.backends.asl.names import (
     data_keys,
 )
 from pipeglot.backends.asl.start import (
+    checked_at_start,
     compared_parameters,
     invalid_rule,
     needs_start,
@@ -897,10 +898,10 @@ class _Assembler:
 
     def _parameter_check(self, step: Step, scope: _Scope) -> list[State]:
         """A rule failing the execution when a parameter the Condition compares is mistyped
-        (see ``start``); required parameters and ones with allowed values are checked at the
-        start already."""
+        and was not checked at the start (see ``start``)."""
+        at_start = checked_at_start(self.workflow)
         compared = compared_parameters(self.workflow, step)
-        rule = invalid_rule([p for p in compared if not (p.required or p.enum_values)])
+        rule = invalid_rule([p for p in compared if p not in at_start])
         return [] if rule is None else [{**rule, "Next": scope.parameter_fail(self._fail_state)}]
 
     def _fail_state(self) -> State:

@@ -23,7 +23,8 @@ after the steps before it ran); a parameter a Condition compares in that Conditi
 Choice, one rule before its comparison (a Choice rule compares mistyped values as false,
 silently taking the other branch). A mistyped override of any other parameter reaches the
 service request that uses it, which rejects it; the ledger says which parameters are left to
-the service.
+the service. Where ``pipeglot.CheckParameters`` exists anyway, it also checks the compared
+parameters, and the Conditions' Choices need no rule of their own.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def start_states(
             },
         )
     )
-    checked = [p for p in parameters if p.required or p.enum_values]
+    checked = checked_at_start(workflow)
     compared = {p.name for p in compared_parameters(workflow)}
     left = [p.name for p in parameters if p not in checked and p.name not in compared]
     if left:
@@ -154,6 +155,18 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
+
+
+def checked_at_start(workflow: Workflow) -> list[Parameter]:
+    """The parameters ``pipeglot.CheckParameters`` checks: the required ones and those with
+    allowed values; where that Choice exists anyway, also those the Conditions compare (one
+    more rule there costs no state, and stops the execution before any step runs)."""
+    parameters = workflow.parameter_list
+    checked = [p for p in parameters if p.required or p.enum_values]
+    if not checked:
+        return []
+    compared = {p.name for p in compared_parameters(workflow)}
+    return [p for p in parameters if p in checked or p.name in compared]
 
 
 def invalid_rule(parameters: list[Parameter]) -> State | None:
