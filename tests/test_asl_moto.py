@@ -270,7 +270,9 @@ def test_mistyped_parameter_fails_clearly(aws: Any) -> None:
     assert result["status"] == "FAILED"
     assert result["error"] == "Pipeline.InvalidParameter"
     assert "AccuracyThreshold must be a number (Float)" in result["cause"]
-    # checked by the Condition that compares it, before it could take the wrong branch
+    # The Condition compares it; CheckParameters (there for InputUri) checks it with the rest,
+    # before any step runs, as SageMaker checks parameters when an execution starts.
+    assert scheduled(events, "createProcessingJob") == []
     assert "CreateModel" not in entered(events) and "AccuracyTooLow" not in entered(events)
 
 
