@@ -121,12 +121,20 @@ def _check_nesting(text: str) -> None:
 
 
 def _outside_strings(data: bytes) -> bytes:
-    """The JSON text with every string removed (keys and values)."""
+    """The brackets of the JSON text that lie outside its strings (keys and values), maybe
+    with other characters outside strings."""
     if b'\\"' in data:  # an escaped quote: only a real scan can tell where strings end
         return _STRING.sub(b"", data)
-    # Without escaped quotes every other piece between quotes is a string: a few C calls,
-    # about a third of the time of json.loads itself, where the regex takes two thirds.
-    return b"".join(data.split(b'"')[::2])
+    # Without escaped quotes, quotes alternate between opening and closing a string. Of the
+    # quotes and brackets alone, two quotes side by side hold nothing or nothing lies between
+    # them, so dropping them moves no bracket in or out of a string; the few quotes left (of
+    # strings holding brackets) cut it into pieces of which every other one is a string. A
+    # third of the time of cutting the whole text at its quotes (8,000 steps: 60 ms, not 185).
+    kept = data.translate(None, _NOT_QUOTES_OR_BRACKETS).replace(b'""', b"")
+    return b"".join(kept.split(b'"')[::2])
+
+
+_NOT_QUOTES_OR_BRACKETS = bytes(range(256)).translate(None, b'"[]{}')
 
 
 def _too_deep_at(text: str) -> tuple[int, int]:

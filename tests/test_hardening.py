@@ -159,6 +159,16 @@ def test_the_depth_check_ignores_brackets_inside_strings() -> None:
     assert pipeglot.load(text).step("A").arguments["x"].startswith("[[[")
 
 
+def test_the_depth_check_without_escaped_quotes_keeps_strings_apart() -> None:
+    # Without an escaped quote the check reads quotes and brackets alone: empty strings next
+    # to strings that hold brackets must not move a bracket in or out of a string.
+    value = ["", "[" * 300, "", "", "{" * 300 + "]" * 300, ""]
+    text = definition(processing("A", {"": "", "x": value}))
+    assert pipeglot.load(text).step("A").arguments["x"] == value
+    deep = definition(processing("A", {"x": ["", "]" * 300, "", _deep("v", MAX_NESTING, 0)]}))
+    assert "nested too deeply" in str(rejected(deep))
+
+
 def test_a_message_about_a_deep_value_is_short() -> None:
     deep_default = _deep(1, MAX_NESTING - 5, 0)
     error = rejected(
