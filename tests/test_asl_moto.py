@@ -144,6 +144,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 class Machine:
     def __init__(self, aws: Any, fixture: Path) -> None:
         text = pipeglot.translate(fixture.read_bytes(), write="asl", name=fixture.stem)
+        self.text = text
         self.sfn = aws.client("stepfunctions", region_name=REGION)
         self.arn = self.sfn.create_state_machine(
             name=fixture.stem, definition=json.dumps(for_moto(json.loads(text))), roleArn=SFN_ROLE
@@ -273,6 +274,27 @@ def test_mistyped_parameter_fails_clearly(aws: Any) -> None:
     # The Condition compares it; CheckParameters (there for InputUri) checks it with the rest,
     # before any step runs, as SageMaker checks parameters when an execution starts.
     assert scheduled(events, "createProcessingJob") == []
+    assert "CreateModel" not in entered(events) and "AccuracyTooLow" not in entered(events)
+
+
+def test_mistyped_compared_parameter_without_start_check_fails_at_its_condition(
+    aws: Any, tmp_path: Path
+) -> None:
+    """With no required parameter there is no CheckParameters: the Condition's own Choice
+    checks the parameter it compares, before its comparison could take the wrong branch."""
+    document = json.loads(JSONGET.read_text(encoding="utf-8"))
+    for parameter in document["Parameters"]:
+        parameter.setdefault("DefaultValue", "s3://in/data")
+    source = tmp_path / "jsonget-all-defaults.json"
+    source.write_text(json.dumps(document), encoding="utf-8")
+    machine = Machine(aws, source)
+    assert "pipeglot.CheckParameters" not in machine.text
+    put_report(aws, "bad-type-late", 0.9)
+    result, events = machine.run("bad-type-late", {"AccuracyThreshold": "high"})
+    assert result["status"] == "FAILED"
+    assert result["error"] == "Pipeline.InvalidParameter"
+    assert "AccuracyThreshold must be a number (Float)" in result["cause"]
+    assert len(scheduled(events, "createProcessingJob")) == 1  # Evaluate ran first
     assert "CreateModel" not in entered(events) and "AccuracyTooLow" not in entered(events)
 
 
