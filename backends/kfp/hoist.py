@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from pipeglot.backends._python import (
@@ -63,7 +63,10 @@ class Constants:
         """``value`` as Python source; shared parts by their name (the whole of ``value``
         too, unless ``inline``)."""
         kind = type(value)
-        if not inline and (kind is dict or kind is list or kind is str):
+        if kind is str:  # most values: first
+            name = None if inline else self.names.get(self.keys.get(id(value), ""))
+            return Atom(string_literal(value) if name is None else name)
+        if not inline and (kind is dict or kind is list):
             name = self.names.get(self.keys.get(id(value), ""))
             if name is not None:
                 return Atom(name)
@@ -74,9 +77,7 @@ class Constants:
                     return expression
             return Group("{", self._entries(value), "}")
         if kind is list:
-            return Group("[", tuple(self.doc(item) for item in value), "]")
-        if kind is str:
-            return Atom(string_literal(value))
+            return Group("[", tuple([self.doc(item) for item in value]), "]")
         if value is None or kind is bool:
             return Atom(repr(value))
         if kind is Hole:  # a parameter of a request builder
@@ -202,12 +203,13 @@ def _key(value: Any, walk: _Walk, hint: str, place: str) -> str:
                 walk.hints.setdefault(text, reference.removeprefix("Execution."))
             return text
         parts = [
-            encode_basestring(k) + ":" + _key(v, walk, k, f"{place}.{k}") for k, v in value.items()
+            encode_basestring(k) + ":" + _item_key(v, walk, k, place, f".{k}")
+            for k, v in value.items()
         ]
         text = "{" + ",".join(parts) + "}"
         walk.groups.setdefault((place, tuple(value)), []).append((walk.request, value))
     elif kind is list:
-        text = "[" + ",".join(_key(v, walk, hint, place + "[]") for v in value) + "]"
+        text = "[" + ",".join([_item_key(v, walk, hint, place, "[]") for v in value]) + "]"
     elif kind is str:
         text = encode_basestring(value)
         if len(text) < MIN_WIDTH:
@@ -221,6 +223,22 @@ def _key(value: Any, walk: _Walk, hint: str, place: str) -> str:
     return text
 
 
+def _item_key(value: Any, walk: _Walk, hint: str, place: str, step: str) -> str:
+    """``_key`` of an item of a container at ``place + step``, where plain values, most of
+    every request, take the short way (the same text; a long string is recorded as before)."""
+    kind = type(value)
+    if kind is str:
+        text = encode_basestring(value)
+        return _key(value, walk, hint, place + step) if len(text) >= MIN_WIDTH else text
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return _key(value, walk, hint, place + step)
+
+
 def _choose(value: Any, keys: dict[int, str], counts: dict[str, int], chosen: dict) -> None:
     """Top down: the outermost shared values of ``value``."""
     key = keys.get(id(value))
@@ -229,13 +247,16 @@ def _choose(value: Any, keys: dict[int, str], counts: dict[str, int], chosen: di
         return
     kind = type(value)
     if kind is dict:
-        for item in value.values():
-            _choose(item, keys, counts, chosen)
+        items: Iterable[Any] = value.values()
     elif kind is list:
-        for item in value:
-            _choose(item, keys, counts, chosen)
+        items = value
     elif kind is ItemCall:
-        for _, item in value.arguments:
+        items = [item for _, item in value.arguments]
+    else:
+        return
+    for item in items:
+        # Only containers, and the long strings that have a key, can be or hold a constant.
+        if type(item) is not str or id(item) in keys:
             _choose(item, keys, counts, chosen)
 
 
@@ -274,6 +295,8 @@ def _loose_text(value: Any) -> str:
     """The JSON text of a value ``_key`` did not record (a builder's parameter, a short value,
     an expression), starting with a raw NUL when it holds code: JSON escapes a NUL inside its
     strings, so only that prefix keeps a run holding a parameter out of module constants."""
+    if type(value) is dict and len(value) == 1 and type(value.get("Get")) is str:
+        return '{"Get": ' + encode_basestring_ascii(value["Get"]) + "}"  # as json.dumps writes it
     code: list[Any] = []
 
     def mark(node: Any) -> str:

@@ -64,30 +64,28 @@ def layout(graph: nx.DiGraph, order: list[str], regions: Regions) -> Layout:
     position = {name: index for index, name in enumerate(order)}
     body = Block(())
     blocks: dict[Guard, Block] = {(): body}
+    opened: dict[tuple[Guard, str], Branches] = {}
     for name in order:
-        _block(guards[name], blocks).items.append(name)
+        _block(guards[name], blocks, opened).items.append(name)
     for block in blocks.values():
         block.items = _ordered(block, graph, guards, position)
     return Layout(body, guards, checked)
 
 
-def _block(guard: Guard, blocks: dict[Guard, Block]) -> Block:
-    """The block for ``guard``, created (with its enclosing blocks) on first use."""
+def _block(
+    guard: Guard, blocks: dict[Guard, Block], opened: dict[tuple[Guard, str], Branches]
+) -> Block:
+    """The block for ``guard``, created (with its enclosing blocks) on first use; ``opened``
+    holds the Branches already in each block, by their Condition (no block is searched)."""
     if guard in blocks:
         return blocks[guard]
-    parent = _block(guard[:-1], blocks)
+    parent = _block(guard[:-1], blocks, opened)
     condition, outcome = guard[-1]
-    branches = next(
-        (
-            item
-            for item in parent.items
-            if isinstance(item, Branches) and item.condition == condition
-        ),
-        None,
-    )
+    branches = opened.get((parent.guard, condition))
     if branches is None:
         branches = Branches(condition)
         parent.items.append(branches)
+        opened[(parent.guard, condition)] = branches
     block = Block(guard)
     if outcome:
         branches.when_true = block

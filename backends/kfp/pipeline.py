@@ -18,7 +18,7 @@ from pipeglot.backends.kfp.kinds import UNSUPPORTED
 from pipeglot.backends.kfp.layout import Block, Branches
 from pipeglot.backends.kfp.plan import EXECUTION_INPUTS, Plan, Task
 from pipeglot.backends.kfp.task_settings import caching, retry
-from pipeglot.backends.kfp.values import RequestWriter
+from pipeglot.backends.kfp.values import KFP_PLACEHOLDER, RequestWriter
 from pipeglot.ir.model import Parameter, ParameterType, StepKind
 
 INDENT = "    "
@@ -148,23 +148,27 @@ def _task_call(plan: Plan, constants: Constants, task: Task) -> Doc:
 
 
 def _request(plan: Plan, task: Task, constants: Constants) -> Doc:
+    family = plan.families.get(task.step.name)
+    if family is not None:
+        # The family's builder (it returns the request as JSON text), called with this step's
+        # own values.
+        arguments = constants.builder_arguments[task.step.name]
+        entries = tuple(
+            Entry(name, "=", constants.doc(arguments[name])) for name in family.parameters
+        )
+        return Group(f"{family.function}(", entries, ")")
     if task.request is None:  # an untranslated step: its type and why
         reason = UNSUPPORTED[task.step.kind]
         value = {"Type": task.step.type_name, "Reason": reason}
         return Group("json.dumps(", (literal(value),), ")")
-    family = plan.families.get(task.step.name)
-    if family is None:
-        return Group("json.dumps(", (constants.doc(task.request),), ")")
-    # The family's builder (it returns the request as JSON text), called with this step's
-    # own values.
-    arguments = constants.builder_arguments[task.step.name]
-    entries = tuple(Entry(name, "=", constants.doc(arguments[name])) for name in family.parameters)
-    return Group(f"{family.function}(", entries, ")")
+    return Group("json.dumps(", (constants.doc(task.request),), ")")
 
 
 def builder_json(writer: RequestWriter, value: Any) -> Any:
     """A builder's body or argument as request JSON; holes and item calls stay nodes."""
     kind = type(value)
+    if kind is str:  # most values: as they are, unless KFP would take them for a placeholder
+        return writer(value) if KFP_PLACEHOLDER in value else value
     if kind is ItemCall:
         arguments = tuple((name, builder_json(writer, item)) for name, item in value.arguments)
         return ItemCall(value.function, arguments)

@@ -59,7 +59,7 @@ class Task:
 
     step: Step
     component: Component
-    request: Any  # the JSON value its task passes as request
+    request: Any  # the JSON value its task passes as request (None: its builder's, or none)
     reads: Reads
     check: Any = None  # a check step's own keys (JSON), passed as ``check``
     variable: str = ""
@@ -100,13 +100,14 @@ def plan(workflow: Workflow, diagnostics: Diagnostics, base_image: str) -> Plan:
     order = topological_order(workflow, graph)
     regions = condition_regions(workflow, graph)
     placed = layout(graph, order, regions)
-    writer = RequestWriter(workflow)
-    tasks = {name: _task(workflow.step(name), writer, diagnostics) for name in order}
     parameters = _parameter_names(workflow)
-    names = Identifiers(
-        (*MODULE_NAMES, *parameters.values(), *_component_names(tasks), *runtime_sources())
-    )
+    components = dict.fromkeys(component_of(step.kind).name for step in workflow.steps)
+    names = Identifiers((*MODULE_NAMES, *parameters.values(), *components, *runtime_sources()))
     families = request_families(workflow, BUILDER_KINDS, names)
+    writer = RequestWriter(workflow)
+    tasks = {
+        name: _task(workflow.step(name), writer, diagnostics, name in families) for name in order
+    }
     read_steps: set[str] = set()
     for name, task in tasks.items():
         task.variable = names[name]
@@ -129,7 +130,9 @@ def plan(workflow: Workflow, diagnostics: Diagnostics, base_image: str) -> Plan:
     )
 
 
-def _task(step: Step, writer: RequestWriter, diagnostics: Diagnostics) -> Task:
+def _task(step: Step, writer: RequestWriter, diagnostics: Diagnostics, built: bool) -> Task:
+    """``built``: a builder writes the step's request (from its family's parts), so only what
+    it reads is noted here, and ``request`` stays None."""
     component = component_of(step.kind)
     reads = writer.start()
     check = None
@@ -154,7 +157,11 @@ def _task(step: Step, writer: RequestWriter, diagnostics: Diagnostics) -> Task:
         # runner has no run resource name to give).
         reads.execution["PipelineExecutionId"] = None
     else:
-        request = _arguments(step, writer)
+        if built:
+            writer.read(step.arguments)
+            request = None
+        else:
+            request = _arguments(step, writer)
         if step.kind in (StepKind.QUALITY_CHECK, StepKind.CLARIFY_CHECK):
             check = writer(dict(step.check))
     for missing in reads.missing_files:
@@ -181,10 +188,6 @@ def _parameter_names(workflow: Workflow) -> dict[str, str]:
     taken = (*MODULE_NAMES, *COMPONENT_INPUTS, *slots, *executions)
     names = Identifiers(taken, keep_case=True)
     return {p.name: names[p.name] for p in workflow.parameter_list}
-
-
-def _component_names(tasks: dict[str, Task]) -> list[str]:
-    return list(dict.fromkeys(task.component.name for task in tasks.values()))
 
 
 def _uses(tasks: dict[str, Task]) -> dict[str, Use]:

@@ -38,6 +38,7 @@ from pipeglot.ir.expressions import (
 from pipeglot.ir.model import Workflow
 
 KFP_PLACEHOLDER = "{{$"
+_LEAVES = frozenset({str, int, float, bool, type(None)})  # values that read nothing
 
 
 @dataclass(slots=True)
@@ -89,6 +90,33 @@ class RequestWriter:
         else:
             return value
         return {"Get": format_get(value)}
+
+    def read(self, value: Any) -> None:
+        """Note what ``value`` reads, in the order ``self(value)`` would, without writing it:
+        a request that a builder makes is written from the builder's parts instead."""
+        kind = type(value)
+        if kind is dict:
+            for item in value.values():
+                if type(item) not in _LEAVES:
+                    self.read(item)
+        elif kind is list or kind is tuple:
+            for item in value:
+                if type(item) not in _LEAVES:
+                    self.read(item)
+        elif kind is ParameterRef:
+            self.reads.parameters[value.name] = None
+        elif kind is ExecutionVariable:
+            self.reads.execution[value.name] = None
+        elif kind is StepProperty:
+            self.reads.steps[value.step] = None
+        elif kind is ExperimentConfigRef:
+            self.read(experiment_value(self.workflow, value.name))
+        elif kind is Join:
+            self.read(value.values)
+        elif kind is JsonGet:
+            self._json_get(value)  # small, and it records the property file's producer
+        elif kind in (Comparison, In, Not, Or):
+            self.read(condition_to_json(value))
 
     def _string(self, text: str) -> dict[str, Any]:
         # "{{" and "$..." joined back together: no piece holds KFP's placeholder opening.
