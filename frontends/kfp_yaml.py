@@ -38,6 +38,7 @@ from pipeglot.ir.expressions import (
     Not,
     Or,
     StepProperty,
+    condition_from_json,
     expression_from_json,
 )
 from pipeglot.ir.model import (
@@ -74,8 +75,20 @@ _GENERATED_KINDS = {
     "endpoint": StepKind.ENDPOINT,
     "inference-component": StepKind.INFERENCE_COMPONENT,
     "emr-step": StepKind.EMR,
+    "emr-serverless-job": StepKind.EMR_SERVERLESS,
+    "lineage": StepKind.LINEAGE,
     "fail": StepKind.FAIL,
+    "lambda-function": StepKind.LAMBDA,
+    "callback": StepKind.CALLBACK,
+    "condition-step": StepKind.CONDITION,
+    # A check step runs its check's processing job; the check itself is not in the request.
+    "quality-check": StepKind.PROCESSING,
+    "clarify-check": StepKind.PROCESSING,
 }
+# The dsl.If test on a Condition component's branch output: which branch the group holds.
+_BRANCH_TEST = re.compile(
+    r"^(?P<negated>!\()?inputs\.parameter_values\['(?P<input>[^']+)'\] == 'IfSteps'\)?$"
+)
 _COMPONENT_SCRIPT = re.compile(r"^(?P<folder>[A-Za-z0-9]+)/src/[A-Za-z0-9]+_component\.py$")
 # SageMaker Components for KFP v2 (their source folders) -> the step kind each runs.
 _COMPONENTS = {
@@ -138,7 +151,9 @@ def _parse(source: str | bytes) -> list[Any]:
         raise UsageError("reading a compiled KFP spec needs PyYAML (pip install pyyaml)") from None
     text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
     try:
-        return [document for document in yaml.safe_load_all(text) if document is not None]
+        # libyaml's parser where PyYAML has it: the same documents, ten times as fast.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return [document for document in yaml.load_all(text, Loader=loader) if document is not None]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
@@ -170,6 +185,7 @@ class _SpecReader:
         self.steps: dict[tuple[str, str], str] = {}  # (dag pointer, task key) -> last step
         self.floats_rounded = False
         self._conditions: dict[tuple[str, str], Draft] = {}  # (dag, CEL text) -> its step
+        self._branching: dict[str, Draft] = {}  # pipeglot's Condition components, by step
 
     def read(self) -> None:
         root = self.spec["root"]
@@ -310,12 +326,18 @@ class _SpecReader:
             return None
         try:
             arguments = json.loads(request, object_hook=_expression_hook)
+            conditions = _conditions(request) if kind is StepKind.CONDITION else ()
         except (ValueError, ExpressionError):
             return None
         step = self.builder.step_name(display, pointer)
-        draft = Draft(
-            step, kind, TYPE_OF_KIND[kind], pointer, arguments=arguments, after=list(after)
-        )
+        draft = Draft(step, kind, TYPE_OF_KIND[kind], pointer, after=list(after))
+        if kind is StepKind.CONDITION:
+            draft.conditions = conditions
+            self._branching[step] = draft
+        elif kind in (StepKind.LAMBDA, StepKind.CALLBACK) and isinstance(arguments, dict):
+            _function_or_queue(draft, arguments)
+        else:
+            draft.arguments = arguments
         self._task_settings(draft, task, pointer)
         self.builder.add(draft, branch)
         return step
@@ -407,6 +429,11 @@ class _SpecReader:
                 )
             finals = self._dag(component["dag"], inner_pointer, bindings, branch, after)
             return finals[-1] if finals else (after[-1] if after else None)
+        owner = self._branch_owner(condition, bindings)
+        if owner is not None:  # a branch of one of pipeglot's Condition components
+            steps = owner.else_steps if condition.startswith("!(") else owner.if_steps
+            self._dag(component["dag"], inner_pointer, bindings, steps, [])
+            return owner.name
         siblings = pointer.rsplit("/tasks/", 1)[0]
         negated = self._conditions.get((siblings, condition.removeprefix("!(")[:-1]))
         if condition.startswith("!(") and negated is not None:
@@ -430,6 +457,16 @@ class _SpecReader:
                 step,
             )
         return step
+
+    def _branch_owner(self, condition: str, bindings: dict[str, Any]) -> Draft | None:
+        """The Condition step whose ``branch`` output the group's test reads, if any."""
+        match = _BRANCH_TEST.match(condition)
+        if match is None or bool(match.group("negated")) != condition.endswith(")"):
+            return None
+        value = bindings.get(match.group("input"))
+        if not isinstance(value, StepProperty) or value.path != (Attribute("Branch"),):
+            return None
+        return self._branching.get(value.step)
 
     def _cel(self, text: str, bindings: dict[str, Any], pointer: str) -> list[Condition]:
         """The AND-ed conditions of a trigger policy (the CEL the kfp compiler writes)."""
@@ -671,6 +708,27 @@ def _expect(value: Any, kind: type | tuple[type, ...], pointer: str) -> Any:
             location=pointer,
         )
     return value
+
+
+def _conditions(request: str) -> tuple[Condition, ...]:
+    """A Condition component's request: its conditions as the definition writes them."""
+    items = json.loads(request)
+    if not isinstance(items, list):
+        raise ValueError("a Condition's request is a list of conditions")
+    return tuple(condition_from_json(item) for item in items)
+
+
+def _function_or_queue(draft: Draft, request: dict[str, Any]) -> None:
+    """A Lambda or Callback component's request: the function or queue, the arguments and,
+    for a Callback, its declared outputs."""
+    draft.arguments = request.get("Arguments", MISSING)
+    if draft.kind is StepKind.LAMBDA:
+        draft.function_arn = request.get("FunctionArn", MISSING)
+        return
+    draft.sqs_queue_url = request.get("SqsQueueUrl", MISSING)
+    for output in request.get("OutputParameters") or ():
+        if isinstance(output, dict) and isinstance(output.get("OutputName"), str):
+            draft.add_output(output["OutputName"], output.get("OutputType", "String"))
 
 
 def _expression_hook(obj: dict[str, Any]) -> Any:
