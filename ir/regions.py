@@ -10,16 +10,20 @@ condition first. A step whose upstream guards do not form one chain (it reads fr
 that are not nested in each other) has a *conflict*: its chain is the longest candidate, and
 its full conjunction is in ``requirements``. A conjunction holding both outcomes of one
 condition can never be satisfied: that step never runs.
+
+The pass is one sweep in topological order; ``skipped_when`` reads an index built in the same
+sweep, so asking it for every Condition costs time linear in the answers, not in the steps
+times the Conditions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import networkx as nx
 
-from pipeglot.ir.graph import EdgeOrigin, build_graph, topological_order
+from pipeglot.ir.graph import Edge, EdgeOrigin, build_graph, topological_order
 from pipeglot.ir.model import Workflow
 
 # (condition step name, True for IfSteps / False for ElseSteps)
@@ -35,6 +39,15 @@ class Regions:
     guards: Mapping[str, Guard]
     requirements: Mapping[str, frozenset[Literal]]
     conflicts: Mapping[str, tuple[Guard, ...]]
+    # literal -> the steps whose requirements hold it, in the guards' order
+    _requiring: dict[Literal, list[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        requiring: dict[Literal, list[str]] = {}
+        for step, required in self.requirements.items():
+            for literal in required:
+                requiring.setdefault(literal, []).append(step)
+        object.__setattr__(self, "_requiring", requiring)
 
     def guard(self, step: str) -> Guard:
         return self.guards[step]
@@ -50,31 +63,60 @@ class Regions:
     def skipped_when(self, condition: str, outcome: bool) -> tuple[str, ...]:
         """The steps SageMaker skips when ``condition`` evaluates to ``outcome``: the other
         branch's steps and everything that depends on them, in the guards' order."""
-        return tuple(
-            step
-            for step, required in self.requirements.items()
-            if (condition, not outcome) in required
-        )
+        return tuple(self._requiring.get((condition, not outcome), ()))
 
 
 def condition_regions(workflow: Workflow, graph: nx.DiGraph | None = None) -> Regions:
     """The guard of every step (see :class:`Regions`)."""
     graph = build_graph(workflow) if graph is None else graph
-    owners = workflow.branch_owner()
+    inputs = {
+        name: [
+            source
+            for source, _, data in graph.in_edges(name, data=True)
+            if not set(data["origins"]) <= _BRANCH_ORIGINS
+        ]
+        for name in graph
+    }
+    return _regions(workflow, topological_order(workflow, graph), inputs)
+
+
+def regions_of(workflow: Workflow, order: Sequence[str], edges: Iterable[Edge]) -> Regions:
+    """:func:`condition_regions` for a backend that already has the edges (``graph.edges``
+    or ``step_edges``, in that order) and a topological order of them: no graph is built."""
+    steps = set(order)
+    origins: dict[tuple[str, str], set[EdgeOrigin]] = {}
+    for edge in edges:
+        if edge.source in steps and edge.target in steps:
+            origins.setdefault((edge.source, edge.target), set()).add(edge.origin)
+    inputs: dict[str, list[str]] = {name: [] for name in order}
+    for (source, target), found in origins.items():
+        if not found <= _BRANCH_ORIGINS:
+            inputs[target].append(source)
+    return _regions(workflow, order, inputs)
+
+
+def _regions(
+    workflow: Workflow, order: Sequence[str], inputs: Mapping[str, Sequence[str]]
+) -> Regions:
+    """``inputs``: each step's sources other than the Condition whose branch holds it."""
+    branch_of: dict[str, Literal] = {}
+    for step in workflow.steps:
+        # ElseSteps first: a step listed in both branches counts as an IfSteps step.
+        for outcome, children in ((False, step.else_steps), (True, step.if_steps)):
+            for child in children:
+                branch_of[child] = (step.name, outcome)
     guards: dict[str, Guard] = {}
     requirements: dict[str, frozenset[Literal]] = {}
     conflicts: dict[str, tuple[Guard, ...]] = {}
-    for name in topological_order(workflow, graph):
+    for name in order:
         candidates: list[Guard] = []
         required: set[Literal] = set()
-        if name in owners:
-            owner = owners[name]
-            branch = (owner, name in workflow.step(owner).if_steps)
+        if name in branch_of:
+            branch = branch_of[name]
+            owner = branch[0]
             candidates.append((*guards[owner], branch))
             required |= requirements[owner] | {branch}
-        for source, _, data in graph.in_edges(name, data=True):
-            if set(data["origins"]) <= _BRANCH_ORIGINS:
-                continue
+        for source in inputs[name]:
             candidates.append(guards[source])
             required |= requirements[source]
         longest = max(candidates, key=len, default=())

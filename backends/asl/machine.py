@@ -51,6 +51,7 @@ from pipeglot.diagnostics import Diagnostics, Fidelity
 from pipeglot.ir.expressions import JsonGet, PropertyFileRef, StepProperty
 from pipeglot.ir.graph import EdgeOrigin, step_edges, step_expressions
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
+from pipeglot.ir.regions import regions_of
 
 # Step Functions allows at most 10 nested intrinsic calls in one field: merging n branch
 # results takes n ArrayGetItem and n-1 JsonMerge calls, merging n paths n-1 JsonMerge calls.
@@ -182,38 +183,30 @@ class _Assembler:
         self.predecessors: dict[str, list[str]] = {name: [] for name in names}
         self.successors: dict[str, list[str]] = {name: [] for name in names}
         self.branch_of: dict[str, list[tuple[str, str]]] = {name: [] for name in names}
-        branches: dict[str, dict[str, list[str]]] = {
-            step.name: {"True": [], "False": []}
-            for step in self.workflow.steps
-            if step.kind is StepKind.CONDITION
-        }
         # One expression walk per step: for the edges, the fields later states read, and the
         # property files each step reads.
         self.expressions = {step.name: step_expressions(step) for step in self.workflow.steps}
-        all_edges = (
+        all_edges = [
             edge
             for step in self.workflow.steps
             for edge in step_edges(step, self.expressions[step.name])
-        )
+        ]
         for edge in all_edges:
             if edge.source not in names or edge.target not in names:
                 continue
             if edge.origin in (EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH):
                 outcome = "True" if edge.origin is EdgeOrigin.IF_BRANCH else "False"
                 self.branch_of[edge.target].append((edge.source, outcome))
-                branches[edge.source][outcome].append(edge.target)
             if edge.source not in self.predecessors[edge.target]:
                 self.predecessors[edge.target].append(edge.source)
                 self.successors[edge.source].append(edge.target)
         self.order = self._topological_order()
-        self.plan = routes.plan(self.order, self.predecessors, self.successors, branches)
+        # What each Condition's branches skip comes from the shared pass (``ir.regions``).
+        regions = regions_of(self.workflow, self.order, all_edges)
+        conditions = [s.name for s in self.workflow.steps if s.kind is StepKind.CONDITION]
+        self.plan = routes.plan(self.order, self.predecessors, self.successors, regions, conditions)
         # Guards only for what unrouted Conditions may skip.
-        self.maybe_skipped: set[str] = set()
-        for name in self.order:
-            if self._guarding(name) or any(
-                p in self.maybe_skipped for p in self.predecessors[name]
-            ):
-                self.maybe_skipped.add(name)
+        self.maybe_skipped = self.plan.maybe_skipped
 
     def _guarding(self, name: str) -> list[tuple[str, str]]:
         """The unrouted Conditions (and outcomes) whose branch holds the step."""

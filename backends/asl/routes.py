@@ -6,7 +6,7 @@ block then acts as one node of the DAG (its arms are structured on their own, in
 every step's dependencies still precede it on every path of the machine.
 
 An *arm* is what SageMaker skips when its branch is not taken: the branch steps and every step
-that depends on one of them. A Condition is routed when
+that depends on one of them (``ir.regions``' ``skipped_when``). A Condition is routed when
 
 - its two arms share no step (a step needing both branches never runs: it needs a guard),
 - its block nests with the blocks of the other routed Conditions (inside one arm of the
@@ -15,13 +15,15 @@ that depends on one of them. A Condition is routed when
   follows the Condition and precedes an arm step).
 
 The other Conditions keep the guard lowering (``machine``): they record their outcome and each
-step they may skip checks it. ``unrouted`` says why, for the ledger.
+step they may skip checks it (``maybe_skipped``). ``unrouted`` says why, for the ledger.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+from pipeglot.ir.regions import Regions
 
 OUTCOMES = ("True", "False")
 Scope = tuple[str, str] | None  # (condition, outcome), or None for the whole machine
@@ -34,6 +36,8 @@ class Plan:
     arms: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     owner: dict[str, Scope] = field(default_factory=dict)
     unrouted: dict[str, str] = field(default_factory=dict)  # condition -> why not
+    # the steps an unrouted Condition may skip: each gets a guard
+    maybe_skipped: set[str] = field(default_factory=set)
     # per scope: its nodes in topological order, and their edges inside the scope
     nodes: dict[Scope, list[str]] = field(default_factory=dict)
     predecessors: dict[Scope, dict[str, list[str]]] = field(default_factory=dict)
@@ -51,14 +55,17 @@ def plan(
     order: Sequence[str],
     predecessors: Mapping[str, Sequence[str]],
     successors: Mapping[str, Sequence[str]],
-    branches: Mapping[str, Mapping[str, Sequence[str]]],
+    regions: Regions,
+    conditions: Iterable[str],
 ) -> Plan:
-    """``branches``: for each Condition, its branch steps per outcome ("True"/"False")."""
+    """``order``: a topological order of the steps, the one ``regions`` was computed in;
+    ``conditions``: the Condition steps."""
     position = {name: index for index, name in enumerate(order)}
     candidates: dict[str, dict[str, list[str]]] = {}
     result = Plan()
-    for condition in sorted(branches, key=position.__getitem__):
-        arms = {o: _closure(branches[condition].get(o, ()), successors, position) for o in OUTCOMES}
+    for condition in sorted(conditions, key=position.__getitem__):
+        # The True arm is what SageMaker skips when the Condition is false, and so on.
+        arms = {o: list(regions.skipped_when(condition, o != "True")) for o in OUTCOMES}
         why = _why_not_routable(condition, arms, predecessors, successors)
         if why:
             result.unrouted[condition] = why
@@ -69,6 +76,7 @@ def plan(
         _assign_owners(candidates, order, result)
         cyclic = _contract(order, predecessors, result)
         if not cyclic:
+            result.maybe_skipped = _maybe_skipped(order, regions, result)
             return result
         for condition in cyclic:  # two blocks each wait for the other's Condition
             del candidates[condition]
@@ -78,17 +86,13 @@ def plan(
             )
 
 
-def _closure(
-    start: Iterable[str], successors: Mapping[str, Sequence[str]], position: Mapping[str, int]
-) -> list[str]:
-    seen = set(start)
-    stack = list(seen)
-    while stack:
-        for successor in successors[stack.pop()]:
-            if successor not in seen:
-                seen.add(successor)
-                stack.append(successor)
-    return sorted(seen, key=position.__getitem__)
+def _maybe_skipped(order: Sequence[str], regions: Regions, result: Plan) -> set[str]:
+    """The steps whose run depends on an unrouted Condition's outcome."""
+    return {
+        name
+        for name in order
+        if any(not result.routed(condition) for condition, _ in regions.requirements[name])
+    }
 
 
 def _why_not_routable(
