@@ -176,6 +176,10 @@ def _unique_name(name: str, collection: list[str], delimiter: str) -> str:
     return f"{name}{delimiter}{index}"
 
 
+# The kfp builder functions that end with ``deployment_spec.update(MessageToDict(config))``.
+_GROUP_BUILDERS = frozenset({"build_spec_by_group", "build_exit_handler_groups_recursively"})
+
+
 @contextlib.contextmanager
 def _deployment_converted_once() -> Iterator[None]:
     """kfp's ``deploymentSpec``, converted once per pipeline instead of once per task group.
@@ -183,9 +187,10 @@ def _deployment_converted_once() -> Iterator[None]:
     kfp's builder ends each group with ``pipeline_spec.deployment_spec.update(
     json_format.MessageToDict(deployment_config))``; the update replaces the ``executors``
     entry whole, and the config only grows, so the last group's conversion is the one that
-    counts. While a pipeline's spec is built, the builder's conversions of the deployment config
-    give nothing (an update with no keys changes nothing) and note the config; when
-    ``create_pipeline_spec`` returns, its one conversion goes into the spec."""
+    counts. While a pipeline's spec is built, those two builder functions' conversions of the
+    deployment config give nothing (an update with no keys changes nothing) and note the config;
+    when ``create_pipeline_spec`` returns, its one conversion goes into the spec. Any other
+    conversion (another caller, another message) is kfp's own."""
     from google.protobuf import json_format
     from kfp.compiler import pipeline_spec_builder as builder
     from kfp.pipeline_spec import pipeline_spec_pb2
@@ -202,7 +207,8 @@ def _deployment_converted_once() -> Iterator[None]:
         @staticmethod
         def MessageToDict(message: Any, *args: Any, **kwargs: Any) -> Any:
             deployment = isinstance(message, pipeline_spec_pb2.PipelineDeploymentConfig)
-            if deployment and pending and not args and not kwargs:
+            caller = sys._getframe(1).f_code.co_name
+            if deployment and pending and caller in _GROUP_BUILDERS and not (args or kwargs):
                 pending[-1] = message
                 return {}
             return json_format.MessageToDict(message, *args, **kwargs)
