@@ -4,13 +4,16 @@ do what they promise."""
 
 from __future__ import annotations
 
+import cProfile
+import importlib.util
 import itertools
 import json
 import os
+import pstats
 import random
 import re
 import subprocess
-import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +22,15 @@ from conftest import FIXTURES, ROOT, all_definitions, require, require_module
 
 import pipeglot
 from pipeglot.backends import asl
-from pipeglot.backends.asl import structure
+from pipeglot.backends.asl import machine, structure
 from pipeglot.backends.asl.names import HELPER_PREFIX, RUN_TOKEN_LENGTH, STATE_NAME_LIMIT
 from pipeglot.backends.asl.steps import BUILDERS, UNSUPPORTED
 from pipeglot.diagnostics import Diagnostics, Fidelity
 from pipeglot.errors import UnsupportedError
 from pipeglot.ir.graph import edges as workflow_edges
+from pipeglot.ir.graph import topological_order
 from pipeglot.ir.model import Step, StepKind, Workflow
+from pipeglot.ir.regions import Regions, condition_regions, regions_of
 
 ASL_FIXTURES = sorted((FIXTURES / "asl").glob("*.json"))
 DEFINITIONS = all_definitions() + [pytest.param(p, id=f"asl/{p.name}") for p in ASL_FIXTURES]
@@ -245,27 +250,70 @@ def test_structure_respects_every_edge(seed: int) -> None:
         assert all((source, wait.step) in implied for source in wait.waits_for)
 
 
-@pytest.mark.parametrize("shape", ["chain", "wide", "layered"])
-def test_structuring_8000_steps_is_fast(shape: str) -> None:
-    count = 8000
+def _shape(shape: str, count: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """A DAG of ``count`` steps: a chain, one fan-out and fan-in, or 20 layers (each step
+    reading two steps of the layer before: not series-parallel, so every level is split
+    inexactly)."""
     nodes = [f"s{i}" for i in range(count)]
-    rng = random.Random(7)
     if shape == "chain":
-        edges = list(itertools.pairwise(nodes))
-    elif shape == "wide":
-        edges = [(nodes[0], n) for n in nodes[1:-1]] + [(n, nodes[-1]) for n in nodes[1:-1]]
-    else:  # 80 layers of 100, each step reading two steps of the layer before
-        edges = [
-            (nodes[i - 100 + rng.randrange(100) - i % 100], nodes[i])
-            for i in range(100, count)
-            for _ in range(2)
-        ]
-        edges = list(dict.fromkeys(edges))
-    started = time.perf_counter()
-    block, _ = _structure(edges, nodes)
-    elapsed = time.perf_counter() - started
-    assert block is not None
-    assert elapsed < 10, f"{shape}: {elapsed:.1f}s"
+        return list(itertools.pairwise(nodes)), nodes
+    if shape == "wide":
+        middle = nodes[1:-1]
+        return [(nodes[0], n) for n in middle] + [(n, nodes[-1]) for n in middle], nodes
+    rng = random.Random(7)
+    width = count // 20
+    edges = [
+        (nodes[i - width + rng.randrange(width) - i % width], nodes[i])
+        for i in range(width, count)
+        for _ in range(2)
+    ]
+    return list(dict.fromkeys(edges)), nodes
+
+
+@pytest.mark.parametrize("shape", ["chain", "wide", "layered"])
+def test_structuring_costs_the_same_calls_per_step_at_any_size(shape: str) -> None:
+    """Python calls per step (C functions included), unlike seconds the same on a busy or an
+    idle machine: flat from 1,000 to 4,000 steps, where quadratic work would quadruple them.
+    (Splitting a DAG that is not series-parallel costs time per depth level: the layered
+    shape keeps 20 levels and grows in width.)"""
+
+    def calls_per_step(count: int) -> float:
+        edges, nodes = _shape(shape, count)
+        block: list[Any] = []
+        calls = _calls(lambda: block.append(_structure(edges, nodes)[0]))
+        assert set(structure.steps_in(block[0])) == set(nodes)
+        return calls / count
+
+    small, large = calls_per_step(1000), calls_per_step(4000)
+    assert large < small * 1.15, (small, large)
+
+
+def test_translating_costs_the_same_calls_per_step_at_any_size() -> None:
+    """The whole ``--to asl`` translation of the benchmark's pipelines (``benchmarks/generate``:
+    layered DAGs, Conditions, property files) is linear: calls per step grow by a few percent
+    from 500 to 2,000 steps (the DAG gets deeper), not fourfold as quadratic work would."""
+    generate = _benchmark_generator()
+
+    def calls_per_step(count: int) -> float:
+        text = json.dumps(generate.pipeline(count))
+        return _calls(lambda: pipeglot.translate(text, write="asl", unsupported="ignore")) / count
+
+    small, large = calls_per_step(500), calls_per_step(2000)
+    assert large < small * 1.3, (small, large)
+
+
+def _benchmark_generator() -> Any:
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _calls(action: Any) -> int:
+    profile = cProfile.Profile()
+    profile.runcall(action)
+    return pstats.Stats(profile).total_calls  # type: ignore[attr-defined, no-any-return]
 
 
 # --- semantics of the generated states ----------------------------------------------------
@@ -507,6 +555,74 @@ def test_every_step_runs_after_its_dependencies_on_every_path(path: Path) -> Non
         pytest.skip("split machines are checked in test_asl_split")  # pragma: no cover
     guarded = {d.step for d in ledger if d.code == "asl.condition.guard"}
     _check_every_path(definition["States"], definition["StartAt"], workflow, guarded)
+
+
+@pytest.mark.parametrize("path", DEFINITIONS)
+def test_routes_take_their_arms_from_the_shared_regions_pass(path: Path) -> None:
+    """The route planner has no skip analysis of its own: a routed Condition's arms are what
+    ``ir.regions`` says SageMaker skips when the other outcome holds, and the guarded steps
+    are those whose requirements name an unrouted Condition."""
+    workflow = pipeglot.load(path.read_bytes())
+    shared = condition_regions(workflow)
+    assert regions_of(workflow, topological_order(workflow), workflow_edges(workflow)) == shared
+    assembler = machine._Assembler(workflow, Diagnostics(), machine.DEFAULT_BUDGET)
+    plan = assembler.plan
+    for step in workflow.steps:
+        if step.kind is StepKind.CONDITION and plan.routed(step.name):
+            assert plan.arms[(step.name, "True")] == list(shared.skipped_when(step.name, False))
+            assert plan.arms[(step.name, "False")] == list(shared.skipped_when(step.name, True))
+    unrouted = set(plan.unrouted)
+    assert plan.maybe_skipped == {
+        name
+        for name, required in shared.requirements.items()
+        if any(condition in unrouted for condition, _ in required)
+    }
+
+
+def test_skipped_when_reads_an_index_not_every_step() -> None:
+    """Asking each of 300 Conditions what it skips reads no step's requirements again: the
+    index built with the regions answers, so the route planner's total cost stays linear."""
+    conditions = [
+        {
+            "Name": f"C{i}",
+            "Type": "Condition",
+            "Arguments": {
+                "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}],
+                "IfSteps": [_processing(f"Yes{i}")],
+                "ElseSteps": [{"Name": f"No{i}", "Type": "Fail", "Arguments": {}}],
+            },
+        }
+        for i in range(300)
+    ]
+    workflow = pipeglot.load(json.dumps({"Version": "2020-12-01", "Steps": conditions}))
+    shared = condition_regions(workflow)
+    requirements = _CountingMapping(shared.requirements)
+    counted = Regions(shared.guards, requirements, shared.conflicts)
+    built = requirements.reads
+    assert built <= 2 * len(workflow.steps)
+    for i in range(300):
+        assert counted.skipped_when(f"C{i}", False) == (f"Yes{i}",)
+        assert counted.skipped_when(f"C{i}", True) == (f"No{i}",)
+    assert requirements.reads == built
+
+
+class _CountingMapping(Mapping[str, Any]):
+    """A read-only mapping that counts the keys and values read from it."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data, self.reads = data, 0
+
+    def __getitem__(self, key: str) -> Any:
+        self.reads += 1
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        for key in self.data:
+            self.reads += 1
+            yield key
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
 def test_conditions_route_and_the_abalone_machine_reads_like_a_hand_written_one() -> None:

@@ -7,6 +7,7 @@ never a function call.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ def path(root: str, *members: str) -> Ref:
     return Ref(root + "".join(member_suffix(member) for member in members), True)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few field names, in every step of a pipeline
 def member_suffix(member: str) -> str:
     if _IDENTIFIER.fullmatch(member):
         return f".{member}"
@@ -67,9 +69,12 @@ def literal(value: object) -> str:
 # An intrinsic function's string literal cannot hold U+0000-U+001F (a newline, a tab...), raw
 # or escaped as far as Step Functions documents; statelint refuses them as well.
 _CONTROL = re.compile(r"[\x00-\x1f]")
+_SPECIAL = re.compile(r"[\x00-\x1f'{}\\]")  # either of the above: most text has neither
 
 
 def _escaped(text: str) -> str:
+    if not _SPECIAL.search(text):
+        return text
     if _CONTROL.search(text):
         raise NotExpressible(
             f"the text {text[:40]!r} holds a control character (a newline, a tab...), which a "

@@ -30,6 +30,7 @@ NAMED_WAITS = 50
 # Level boundaries evaluated when a connected set has no cut step. Enough to find the good cut in
 # layered graphs, few enough that a very deep graph does not make the search quadratic.
 _MAX_CANDIDATE_CUTS = 64
+_ONE, _ZERO = ord("1"), ord("0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ def structure(
     """
     if not order:
         return None, []
-    builder = _Builder(predecessors, successors, keep_last)
+    builder = _Builder(predecessors, successors, {node for node in order if keep_last(node)})
     return builder.decompose(list(order)), builder.extra_waits
 
 
@@ -83,21 +84,23 @@ class _Builder:
         self,
         predecessors: Mapping[str, Sequence[str]],
         successors: Mapping[str, Sequence[str]],
-        keep_last: Callable[[str], bool],
+        keep_last: set[str],
     ) -> None:
         self.predecessors = predecessors
         self.successors = successors
         self.keep_last = keep_last
         self.extra_waits: list[ExtraWait] = []
 
-    def decompose(self, nodes: list[str]) -> Block:
-        """``nodes``: a convex set of the DAG, in topological order."""
+    def decompose(self, nodes: list[str], connected: bool = False) -> Block:
+        """``nodes``: a convex set of the DAG, in topological order; ``connected``: known to
+        be weakly connected (a component found one level up), so not searched again."""
         if len(nodes) == 1:
             return Leaf(nodes[0])
         inside = self._inside(nodes)  # once per level, for every question below
-        components = self._components(nodes, inside)
-        if len(components) > 1:
-            return _parallel(self.decompose(component) for component in components)
+        if not connected:
+            components = self._components(nodes, inside)
+            if len(components) > 1:
+                return _parallel(self.decompose(part, connected=True) for part in components)
         cuts = self._cut_positions(nodes, inside)
         if cuts:
             return self._split_at_cuts(nodes, cuts)
@@ -109,24 +112,27 @@ class _Builder:
 
     def _components(self, nodes: list[str], inside: dict[str, int]) -> list[list[str]]:
         """Weakly connected components, each in topological order, ordered by first node."""
-        parent = list(range(len(nodes)))
-
-        def find(index: int) -> int:
-            while parent[index] != index:
-                parent[index] = parent[parent[index]]
-                index = parent[index]
-            return index
-
-        for index, node in enumerate(nodes):
-            for predecessor in self.predecessors[node]:
-                other = inside.get(predecessor)
-                if other is not None:
-                    root_a, root_b = find(index), find(other)
-                    if root_a != root_b:
-                        parent[max(root_a, root_b)] = min(root_a, root_b)
+        label: dict[str, int] = {}
+        predecessors, successors = self.predecessors, self.successors
+        for node in nodes:  # label each component by a search from its first node
+            if node in label:
+                continue
+            number = label[node] = len(label)
+            stack = [node]
+            while stack:
+                current = stack.pop()
+                for neighbours in (predecessors[current], successors[current]):
+                    for other in neighbours:
+                        if other not in label and other in inside:
+                            label[other] = number
+                            stack.append(other)
         groups: dict[int, list[str]] = {}
-        for index, node in enumerate(nodes):
-            groups.setdefault(find(index), []).append(node)
+        for node in nodes:
+            number = label[node]
+            if number in groups:
+                groups[number].append(node)
+            else:
+                groups[number] = [node]
         return list(groups.values())
 
     def _cut_positions(self, nodes: list[str], inside: dict[str, int]) -> list[int]:
@@ -178,8 +184,7 @@ class _Builder:
         the sources of the suffix up to date; at each candidate boundary the added waits are
         counted exactly: for each suffix source, the prefix sinks that are not its ancestors.
         """
-        level = self._levels(nodes, inside)
-        ordered = sorted(nodes, key=lambda node: (level[node], inside[node]))
+        level, ordered = self._levels(nodes, inside)
         count = len(ordered)
         boundaries = [i for i in range(1, count) if level[ordered[i]] != level[ordered[i - 1]]]
         if len(boundaries) > _MAX_CANDIDATE_CUTS:
@@ -190,29 +195,37 @@ class _Builder:
         first_successor = [count] * count  # position of the earliest successor inside the set
         last_predecessor = [-1] * count  # position of the latest predecessor inside the set
         for index, node in enumerate(ordered):
+            first = count
             for successor in self.successors[node]:
                 other = position.get(successor)
                 if other is not None:
-                    first_successor[index] = min(first_successor[index], other)
-                    last_predecessor[other] = max(last_predecessor[other], index)
+                    if other < first:
+                        first = other
+                    if index > last_predecessor[other]:
+                        last_predecessor[other] = index
+            first_successor[index] = first
         stops_being_sink: dict[int, list[int]] = {}
         becomes_source: dict[int, list[int]] = {}
         for index in range(count):
             stops_being_sink.setdefault(first_successor[index], []).append(index)
             becomes_source.setdefault(last_predecessor[index] + 1, []).append(index)
-        sink_mask = 0
+        # The prefix's sinks as binary digits, step i at digit count-1-i: updating a digit is
+        # O(1), and the bitset is built only at candidate boundaries (updating a big integer
+        # per step would make the sweep quadratic in the size of the set).
+        sinks = bytearray(b"0" * count)
         sources = set(becomes_source.get(0, ()))
         candidates = set(boundaries)
         best: tuple[int, int, int] | None = None
         for boundary in range(1, count):
             entering = boundary - 1  # the step that moves from the suffix to the prefix
-            sink_mask |= 1 << entering
-            for index in stops_being_sink.get(boundary - 1, ()):
-                sink_mask &= ~(1 << index)
+            sinks[count - 1 - entering] = _ONE
+            for index in stops_being_sink.get(entering, ()):
+                sinks[count - 1 - index] = _ZERO
             sources.discard(entering)
             sources.update(becomes_source.get(boundary, ()))
             if boundary not in candidates:
                 continue
+            sink_mask = int(sinks, 2)
             cost = sum((sink_mask & ~ancestors[i]).bit_count() for i in sources)
             key = (cost, abs(2 * boundary - count), boundary)
             if best is None or key < best:
@@ -228,17 +241,26 @@ class _Builder:
                 self.extra_waits.append(ExtraWait(ordered[index], named, missing.bit_count()))
         return ordered[:boundary], ordered[boundary:]
 
-    def _levels(self, nodes: list[str], inside: dict[str, int]) -> dict[str, int]:
-        """Longest-path depth inside the set; steps that must stay last get the deepest level."""
+    def _levels(self, nodes: list[str], inside: dict[str, int]) -> tuple[dict[str, int], list[str]]:
+        """Longest-path depth inside the set, steps that must stay last at the deepest level;
+        and the nodes ordered by (level, position in ``nodes``)."""
         level: dict[str, int] = {}
         for node in nodes:
-            depths = [level[p] + 1 for p in self.predecessors[node] if p in inside]
-            level[node] = max(depths, default=0)
+            depth = 0
+            for predecessor in self.predecessors[node]:
+                if predecessor in inside:
+                    below = level[predecessor] + 1
+                    if below > depth:
+                        depth = below
+            level[node] = depth
         deepest = max(level.values())
-        for node in nodes:
-            if self.keep_last(node) and not any(s in inside for s in self.successors[node]):
+        for node in self.keep_last.intersection(nodes):
+            if not any(s in inside for s in self.successors[node]):
                 level[node] = deepest + 1
-        return level
+        by_level: list[list[str]] = [[] for _ in range(deepest + 2)]
+        for node in nodes:  # a stable bucket sort: within a level, the order of ``nodes``
+            by_level[level[node]].append(node)
+        return level, [node for bucket in by_level for node in bucket]
 
     def _ancestor_bits(self, ordered: list[str], position: dict[str, int]) -> list[int]:
         bits = [0] * len(ordered)
@@ -254,11 +276,14 @@ class _Builder:
 
 def _names(ordered: list[str], mask: int, limit: int) -> list[str]:
     """The first ``limit`` steps whose bits are set in ``mask``, in order."""
+    # The binary digits, lowest first: one conversion instead of one big-integer operation
+    # per name (each as long as the set).
+    digits = bin(mask)[:1:-1]
     names: list[str] = []
-    while mask and len(names) < limit:
-        low = mask & -mask
-        names.append(ordered[low.bit_length() - 1])
-        mask ^= low
+    found = digits.find("1")
+    while found >= 0 and len(names) < limit:
+        names.append(ordered[found])
+        found = digits.find("1", found + 1)
     return names
 
 

@@ -145,14 +145,18 @@ class Values:
     def template(self, value: Value) -> Value:
         """A payload template (Parameters / ResultSelector body) for ``value``, a dict."""
         out: dict[str, Value] = {}
-        render = self.render
         for key, item in value.items():
             kind = type(item)
+            # The common cases first, without a call (a large pipeline has millions of values).
             if kind is str or kind is int or kind is bool or kind is float or item is None:
-                rendered = item  # the common case, without a call
+                rendered = item
+            elif kind is dict:
+                rendered = self.template(item)
+            elif kind is list:
+                rendered = self._render_list(item)
             else:
-                rendered = render(item)
-            if key.endswith(".$"):
+                rendered = self.render(item)
+            if key[-2:] == ".$":
                 # A literal key ending in ".$" would make Step Functions read its value as a
                 # path.
                 self.problems.append(
@@ -176,9 +180,17 @@ class Values:
         return value
 
     def _render_list(self, items: list[Value] | tuple[Value, ...]) -> Value:
-        render = self.render
-        rendered = [render(item) for item in items]
-        if not any(type(item) is Ref for item in rendered):
+        rendered: list[Value] = []
+        dynamic = False
+        for item in items:
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or kind is float or item is None:
+                rendered.append(item)
+                continue
+            value = self.render(item)
+            dynamic = dynamic or type(value) is Ref
+            rendered.append(value)
+        if not dynamic:
             return rendered
         # JSONPath templates cannot hold a dynamic value directly in a list: build the list
         # with States.Array, which takes only scalars and dynamic values.
