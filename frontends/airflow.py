@@ -1614,7 +1614,10 @@ def _property_path(path: tuple[Any, ...], arguments: Any) -> tuple[Any, ...]:
                 parts.append(Index(token))
             container = item
         else:
-            parts.append(Attribute(token) if token.isidentifier() else Key(token))
+            # A name after a name-keyed list selects its item by name (Outputs['train'])
+            owner = parts[-1].name if parts and isinstance(parts[-1], Attribute) else ""
+            by_name = owner in NAME_KEYED_LISTS or not token.isidentifier()
+            parts.append(Key(token) if by_name else Attribute(token))
             if isinstance(container, dict):
                 following = container.get(token)
                 if following is None and token == "Outputs":

@@ -75,7 +75,14 @@ from pipeglot.ir.expressions import (
     StepProperty,
 )
 from pipeglot.ir.model import MISSING, ParameterType, RetryPolicy, StepKind, Workflow
-from pipeglot.ir.sagemaker import MAX_ATTEMPTS, TUNING_SUMMARIES_ACTION
+from pipeglot.ir.sagemaker import (
+    DEFAULT_BACKOFF_RATE,
+    DEFAULT_INTERVAL_SECONDS,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RETRY_EXCEPTIONS,
+    MAX_ATTEMPTS,
+    TUNING_SUMMARIES_ACTION,
+)
 
 READS_TEXT = True
 RECORDS_DIAGNOSTICS = True
@@ -1025,12 +1032,17 @@ class _Reader:
         if not isinstance(branches, list) or not branches:
             raise self.fail('a Parallel state needs "Branches", a list of state machines', pointer)
         state_input = self._input(state, flow.payload, pointer, jsonata_mode)
+        branch_input = state_input  # JSONPath Parameters make the input of every branch
+        if not jsonata_mode and "Parameters" in state:
+            branch_input = self._selection(
+                state["Parameters"], state_input, f"{pointer}/Parameters"
+            )
         after: list[str] = []
         outputs = []
         for index, branch in enumerate(branches):
             inner = self._machine(branch, f"{pointer}/Branches/{index}", machine)
             end = self._walk(
-                inner, branch["StartAt"], _Flow(state_input, flow.after, flow.branch), None
+                inner, branch["StartAt"], _Flow(branch_input, flow.after, flow.branch), None
             )
             after.extend(step for step in end.after if step not in after)
             outputs.append(end.payload)
@@ -1546,7 +1558,8 @@ class _Reader:
         policies = []
         for index, retrier in enumerate(retriers):
             policy = self._retrier(draft, retrier, f"{pointer}/Retry/{index}")
-            if policy is not None:
+            # SageMaker retries throttling and service faults so on its own: no policy says it
+            if policy is not None and not _sagemaker_default(policy):
                 policies.append(policy)
         draft.retry_policies = policies or None
 
@@ -1713,6 +1726,16 @@ def _states_format(template: str, values: list[Any]) -> Any:
         if index < len(values):
             out.append(values[index])
     return out[0] if len(out) == 1 else Join("", tuple(out))
+
+
+def _sagemaker_default(policy: RetryPolicy) -> bool:
+    """Whether ``policy`` is the retry SageMaker gives every step without RetryPolicies."""
+    return (
+        sorted(policy.exception_types) == sorted(DEFAULT_RETRY_EXCEPTIONS)
+        and policy.interval_seconds == DEFAULT_INTERVAL_SECONDS
+        and policy.backoff_rate == DEFAULT_BACKOFF_RATE
+        and policy.max_attempts == DEFAULT_MAX_ATTEMPTS
+    )
 
 
 def _json_type(value: Any) -> ParameterType:

@@ -87,7 +87,8 @@ _GENERATED_KINDS = {
 }
 # The dsl.If test on a Condition component's branch output: which branch the group holds.
 _BRANCH_TEST = re.compile(
-    r"^(?P<negated>!\()?inputs\.parameter_values\['(?P<input>[^']+)'\] == 'IfSteps'\)?$"
+    r"^(?P<negated>!\()?inputs\.parameter_values\['(?P<input>[^']+)'\] == "
+    r"'(?P<branch>IfSteps|ElseSteps)'\)?$"
 )
 _COMPONENT_SCRIPT = re.compile(r"^(?P<folder>[A-Za-z0-9]+)/src/[A-Za-z0-9]+_component\.py$")
 # SageMaker Components for KFP v2 (their source folders) -> the step kind each runs.
@@ -429,9 +430,9 @@ class _SpecReader:
                 )
             finals = self._dag(component["dag"], inner_pointer, bindings, branch, after)
             return finals[-1] if finals else (after[-1] if after else None)
-        owner = self._branch_owner(condition, bindings)
+        owner, branch_name = self._branch_owner(condition, bindings)
         if owner is not None:  # a branch of one of pipeglot's Condition components
-            steps = owner.else_steps if condition.startswith("!(") else owner.if_steps
+            steps = owner.if_steps if branch_name == "IfSteps" else owner.else_steps
             self._dag(component["dag"], inner_pointer, bindings, steps, [])
             return owner.name
         siblings = pointer.rsplit("/tasks/", 1)[0]
@@ -458,15 +459,21 @@ class _SpecReader:
             )
         return step
 
-    def _branch_owner(self, condition: str, bindings: dict[str, Any]) -> Draft | None:
-        """The Condition step whose ``branch`` output the group's test reads, if any."""
+    def _branch_owner(
+        self, condition: str, bindings: dict[str, Any]
+    ) -> tuple[Draft | None, str | None]:
+        """The Condition step whose ``branch`` output the group's test reads, and the branch
+        the group runs (``IfSteps`` or ``ElseSteps``); (None, None) for any other test."""
         match = _BRANCH_TEST.match(condition)
         if match is None or bool(match.group("negated")) != condition.endswith(")"):
-            return None
+            return None, None
         value = bindings.get(match.group("input"))
         if not isinstance(value, StepProperty) or value.path != (Attribute("Branch"),):
-            return None
-        return self._branching.get(value.step)
+            return None, None
+        branch = match.group("branch")
+        if match.group("negated"):
+            branch = "ElseSteps" if branch == "IfSteps" else "IfSteps"
+        return self._branching.get(value.step), branch
 
     def _cel(self, text: str, bindings: dict[str, Any], pointer: str) -> list[Condition]:
         """The AND-ed conditions of a trigger policy (the CEL the kfp compiler writes)."""

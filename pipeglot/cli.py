@@ -634,7 +634,9 @@ def _formats(args: argparse.Namespace) -> int:
         for option in backend_options(writer(fmt.name)):
             if option.name != SOURCE_COMMAND.name:
                 choices = f" ({'|'.join(option.choices)})" if option.choices else ""
-                flag = f"--[no-]{option.flag[2:]}" if option.type is bool else option.flag
+                flag = (
+                    f"{option.flag}/--no-{option.flag[2:]}" if option.type is bool else option.flag
+                )
                 print(f"  {'':{width}}   {flag}{choices}: {option.help}")
     return 0
 

@@ -311,7 +311,7 @@ def test_a_flag_of_another_writer_is_a_usage_error() -> None:
                 "--to",
                 fmt,
                 foreign[0].flag,
-                "x",
+                *([] if foreign[0].type is bool else ["x"]),  # a bool flag takes no value
             ],
             capture_output=True,
             text=True,

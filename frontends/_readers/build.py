@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError, ValidationError
+from pipeglot.frontends.sagemaker import _step_kind as sagemaker_step_kind
 from pipeglot.ir.expressions import (
     Condition,
     ExpressionError,
@@ -223,9 +224,12 @@ class WorkflowBuilder:
         outputs = draft.outputs
         if draft.kind is StepKind.CONDITION and draft.arguments is MISSING:
             draft.arguments = {}  # as the SageMaker reader has it: no keys besides the branches
+        kind = draft.kind
+        if kind is StepKind.TRAINING:  # a Function or NotebookJob step runs a training job too
+            kind = sagemaker_step_kind(draft.type_name, draft.arguments)
         return Step(
             name=draft.name,
-            kind=draft.kind,
+            kind=kind,
             type_name=draft.type_name,
             arguments=draft.arguments,
             depends_on=tuple(depends) or None,
