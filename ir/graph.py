@@ -86,8 +86,19 @@ def step_edges(step: Step, expressions: list[Expression] | None = None) -> Itera
 
 
 def edges(workflow: Workflow) -> tuple[Edge, ...]:
-    """All edges, grouped by step in document order. A pair may appear once per origin."""
-    return tuple(edge for step in workflow.steps for edge in step_edges(step))
+    """All edges, grouped by step in document order. A pair may appear once per origin.
+
+    Found once per workflow (validation records those it finds: remember_edges)."""
+    known: tuple[Edge, ...] | None = workflow._edges
+    if known is None:
+        known = tuple(edge for step in workflow.steps for edge in step_edges(step))
+        remember_edges(workflow, known)
+    return known
+
+
+def remember_edges(workflow: Workflow, found: tuple[Edge, ...]) -> None:
+    """Record ``found`` as the edges of ``workflow``: exactly what edges() would return."""
+    object.__setattr__(workflow, "_edges", found)
 
 
 def build_graph(workflow: Workflow, all_edges: tuple[Edge, ...] | None = None) -> nx.DiGraph:

@@ -239,6 +239,9 @@ class Workflow:
     triggers: tuple[Trigger, ...] = ()
     extra: Mapping[str, Value] = _no_extra()
     _by_name: dict[str, Step] = field(init=False, repr=False, compare=False)
+    # The step graph's edges (ir.graph.edges), found once: steps never change, and validation
+    # records the edges it finds, so that no writer walks every step's values again.
+    _edges: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {step.name: step for step in self.steps})

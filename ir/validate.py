@@ -30,6 +30,7 @@ from pipeglot.ir.graph import (
     EdgeOrigin,
     build_graph,
     find_cycle,
+    remember_edges,
     step_edges,
     step_expressions,
 )
@@ -70,9 +71,11 @@ def validate(workflow: Workflow) -> tuple[Edge, ...]:
         expressions = step_expressions(step)
         _check_references(workflow, step, expressions, parameters)
         all_edges.extend(step_edges(step, expressions))
-    _check_cycles(workflow, tuple(all_edges))
-    _check_nothing_follows_a_fail(workflow, tuple(all_edges))
-    return tuple(all_edges)
+    found = tuple(all_edges)
+    _check_cycles(workflow, found)
+    _check_nothing_follows_a_fail(workflow, found)
+    remember_edges(workflow, found)  # the same as edges(workflow): writers need not walk again
+    return found
 
 
 def _check_parameters(parameters: tuple[Parameter, ...]) -> None:

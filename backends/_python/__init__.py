@@ -93,9 +93,8 @@ def render(doc: Doc | Entry, indent: int = 0, prefix: int = 0, suffix: int = 0) 
 
 
 def call(name: str, /, *args: Doc, **kwargs: Doc) -> Group:
-    items: list[Doc | Entry] = list(args)
-    items.extend(Entry(key, "=", value) for key, value in kwargs.items())
-    return Group(f"{name}(", tuple(items), ")")
+    items = (*args, *[Entry(key, "=", value) for key, value in kwargs.items()])
+    return Group(f"{name}(", items, ")")
 
 
 def statement(target: str, doc: Doc, indent: int = 0) -> str:
@@ -107,11 +106,10 @@ def statement(target: str, doc: Doc, indent: int = 0) -> str:
 def mark_long_lines(text: str) -> str:
     """Lines that stay too long (a long string cannot be broken) get ``# noqa: E501``, where
     ruff's E501 would flag them (it lets a single word or a trailing URL run over)."""
-    lines = []
-    for line in text.split("\n"):
-        if _too_long(line):
-            line += "  # noqa: E501"
-        lines.append(line)
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if len(line) > LINE_LENGTH and _too_long(line):  # the length first: most lines fit
+            lines[index] = line + "  # noqa: E501"
     return "\n".join(lines)
 
 
@@ -148,6 +146,16 @@ def _escape_table(quote: str) -> dict[int, str]:
 _ESCAPES = {quote: _escape_table(quote) for quote in ("'", '"')}
 
 
+@functools.lru_cache(maxsize=65536)
+def _string_atom(text: str) -> Atom:
+    """The Atom of a string literal: one per distinct string (nodes are never changed)."""
+    return Atom(string_literal(text))
+
+
+def _key_literal(key: object) -> str:
+    return string_literal(key if type(key) is str else str(key))
+
+
 def number_literal(value: int | float) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return f'float("{value}")'
@@ -166,19 +174,15 @@ def literal(
     kind = type(value)  # exact types first: this runs for every value of every pipeline
     if kind is str:
         name = names.get(value) if names else None
-        return Atom(name if name is not None else string_literal(value))
+        return _string_atom(value) if name is None else Atom(name)
     if kind is dict:
-        return Group(
-            "{",
-            tuple(
-                Entry(string_literal(str(key)), ": ", literal(item, expression, node, names))
-                for key, item in value.items()
-            ),
-            "}",
-        )
+        entries = [
+            Entry(_key_literal(key), ": ", literal(item, expression, node, names))
+            for key, item in value.items()
+        ]
+        return Group("{", tuple(entries), "}")
     if kind is list or kind is tuple:
-        items = tuple(literal(item, expression, node, names) for item in value)
-        return Group("[", items, "]")
+        return Group("[", tuple([literal(item, expression, node, names) for item in value]), "]")
     if value is None or kind is bool:
         return Atom(repr(value))
     if kind is int or kind is float:
@@ -218,9 +222,10 @@ class Identifiers:
         self._style = _identifier if keep_case else _snake_case
 
     def __getitem__(self, name: str) -> str:
-        if name not in self._given:
-            self._given[name] = self._fresh(self._style(name))
-        return self._given[name]
+        given = self._given.get(name)
+        if given is None:
+            given = self._given[name] = self._fresh(self._style(name))
+        return given
 
     def helper(self, name: str) -> str:
         """A new name for something that is not a step (a helper task), never handed out

@@ -162,24 +162,26 @@ class Emitter:
         return literal(value, _WRITTEN_TYPES, self._expression, self.shared_names)
 
     def _expression(self, node: Any) -> Doc:
-        if isinstance(node, Hole):
+        kind = type(node)  # the IR's node classes have no subclasses
+        if kind is Hole:
             return Atom(node.name)
-        if isinstance(node, ItemCall):
+        if kind is ItemCall:
             # Positional: an item usually fits on one line, the builder's signature names them.
-            return call(node.function, *(self.value(value) for _, value in node.arguments))
-        if isinstance(node, Join):
+            return call(node.function, *[self.value(value) for _, value in node.arguments])
+        if kind is Join:
             self.need("join")
-            values = tuple(self.value(value) for value in node.values)
+            values = tuple([self.value(value) for value in node.values])
             return call("Join", literal(node.on), Group("[", values, "]"))
-        if isinstance(node, JsonGet):
+        if kind is JsonGet:
             self.need("json_get")
             if node.property_file is not None:
                 source = self._property_file(node.property_file)
             else:
                 source = self.value(node.s3_uri)
             return call("JsonGet", source, literal(node.path))
-        if node in self.references:  # written before: its constant (the common case)
-            return Atom(self.references[node][0])
+        known = self.references.get(node)
+        if known is not None:  # written before: its constant (the common case)
+            return Atom(known[0])
         if isinstance(node, StepProperty):
             self.read_step_result(node.step, format_get(node))
             self.need("steps")
