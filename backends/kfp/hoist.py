@@ -19,6 +19,7 @@ and ``1.0`` stay apart and every literal keeps its spelling.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -65,11 +66,11 @@ class Constants:
         kind = type(value)
         if kind is str:  # most values: first
             name = None if inline else self.names.get(self.keys.get(id(value), ""))
-            return Atom(string_literal(value) if name is None else name)
+            return _string_atom(value) if name is None else _name_atom(name)
         if not inline and (kind is dict or kind is list):
             name = self.names.get(self.keys.get(id(value), ""))
             if name is not None:
-                return Atom(name)
+                return _name_atom(name)
         if kind is dict:
             if len(value) == 1:
                 expression = self._expression(value)
@@ -103,7 +104,7 @@ class Constants:
         ((key, body),) = value.items()
         if key == "Get" and type(body) is str:
             name = self.references.get(body)
-            return Atom(name) if name is not None else reference_doc(body)
+            return _name_atom(name) if name is not None else reference_doc(body)
         if key == "Std:Join" and type(body) is dict and set(body) == {"On", "Values"}:
             values = Group("[", tuple(self.doc(item) for item in body["Values"]), "]")
             return Group("Join(", (Atom(string_literal(body["On"])), values), ")")
@@ -125,6 +126,17 @@ class Constants:
 
     def _entry(self, key: str, item: Any) -> Entry:
         return Entry(string_literal(key), ": ", self.doc(item))
+
+
+# Atoms are never changed once made: the same text is the same Atom, made once.
+@functools.lru_cache(maxsize=65536)
+def _string_atom(text: str) -> Atom:
+    return Atom(string_literal(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_atom(name: str) -> Atom:
+    return Atom(name)
 
 
 @dataclass(slots=True)

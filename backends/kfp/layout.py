@@ -15,6 +15,7 @@ the check covers the whole chain), and otherwise ends at once as skipped.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -105,11 +106,10 @@ def _ordered(
     """
     depth = len(block.guard)
     key_of: dict[str, str | Branches] = {}
-    dependency_graph = nx.DiGraph()
     for item in block.items:
         key = item if isinstance(item, str) else f"\0{item.condition}"
         key_of[key] = item
-        dependency_graph.add_node(key)
+    after: dict[str, set[str]] = {key: set() for key in key_of}  # key -> what must follow it
     sort_key = {}
     for key, item in key_of.items():
         if isinstance(item, str):
@@ -121,11 +121,35 @@ def _ordered(
         for member in members:
             for source in graph.predecessors(member):
                 if source in key_of and source != key and len(guards[source]) == depth:
-                    dependency_graph.add_edge(source, key)
+                    after[source].add(key)
         if isinstance(item, Branches) and item.condition in key_of:
-            dependency_graph.add_edge(item.condition, key)
-    ordered = nx.lexicographical_topological_sort(dependency_graph, key=sort_key.__getitem__)
-    return [key_of[key] for key in ordered]
+            after[item.condition].add(key)
+    return [key_of[key] for key in _smallest_first_order(after, sort_key)]
+
+
+def _smallest_first_order(
+    after: dict[str, set[str]], sort_key: dict[str, tuple[int, int]]
+) -> list[str]:
+    """The topological order of ``after`` that always takes the ready key of smallest
+    ``sort_key`` (networkx's lexicographical_topological_sort, without building a graph);
+    sort keys are unique, so the order is too."""
+    waiting = dict.fromkeys(after, 0)
+    for followers in after.values():
+        for key in followers:
+            waiting[key] += 1
+    ready = [(sort_key[key], key) for key, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, key = heapq.heappop(ready)
+        order.append(key)
+        for follower in after[key]:
+            waiting[follower] -= 1
+            if waiting[follower] == 0:
+                heapq.heappush(ready, (sort_key[follower], follower))
+    if len(order) != len(after):  # a cycle: the graph is validated acyclic before this
+        raise ValueError("the steps of a block depend on each other in a cycle")
+    return order
 
 
 def _members(branches: Branches) -> list[str]:
