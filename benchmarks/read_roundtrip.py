@@ -31,7 +31,7 @@ def corpus() -> list[Path]:
 def measure(target: str, files: list[Path], options: dict[str, object]) -> None:
     per_field: Counter[str] = Counter()
     first: dict[str, str] = {}
-    equal = 0
+    equal = as_text = 0
     start = time.perf_counter()
     for path in files:
         source = pipeglot.load(path.read_bytes(), name=path.stem)
@@ -39,12 +39,16 @@ def measure(target: str, files: list[Path], options: dict[str, object]) -> None:
         back = pipeglot.load(text, read=target, unsupported="ignore", name=path.stem)
         found = differences(source, back)
         equal += not found
+        as_text += not differences(source, back, join_text=True)
         for field in {difference.field for difference in found}:
             per_field[field] += 1
         for difference in found:
             first.setdefault(difference.field, f"{path.name}: {difference.format()}")
     seconds = time.perf_counter() - start
-    print(f"\n{target}: {equal}/{len(files)} equal as a whole ({seconds:.1f} s)")
+    print(
+        f"\n{target}: {equal}/{len(files)} equal as a whole, {as_text} with Std:Join compared "
+        f"as the text it gives ({seconds:.1f} s)"
+    )
     for field in FIELDS:
         if per_field[field]:
             print(f"  {field:18} {per_field[field]:3}  {first[field]}")

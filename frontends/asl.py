@@ -81,7 +81,9 @@ from pipeglot.ir.sagemaker import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_RETRY_EXCEPTIONS,
     MAX_ATTEMPTS,
+    TUNING_BEST_FIELD,
     TUNING_SUMMARIES_ACTION,
+    TUNING_SUMMARIES_FIELD,
 )
 
 READS_TEXT = True
@@ -118,6 +120,9 @@ _JSONATA_OPERATORS = {
     "<=": ComparisonOperator.LESS_THAN_OR_EQUAL_TO,
     ">=": ComparisonOperator.GREATER_THAN_OR_EQUAL_TO,
 }
+# The error name pipeglot's ASL writer gives a Fail step's state (the step type's name); the
+# step's ErrorMessage is the state's Cause.
+_FAIL_STEP_ERROR = "FailStep"
 _RULE_OPERATOR = re.compile(
     r"^(String|Numeric|Boolean|Timestamp)"
     r"(Equals|LessThan|GreaterThan|LessThanEquals|GreaterThanEquals)(Path)?$"
@@ -529,6 +534,9 @@ class _Reader:
         symbols = [self._argument(item, payload, pointer) for item in call.args]
         if call.name == "States.Format" and symbols and isinstance(symbols[0], str):
             return _states_format(symbols[0], [to_value(symbol) for symbol in symbols[1:]])
+        # Only a Format template tells an escaped brace from a placeholder: elsewhere it is
+        # the brace itself.
+        symbols = [_unescaped_braces(symbol) for symbol in symbols]
         if call.name == "States.Array":
             return list(symbols)
         if call.name == "States.ArrayGetItem" and len(symbols) == 2:
@@ -974,6 +982,8 @@ class _Reader:
                 f"{pointer}/CausePath",
             )
         error = state.get("Error")
+        if error == _FAIL_STEP_ERROR and cause is not MISSING:
+            error = None  # the name of the step type, not part of its message
         if error is not None:
             self.builder.approximated(
                 "fail-error",
@@ -1343,7 +1353,9 @@ class _Reader:
             )
         self._names_of_jobs(step, job, request, arguments)
         type_name = _type_name(job.kind)
-        self.results[step] = Source(f"the result of {step!r}", self._property(step, arguments))
+        self.results[step] = Source(
+            f"the result of {step!r}", self._property(step, arguments, job.kind)
+        )
         return Draft(
             step, job.kind, type_name, self.at(pointer), arguments=arguments, after=list(flow.after)
         )
@@ -1358,7 +1370,9 @@ class _Reader:
                 (job.name_field, value, step_property(step, (Attribute(job.name_field),)))
             )
 
-    def _property(self, step: str, arguments: dict[str, Any]) -> Any:
+    def _property(
+        self, step: str, arguments: dict[str, Any], kind: StepKind | None = None
+    ) -> Any:
         def express(path: Path) -> Any:
             if not path:
                 raise Unexpressible(f"the whole result of {step!r} is not one SageMaker value")
@@ -1372,6 +1386,10 @@ class _Reader:
                 else:
                     parts.append(Attribute(token) if token.isidentifier() else Key(token))
                 container = _follow(container, token)
+            if kind is StepKind.TUNING and parts[:1] == [Attribute(TUNING_BEST_FIELD)]:
+                # The best training job, TrainingJobSummaries[0] in the SDK's spelling (the
+                # asl writer reads it from the tuning job's description).
+                parts[:1] = [Attribute(TUNING_SUMMARIES_FIELD), Index(0)]
             return step_property(step, tuple(parts))
 
         return express
@@ -1726,6 +1744,12 @@ def _states_format(template: str, values: list[Any]) -> Any:
         if index < len(values):
             out.append(values[index])
     return out[0] if len(out) == 1 else Join("", tuple(out))
+
+
+def _unescaped_braces(symbol: Any) -> Any:
+    if isinstance(symbol, str):
+        return symbol.replace("\\{", "{").replace("\\}", "}")
+    return symbol
 
 
 def _sagemaker_default(policy: RetryPolicy) -> bool:

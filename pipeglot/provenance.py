@@ -21,6 +21,9 @@ The block (JSON, keys in a fixed order, ASCII):
   ``untyped``: the parameters the source declares without a ``Type``; ``order``: the
   parameters' names in order, where the target does not keep it; ``step_order``: the steps'
   names in order (branch steps included), where the target does not keep it;
+  ``depends_on``: a step's ``DependsOn`` where the target cannot keep it as written (an entry
+  the step also reads data from is one edge in the target; several entries come back in the
+  target's order);
 - ``steps``: for each declared key (``PropertyFiles``, ``RetryPolicies``, ``CacheConfig``...;
   a check step's ``Type`` and check keys), each value the source's steps give it, with the
   names of the steps that have it (``[[value, [step, ...]], ...]``: pipelines repeat the same
@@ -58,6 +61,7 @@ from pipeglot.backend import Option
 from pipeglot.backends import sagemaker as sagemaker_json
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError
+from pipeglot.ir.graph import data_sources
 from pipeglot.ir.model import CHECK_KEYS, MISSING, Step, StepKind, Workflow
 
 PROVENANCE = Option(
@@ -175,12 +179,14 @@ def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
             group = steps.setdefault(key, {}).setdefault(_fast_canonical(value), [value, []])
             group[1].append(step.name)
     grouped = {key: list(groups.values()) for key, groups in steps.items()}
+    depends = {step.name: list(step.depends_on or ()) for step in workflow.steps if _merged(step)}
     for key, value in (
         ("definition", top),
         ("enums", enums),
         ("untyped", untyped),
         ("order", order if len(order) > 1 else []),
         ("steps", grouped),
+        ("depends_on", depends),
         ("step_order", [step.name for step in workflow.steps] if losses.step_order else []),
     ):
         if value:
@@ -199,6 +205,14 @@ def _declared_values(step: Step, losses: Losses) -> Iterator[tuple[str, Any]]:
         value = getattr(step, field_name)
         if value is not None and value is not MISSING:
             yield key, render(value)
+
+
+def _merged(step: Step) -> bool:
+    """Whether the target cannot keep the step's DependsOn as written: an entry it also
+    reads data from is one edge in the target, and several entries come back in the
+    target's order."""
+    depends = step.depends_on or ()
+    return len(depends) > 1 or bool(set(depends) & set(data_sources(step)))
 
 
 def _each(render: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -332,7 +346,7 @@ def find(text: str, reader: str, diagnostics: Diagnostics) -> tuple[dict[str, An
         block = json.loads(data)
     except ValueError:
         block = None
-    if not isinstance(block, dict):
+    if not _well_formed(block):
         diagnostics.approximated(
             f"read.{reader}.provenance-damaged",
             "the file's pipeglot provenance block is damaged, so it is not used: the workflow "
@@ -340,6 +354,25 @@ def find(text: str, reader: str, diagnostics: Diagnostics) -> tuple[dict[str, An
         )
         return None
     return block, block.get("file") == _text_fingerprint(rest)
+
+
+_SHAPE = {
+    "file": str,
+    "definition": dict,
+    "enums": dict,
+    "untyped": list,
+    "order": list,
+    "steps": dict,
+    "depends_on": dict,
+    "step_order": list,
+}
+
+
+def _well_formed(block: Any) -> bool:
+    """A block as the writers write it (a file's text is input like any other)."""
+    if not isinstance(block, dict):
+        return False
+    return all(isinstance(block[key], kind) for key, kind in _SHAPE.items() if key in block)
 
 
 def _in_comment_lines(text: str) -> tuple[str, str] | None:
@@ -388,6 +421,9 @@ def apply(
     touched = set(kept) | _read_property_files(steps)
     for name in touched & set(steps):
         _without_data_dependencies(steps[name])
+    for name, depends in _items(block.get("depends_on")):
+        if name in steps and isinstance(depends, list):
+            steps[name]["DependsOn"] = depends
     steps = _in_order(steps, block.get("step_order"))
     document["Steps"] = _nested(steps)
     workflow = _reloaded(document, back, reader, diagnostics)
@@ -538,6 +574,10 @@ def _reloaded(
         )
         return back
     return replace(workflow, triggers=back.triggers)
+
+
+def _items(value: Any) -> list[tuple[str, Any]]:
+    return list(value.items()) if isinstance(value, dict) else []
 
 
 # --- the definition as plain JSON, with branch steps flattened ---------------------------

@@ -9,11 +9,13 @@ set aside: no target keeps them and SageMaker would replace them anyway.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeglot.ir.model import Step, Workflow
+from pipeglot.ir.expressions import Condition, Expression, condition_to_json, expression_to_json
+from pipeglot.ir.model import MISSING, Step, Workflow
 from pipeglot.ir.sagemaker import resource_api
 
 # Workflow fields compared, in this order; "steps" is the list of names in order.
@@ -65,12 +67,16 @@ class Difference:
         return f"{where}{self.field}: {_short(self.source)} != {_short(self.back)}"
 
 
-def differences(source: Workflow, back: Workflow) -> list[Difference]:
-    """Every field of ``back`` that differs from ``source``; [] when the round trip is exact."""
+def differences(source: Workflow, back: Workflow, *, join_text: bool = False) -> list[Difference]:
+    """Every field of ``back`` that differs from ``source``; [] when the round trip is exact.
+
+    With ``join_text``, a ``Std:Join`` counts as the text it gives: ``Join('/', ['s3:/', 'b',
+    x])`` is ``Join('', ['s3://b/', x])`` (a Step Functions ``States.Format`` or an f-string
+    keeps the text, not how the source split it)."""
     found = list(_workflow_differences(source, back))
     for step in source.steps:
         if back.has_step(step.name):
-            found.extend(_step_differences(step, back.step(step.name)))
+            found.extend(_step_differences(step, back.step(step.name), join_text))
     return found
 
 
@@ -88,12 +94,59 @@ def _names(workflow: Workflow) -> tuple[str, ...]:
     return tuple(step.name for step in workflow.steps)
 
 
-def _step_differences(source: Step, back: Step) -> Iterator[Difference]:
+def _step_differences(source: Step, back: Step, join_text: bool) -> Iterator[Difference]:
     for name in STEP_FIELDS:
         read = _NORMALISED.get(name, getattr)
         mine, theirs = read(source, name), read(back, name)
-        if mine != theirs:
+        textual = join_text and name in _TEXT_FIELDS
+        if mine != theirs and not (textual and _as_text(mine) == _as_text(theirs)):
             yield Difference(name, source.name, mine, theirs)
+
+
+_TEXT_FIELDS = {"arguments", "conditions", "check"}
+
+
+def _as_text(value: Any) -> Any:
+    """``value`` as JSON with every Std:Join spelled as its pieces, adjacent texts merged."""
+    data = json.loads(json.dumps(value, default=_json_default))
+    return _joined(data)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Condition):
+        return condition_to_json(value)
+    if isinstance(value, Expression):
+        return expression_to_json(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if value is MISSING:
+        return "<missing>"
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _joined(data: Any) -> Any:
+    if isinstance(data, list):
+        return [_joined(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    body = data.get("Std:Join")
+    if len(data) == 1 and isinstance(body, dict):
+        return _pieces(body.get("On", ""), [_joined(item) for item in body.get("Values", [])])
+    return {key: _joined(item) for key, item in data.items()}
+
+
+def _pieces(on: str, values: list[Any]) -> Any:
+    pieces: list[Any] = []
+    for index, value in enumerate(values):
+        parts = value["Join"] if isinstance(value, dict) and set(value) == {"Join"} else [value]
+        for part in ([on] if index and on else []) + parts:
+            if isinstance(part, str) and pieces and isinstance(pieces[-1], str):
+                pieces[-1] += part
+            elif part != "":
+                pieces.append(part if not isinstance(part, int | float) else str(part))
+    return pieces[0] if len(pieces) == 1 else {"Join": pieces}
 
 
 def without_job_name(step: Step) -> Any:
