@@ -1370,9 +1370,7 @@ class _Reader:
                 (job.name_field, value, step_property(step, (Attribute(job.name_field),)))
             )
 
-    def _property(
-        self, step: str, arguments: dict[str, Any], kind: StepKind | None = None
-    ) -> Any:
+    def _property(self, step: str, arguments: dict[str, Any], kind: StepKind | None = None) -> Any:
         def express(path: Path) -> Any:
             if not path:
                 raise Unexpressible(f"the whole result of {step!r} is not one SageMaker value")
