@@ -349,6 +349,8 @@ def baseline_used_for_drift_check(
 TUNING_SUMMARIES_FIELD = "TrainingJobSummaries"
 TUNING_SUMMARIES_LIMIT = 50
 TUNING_SUMMARIES_ACTION = "ListTrainingJobsForHyperParameterTuningJob"
+# The first of them, the best training job, is also in DescribeHyperParameterTuningJob itself.
+TUNING_BEST_FIELD = "BestTrainingJob"
 # AutoML properties with a Pipelines-only name -> where DescribeAutoMLJob keeps them (under
 # BestCandidate.CandidateProperties.CandidateArtifactLocations).
 AUTOML_REPORT_PROPERTIES: Mapping[str, str] = MappingProxyType(
