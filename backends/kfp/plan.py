@@ -210,7 +210,7 @@ def _after(graph: nx.DiGraph, task: Task) -> tuple[str, ...]:
     wired = task.reads.steps
     return tuple(
         upstream
-        for upstream, _, data in graph.in_edges(task.step.name, data=True)
+        for upstream, data in graph.pred[task.step.name].items()
         if upstream not in wired and not set(data["origins"]) <= _BRANCH_ORIGINS
     )
 
