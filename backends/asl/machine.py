@@ -570,7 +570,7 @@ class _Assembler:
             for node in self.expressions[step.name]:
                 try:
                     if isinstance(node, StepProperty):
-                        self.values.step_property(node.step, node.path)
+                        self.values.step_property(node.step, node.path, rendered=False)
                     elif isinstance(node, JsonGet):
                         self.values.json_get_location(node)
                 except NotExpressible:

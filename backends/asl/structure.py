@@ -140,28 +140,42 @@ class _Builder:
 
         In any topological order such a step's ancestors come before it and its descendants
         after it, so it is a cut exactly when it is the only sink of the prefix ending with it
-        and the only source of the suffix starting with it.
+        and the only source of the suffix starting with it. The suffixes are only looked at
+        from the first prefix with one sink on (the first step is a cut when it is the set's
+        only source): most sets of a wide DAG have none, and skip that second pass.
         """
-        unique_sink = self._unique_ends(nodes, inside, self.predecessors)
-        unique_source = self._unique_ends(nodes[::-1], inside, self.successors)[::-1]
-        return [i for i in range(len(nodes)) if unique_sink[i] and unique_source[i]]
+        unique_sink, sources = self._unique_ends(nodes, inside, self.predecessors)
+        cuts = [0] if sources == 1 else []  # the first step is a source and its prefix's sink
+        later = [i for i in range(1, len(nodes)) if unique_sink[i]]
+        if later:
+            count = len(nodes)
+            backwards = nodes[: later[0] - 1 : -1]  # the suffix from later[0], last step first
+            unique_source, _ = self._unique_ends(backwards, inside, self.successors)
+            cuts += [i for i in later if unique_source[count - 1 - i]]
+        return cuts
 
     @staticmethod
     def _unique_ends(
         nodes: list[str], inside: dict[str, int], backward: Mapping[str, Sequence[str]]
-    ) -> list[bool]:
-        """For each prefix ``nodes[:i+1]``: has it exactly one node with no successor in it?"""
+    ) -> tuple[list[bool], int]:
+        """For each prefix ``nodes[:i+1]``: has it exactly one node with no successor in it?
+        And how many nodes have no ``backward`` neighbour in ``inside``."""
         covered: set[str] = set()
         ends = 0
+        alone = 0
         result = []
         for node in nodes:
             ends += 1
+            linked = False
             for other in backward[node]:
-                if other in inside and other not in covered:
-                    covered.add(other)
-                    ends -= 1
+                if other in inside:
+                    linked = True
+                    if other not in covered:
+                        covered.add(other)
+                        ends -= 1
+            alone += not linked
             result.append(ends == 1)
-        return result
+        return result, alone
 
     def _split_at_cuts(self, nodes: list[str], cuts: list[int]) -> Block:
         parts: list[Block] = []
@@ -226,7 +240,10 @@ class _Builder:
             if boundary not in candidates:
                 continue
             sink_mask = int(sinks, 2)
-            cost = sum((sink_mask & ~ancestors[i]).bit_count() for i in sources)
+            # |sinks - ancestors|, for each source: one AND per source, no complement
+            cost = len(sources) * sink_mask.bit_count() - sum(
+                (sink_mask & ancestors[i]).bit_count() for i in sources
+            )
             key = (cost, abs(2 * boundary - count), boundary)
             if best is None or key < best:
                 best = key
@@ -276,14 +293,15 @@ class _Builder:
 
 def _names(ordered: list[str], mask: int, limit: int) -> list[str]:
     """The first ``limit`` steps whose bits are set in ``mask``, in order."""
-    # The binary digits, lowest first: one conversion instead of one big-integer operation
-    # per name (each as long as the set).
-    digits = bin(mask)[:1:-1]
+    # The binary digits (bit i at index last - i): one conversion instead of one big-integer
+    # operation per name (each as long as the set).
+    digits = bin(mask)
+    last = len(digits) - 1
     names: list[str] = []
-    found = digits.find("1")
-    while found >= 0 and len(names) < limit:
-        names.append(ordered[found])
-        found = digits.find("1", found + 1)
+    found = digits.rfind("1")
+    while found >= 2 and len(names) < limit:
+        names.append(ordered[last - found])
+        found = digits.rfind("1", 2, found)
     return names
 
 

@@ -284,7 +284,12 @@ class Values:
 
     # --- step properties --------------------------------------------------------------------
 
-    def step_property(self, producer_name: str, path: tuple[PathPart, ...]) -> Ref | Value:
+    def step_property(
+        self, producer_name: str, path: tuple[PathPart, ...], rendered: bool = True
+    ) -> Ref | Value:
+        """Where the property is, recording in ``kept`` the result fields it reads. With
+        ``rendered=False`` a plain result field is only recorded (None): the references pass
+        needs no path, and that is most properties of a pipeline."""
         producer = self.workflow.step(producer_name)
         key = self.keys[producer_name]
         if not path or not isinstance(path[0], Attribute):
@@ -324,6 +329,8 @@ class Values:
             self.kept[producer_name].add("Step")
             return self._walk(fn.path("$", key, "Step"), path, None)
         self.kept[producer_name].add(head)
+        if not rendered:
+            return None
         arguments = producer.arguments if isinstance(producer.arguments, dict) else None
         return self._walk(fn.path("$", key), path, arguments)
 
