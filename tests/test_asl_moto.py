@@ -377,3 +377,84 @@ def test_one_step_without_parameters_is_its_task_alone(aws: Any, tmp_path: Path)
     # The Task draws its own token: a new name per execution, in the generated-name format.
     assert names[0] != names[1]
     assert all(re.fullmatch(r"train-[0-9a-f]{12}-0", name) for name in names), names
+
+
+def _tuning_pipeline(*ranks: int) -> dict[str, Any]:
+    """A Tuning step, and one Model step per rank of TrainingJobSummaries it reads."""
+    tune = {
+        "Name": "Tune",
+        "Type": "Tuning",
+        "Arguments": {
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Bayesian",
+                "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "acc"},
+                "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
+            },
+            "TrainingJobDefinition": {
+                "AlgorithmSpecification": {
+                    "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1",
+                    "TrainingInputMode": "File",
+                    "MetricDefinitions": [{"Name": "acc", "Regex": "acc=([0-9.]+)"}],
+                },
+                "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+                "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/tune"},
+                "ResourceConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                    "VolumeSizeInGB": 30,
+                },
+                "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            },
+        },
+    }
+    models = [
+        {
+            "Name": f"Model{rank}",
+            "Type": "Model",
+            "Arguments": {
+                "ExecutionRoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+                "PrimaryContainer": {
+                    "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1",
+                    "ModelDataUrl": {
+                        "Std:Join": {
+                            "On": "/",
+                            "Values": [
+                                f"s3://{BUCKET}/tune",
+                                {"Get": f"Steps.Tune.TrainingJobSummaries[{rank}].TrainingJobName"},
+                                "output/model.tar.gz",
+                            ],
+                        }
+                    },
+                },
+            },
+        }
+        for rank in ranks
+    ]
+    return {"Version": "2020-12-01", "Steps": [tune, *models]}
+
+
+def test_the_best_tuned_model_is_read_from_the_tuning_job_itself(aws: Any, tmp_path: Path) -> None:
+    """Read only at [0], TrainingJobSummaries is the tuning job's BestTrainingJob: no list
+    call. The job name reaches CreateModel from moto's DescribeHyperParameterTuningJob."""
+    source = tmp_path / "tune-best.json"
+    source.write_text(json.dumps(_tuning_pipeline(0)), encoding="utf-8")
+    machine = Machine(aws, source)
+    assert "listTrainingJobsForHyperParameterTuningJob" not in machine.text
+    result, events = machine.run("tune-best", {})
+    assert result["status"] == "SUCCEEDED", result
+    (model,) = scheduled(events, "createModel")
+    best = aws.client("sagemaker", region_name=REGION).describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=scheduled(events, "createHyperParameterTuningJob")[0][
+            "HyperParameterTuningJobName"
+        ]
+    )["BestTrainingJob"]["TrainingJobName"]
+    expected = f"s3://{BUCKET}/tune/{best}/output/model.tar.gz"
+    assert model["PrimaryContainer"]["ModelDataUrl"] == expected
+
+
+def test_other_ranks_of_the_tuned_models_keep_the_list_call() -> None:
+    definition = pipeglot.translate(json.dumps(_tuning_pipeline(0, 1)).encode(), write="asl")
+    states = json.loads(definition)["States"]
+    listing = states["pipeglot.ListTrainingJobs.Tune"]
+    assert listing["Resource"].endswith(":listTrainingJobsForHyperParameterTuningJob")
+    assert "BestTrainingJob" not in definition  # one source for both ranks, in one order

@@ -48,10 +48,11 @@ from pipeglot.backends.asl.start import (
 from pipeglot.backends.asl.steps import BUILDERS, CONTINUE, SDK_ARN, Build, State
 from pipeglot.backends.asl.values import Values
 from pipeglot.diagnostics import Diagnostics, Fidelity
-from pipeglot.ir.expressions import JsonGet, PropertyFileRef, StepProperty
+from pipeglot.ir.expressions import Attribute, Index, JsonGet, PropertyFileRef, StepProperty
 from pipeglot.ir.graph import EdgeOrigin, step_edges, step_expressions
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
 from pipeglot.ir.regions import regions_of
+from pipeglot.ir.sagemaker import TUNING_SUMMARIES_FIELD
 
 # Step Functions allows at most 10 nested intrinsic calls in one field: merging n branch
 # results takes n ArrayGetItem and n-1 JsonMerge calls, merging n paths n-1 JsonMerge calls.
@@ -565,6 +566,7 @@ class _Assembler:
 
     def _collect_references(self) -> None:
         """Find which result fields of each step later states read (``Values.kept``)."""
+        self.values.best_only = self._tuning_read_at_best_only()
         for step in self.workflow.steps:
             self.values.current = step
             for node in self.expressions[step.name]:
@@ -577,6 +579,21 @@ class _Assembler:
                     pass  # reported when the step is built
         self.values.current = None
         self.values.take_problems()
+
+    def _tuning_read_at_best_only(self) -> frozenset[str]:
+        """The Tuning steps whose TrainingJobSummaries later states read only at [0]: the best
+        training job, which the tuning job's description names, needs no list call."""
+        tuning = {s.name for s in self.workflow.steps if s.kind is StepKind.TUNING}
+        best_only = dict.fromkeys(tuning, True)
+        for expressions in self.expressions.values():
+            for node in expressions:
+                if (
+                    isinstance(node, StepProperty)
+                    and node.step in tuning
+                    and node.path[:1] == (Attribute(TUNING_SUMMARIES_FIELD),)
+                ):
+                    best_only[node.step] &= node.path[1:2] == (Index(0),)
+        return frozenset(name for name, only in best_only.items() if only)
 
     def _report_workflow(self) -> None:
         config = self.workflow.experiment_config

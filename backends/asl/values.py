@@ -46,6 +46,7 @@ from pipeglot.ir.sagemaker import (
     DRIFT_CHECK_BASELINES,
     EXPERIMENT_DEFAULTS,
     KINDS,
+    TUNING_BEST_FIELD,
     TUNING_SUMMARIES_FIELD,
     baseline_used_for_drift_check,
 )
@@ -131,6 +132,9 @@ class Values:
         # The per-execution token in generated names; a machine without start-up states draws
         # it where the name is given (see start.needs_start).
         self.run_token: Ref = fn.path("$", RUN_KEY, "Token")
+        # Tuning steps whose TrainingJobSummaries are read only at [0]: that is the best
+        # training job, which the tuning job's own description holds (set by the machine).
+        self.best_only: frozenset[str] = frozenset()
         # id(StepProperty node) -> (the node, kept alive; its rendering; problems found)
         self._properties: dict[int, tuple[StepProperty, Ref | Value, list[str]]] = {}
 
@@ -315,6 +319,9 @@ class Values:
                 locations = ("BestCandidate", "CandidateProperties", "CandidateArtifactLocations")
                 return fn.path("$", key, *locations, _AUTOML_PROPERTIES[report])
         if kind is StepKind.TUNING and head == TUNING_LIST_FIELD:
+            if producer_name in self.best_only and path[1:2] == (Index(0),):
+                self.kept[producer_name].add(TUNING_BEST_FIELD)
+                return self._walk(fn.path("$", key, TUNING_BEST_FIELD), path[2:], None)
             self.kept[producer_name].add(TUNING_LIST_FIELD)
             return self._walk(fn.path("$", key, "Listed"), path, None)
         if kind in (StepKind.LINEAGE, StepKind.EMR_SERVERLESS):
