@@ -97,6 +97,8 @@ _SENSORS = {
     "SageMakerEndpointSensor",
 }
 _BRANCHES = {"BranchPythonOperator"}
+# The helpers of pipeglot's DAG files that build a templated field's value as a callable.
+_RUN_TIME_HELPERS = {"request_with_job_name", "resolved", "resolved_json"}
 # Operator arguments that tune how Airflow runs the task and change nothing SageMaker does.
 _RUNTIME_ARGUMENTS = {
     "task_id", "config", "aws_conn_id", "region_name", "verify", "botocore_config",
@@ -228,6 +230,10 @@ class _DagReader:
         self.dag_id: str | None = None
         self._evaluating: set[str] = set()
         self.classes: set[str] = set()
+        # Operators the file derives from a provider job operator (pipeglot's check steps run
+        # their processing job through one): read as that operator.
+        self.operator_bases: dict[str, str] = {}
+        self._literal_depth = 0  # inside a helper whose text Airflow does not render
         self._locals: list[dict[str, Any]] = []  # arguments of inlined builder functions
         self._where = ""
 
@@ -273,6 +279,9 @@ class _DagReader:
             self._function(node)
         elif isinstance(node, ast.ClassDef):
             self.classes.add(node.name)
+            bases = [base.id for base in node.bases if isinstance(base, ast.Name)]
+            if len(bases) == 1 and bases[0] in _JOB_OPERATORS:
+                self.operator_bases[node.name] = bases[0]
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             self._assignment(node)
         elif isinstance(node, ast.Expr):
@@ -582,7 +591,8 @@ class _DagReader:
             if built is not _NOT_BUILT:
                 return built
         if isinstance(node, ast.Constant):
-            if isinstance(node.value, str) and jinja.has_template(node.value):
+            templated = not self._literal_depth and isinstance(node.value, str)
+            if templated and jinja.has_template(node.value):
                 return self._template(node.value, node, step)
             return node.value
         if isinstance(node, ast.Dict):
@@ -653,8 +663,15 @@ class _DagReader:
         name = current.func.id
         if name not in self.functions and name not in self.classes:
             return _NOT_BUILT
-        arguments = [self._ir_value(argument, step) for argument in current.args]
-        if name == "xcom" and arguments and isinstance(arguments[0], str):
+        # pipeglot's helpers evaluate their value when the task runs, and Airflow does not
+        # render what a callable gives: its text is literal, {{ }} included.
+        literal = name in _RUN_TIME_HELPERS
+        self._literal_depth += literal
+        try:
+            arguments = [self._ir_value(argument, step) for argument in current.args]
+        finally:
+            self._literal_depth -= literal
+        if name in ("xcom", "tuning_xcom") and arguments and isinstance(arguments[0], str):
             # pipeglot's DAG files: the path is the step's property path itself.
             task = self.tasks.get(arguments[0])
             if task is None:
@@ -672,6 +689,8 @@ class _DagReader:
         if name == "Join" and len(arguments) == 2 and isinstance(arguments[1], list):
             return Join(str(arguments[0]), tuple(arguments[1]))
         if name == "resolved" and len(arguments) == 1:
+            return arguments[0]
+        if name == "resolved_json" and len(arguments) == 1:  # a value sent as its JSON text
             return arguments[0]
         if (
             name == "PropertyFile"
@@ -844,6 +863,8 @@ class _DagReader:
             pass
         elif operator in _JOB_OPERATORS:
             self._job(task, _JOB_OPERATORS[operator], task.arguments.get("config"))
+        elif operator in self.operator_bases:
+            self._derived_job(task, self.operator_bases[operator])
         elif operator == "SageMakerTransformOperator":
             self._transform(task)
         elif operator == "SageMakerEndpointOperator":
@@ -860,6 +881,18 @@ class _DagReader:
             self._placeholder(task, _why_unsupported(operator))
         task.result_steps.pop("", None)
         self._task_options(task)
+
+    def _derived_job(self, task: _Task, base: str) -> None:
+        self._job(task, _JOB_OPERATORS[base], task.arguments.get("config"))
+        extra = sorted(set(task.arguments) - _RUNTIME_ARGUMENTS - _OPERATOR_INPUTS)
+        self.builder.approximated(
+            "derived-operator",
+            f"line {task.line}: {task.operator} (a {base} the file defines) is read as a "
+            f"{base}" + (f"; its {', '.join(extra)} are left out" if extra else ""),
+            task.steps[-1] if task.steps else None,
+        )
+        for key in extra:  # reported above, not again as task arguments
+            del task.arguments[key]
 
     def _use_loaded_config(self, task: _Task) -> None:
         """DagBag mode: the config Airflow built stands in for the file's spelling of it,
