@@ -158,9 +158,9 @@ def test_the_code_reads_as_code_and_tasks_of_one_kind_share_it():
 
 def test_compile_is_linear():
     """Python calls per step (unlike seconds, the same on a busy machine) at 100 and 400 steps
-    of the benchmark's pipeline: within 15% (kfp's builder still lists a DAG's task names once
-    per task of it, about 5%; its conversion of every executor after every condition group,
-    the quadratic part this module takes out, adds 55%)."""
+    of the benchmark's pipeline: within 15%. kfp's builder still lists a DAG's task names once
+    per task of it (a few percent); unaided, its copies of each component, their names and the
+    conversion of every executor after every condition group add 55%."""
     require_module("kfp")
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from generate import pipeline

@@ -6,8 +6,8 @@ component's source with ``inspect``), imported as a fresh module (kfp builds the
 ``PipelineSpec`` when ``@dsl.pipeline`` runs), and forgotten. Then, unlike kfp's own writer:
 
 - tasks that run the same component share one ``components`` entry and one executor
-  (``spec_sharing``): kfp writes a copy of both, the component's whole source included, for
-  every task, about 13 KB per step;
+  (``spec_sharing``, while kfp builds the spec and once more on the whole): kfp writes a copy
+  of both, the component's whole source included, for every task, about 13 KB per step;
 - the YAML keeps kfp's layout (sorted keys, kfp's header comment) but writes multi-line text
   (the component's source, its shell commands) as literal blocks that read like the file they
   are, folds no line, and uses libyaml's emitter where PyYAML has it (the pure-Python one
@@ -16,15 +16,20 @@ component's source with ``inspect``), imported as a fresh module (kfp builds the
 Nothing in the spec depends on the time, the machine or the folder.
 
 kfp's compiler is quadratic or worse in three places on a file of reusable components; while it
-compiles here, three of its helpers are replaced by versions that give the same result in
-linear time (``tests/test_kfp_yaml.py`` compares the spec with kfp's unaided compile):
+compiles here, its builder is helped in three narrow ways (``tests/test_kfp_yaml.py`` compares
+the spec with kfp's unaided compile on every definition, and with sharing off, byte for byte):
 
 - it names the n-th task of a component by trying ``name-2``, ``name-3``... against a list of
-  every name so far (cubic in the tasks of one component): here the same names with a set;
+  every name so far (cubic in the tasks of one component): here the same names, skipping the
+  tries an earlier call already found taken;
 - its pure name sanitisers run once per task and pair of tasks: here memoised;
-- after each task group (every condition branch) it converts the whole deployment config, every
-  executor so far, into the spec's ``deploymentSpec`` (quadratic): here the conversion that
-  the last group's would have made, done once when the pipeline's spec is complete.
+- it adds each task's copy of its component and executor, names each against a list of every
+  entry so far, and after each task group (every condition branch) converts every executor into
+  the spec's ``deploymentSpec`` (quadratic): here each task's copies are shared as soon as the
+  task is complete, so kfp's maps hold distinct entries only.
+
+One quadratic term is left in kfp's builder: it lists a DAG's task names once per task of it
+(about 8% of the compile's Python calls at 800 steps).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from typing import Any
 
 from pipeglot import provenance
 from pipeglot.backends import kfp as kfp_python
-from pipeglot.backends.kfp.spec_sharing import share_components
+from pipeglot.backends.kfp.spec_sharing import TaskSharing, share_components
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import UsageError
 from pipeglot.ir.model import Workflow
@@ -69,12 +74,12 @@ def compile_source(text: str, *, share: bool = True) -> str:
     ``share=False`` keeps kfp's copy of each component per task: the spec kfp writes, in
     pipeglot's YAML layout."""
     _kfp_compiler()
-    with _compiled_pipeline(text) as pipeline:
+    with _compiled_pipeline(text, share=share) as pipeline:
         return _spec_text(pipeline, share=share)
 
 
 @contextlib.contextmanager
-def _compiled_pipeline(text: str) -> Iterator[Any]:
+def _compiled_pipeline(text: str, *, share: bool = True) -> Iterator[Any]:
     """The pipeline object (a kfp ``GraphComponent``) of the kfp file ``text``."""
     with tempfile.TemporaryDirectory(prefix="pipeglot-kfp-") as folder:
         module_name = f"pipeglot_kfp_{uuid.uuid4().hex}"
@@ -85,7 +90,8 @@ def _compiled_pipeline(text: str) -> Iterator[Any]:
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module  # kfp looks components' modules up by name
         try:
-            with _linear_names(), _deployment_converted_once():
+            sharing = _sharing_while_built() if share else contextlib.nullcontext()
+            with _linear_names(), sharing:
                 spec.loader.exec_module(module)
             yield module.pipeline
         finally:
@@ -155,7 +161,7 @@ def _linear_names() -> Iterator[None]:
 
     unique = utils.make_name_unique_by_adding_index
     rename, task_name = utils.maybe_rename_for_k8s, utils.sanitize_task_name
-    utils.make_name_unique_by_adding_index = _unique_name
+    utils.make_name_unique_by_adding_index = _UniqueNames()
     utils.maybe_rename_for_k8s = functools.lru_cache(maxsize=None)(rename)
     utils.sanitize_task_name = functools.lru_cache(maxsize=None)(task_name)
     try:
@@ -165,69 +171,111 @@ def _linear_names() -> Iterator[None]:
         utils.maybe_rename_for_k8s, utils.sanitize_task_name = rename, task_name
 
 
-def _unique_name(name: str, collection: list[str], delimiter: str) -> str:
-    """``name``, or the first of ``name{delimiter}2``, ``3``... not in ``collection``."""
-    if name not in collection:
-        return name
-    taken = set(collection)
-    index = 2
-    while f"{name}{delimiter}{index}" in taken:
-        index += 1
-    return f"{name}{delimiter}{index}"
+class _UniqueNames:
+    """kfp's ``make_name_unique_by_adding_index``: ``name``, or the first of ``name{delimiter}2``,
+    ``3``... not in ``collection``. The n-th task of a component takes n tries in kfp's loop;
+    here the tries already known to be taken (``name-2`` to ``name-k`` of an earlier call, all
+    still in the collection: one check at C speed) are skipped, so each call tries once or twice.
+    """
 
+    def __init__(self) -> None:
+        self.taken_before: dict[tuple[str, str], list[str]] = {}  # name-2, name-3..., in order
 
-# The kfp builder functions that end with ``deployment_spec.update(MessageToDict(config))``.
-_GROUP_BUILDERS = frozenset({"build_spec_by_group", "build_exit_handler_groups_recursively"})
+    def __call__(self, name: str, collection: list[str], delimiter: str) -> str:
+        if name not in collection:
+            return name
+        taken = set(collection)
+        known = self.taken_before.setdefault((name, delimiter), [])
+        if not taken.issuperset(known):  # not the growing collection of before: from 2 again
+            known.clear()
+        index = 2 + len(known)
+        while (candidate := f"{name}{delimiter}{index}") in taken:
+            known.append(candidate)
+            index += 1
+        return candidate
 
 
 @contextlib.contextmanager
-def _deployment_converted_once() -> Iterator[None]:
-    """kfp's ``deploymentSpec``, converted once per pipeline instead of once per task group.
+def _sharing_while_built() -> Iterator[None]:
+    """kfp's builder, with each task's component and executor shared as soon as kfp adds them.
 
-    kfp's builder ends each group with ``pipeline_spec.deployment_spec.update(
-    json_format.MessageToDict(deployment_config))``; the update replaces the ``executors``
-    entry whole, and the config only grows, so the last group's conversion is the one that
-    counts. While a pipeline's spec is built, those two builder functions' conversions of the
-    deployment config give nothing (an update with no keys changes nothing) and note the config;
-    when ``create_pipeline_spec`` returns, its one conversion goes into the spec. Any other
-    conversion (another caller, another message) is kfp's own."""
-    from google.protobuf import json_format
+    ``build_spec_by_group`` builds a group's tasks one after another: it adds each task's
+    component and executor under names made unique against a list of every name so far, and
+    after the group it converts every executor into the spec's ``deploymentSpec``; with a copy
+    per task both are quadratic. Here, when kfp starts the next task's spec
+    (``build_task_spec_for_task``), the group's previous task is complete, and its entries are
+    shared (``TaskSharing``); the last task's when the group ends. kfp's maps then hold distinct
+    entries only, so its name lists and its per-group conversion stay short."""
     from kfp.compiler import pipeline_spec_builder as builder
-    from kfp.pipeline_spec import pipeline_spec_pb2
 
-    pending: list[Any] = []  # per pipeline being built (a pipeline may build another's)
-    original_create, original_json_format = builder.create_pipeline_spec, builder.json_format
-
-    class DeferredJsonFormat:
-        """``json_format`` as kfp's builder sees it: the deployment config is converted later."""
-
-        def __getattr__(self, attribute: str) -> Any:
-            return getattr(json_format, attribute)
-
-        @staticmethod
-        def MessageToDict(message: Any, *args: Any, **kwargs: Any) -> Any:
-            deployment = isinstance(message, pipeline_spec_pb2.PipelineDeploymentConfig)
-            caller = sys._getframe(1).f_code.co_name
-            if deployment and pending and caller in _GROUP_BUILDERS and not (args or kwargs):
-                pending[-1] = message
-                return {}
-            return json_format.MessageToDict(message, *args, **kwargs)
+    original_create = builder.create_pipeline_spec
+    original_group, original_task = builder.build_spec_by_group, builder.build_task_spec_for_task
+    pipelines: list[dict[int, TaskSharing]] = []  # per pipeline being built: its sharing
+    groups: list[_GroupBuild] = []
 
     def create_pipeline_spec(*args: Any, **kwargs: Any) -> Any:
-        pending.append(None)
+        pipelines.append({})
         try:
-            pipeline_spec, platform_spec = original_create(*args, **kwargs)
+            return original_create(*args, **kwargs)
         finally:
-            deployment_config = pending.pop()
-        if deployment_config is not None:
-            pipeline_spec.deployment_spec.update(json_format.MessageToDict(deployment_config))
-        return pipeline_spec, platform_spec
+            pipelines.pop()
 
-    builder.create_pipeline_spec, builder.json_format = create_pipeline_spec, DeferredJsonFormat()
+    def build_spec_by_group(*args: Any, **kwargs: Any) -> Any:
+        if args or not pipelines:  # not the call this patch knows: kfp's own behaviour
+            return original_group(*args, **kwargs)
+        spec, config = kwargs["pipeline_spec"], kwargs["deployment_config"]
+        sharing = pipelines[-1].setdefault(id(config), TaskSharing(spec, config))
+        groups.append(_GroupBuild(kwargs, sharing))
+        try:
+            result = original_group(**kwargs)
+            groups[-1].task_done()
+            return result
+        finally:
+            groups.pop()
+
+    def build_task_spec_for_task(*args: Any, **kwargs: Any) -> Any:
+        if groups and "task" in kwargs:
+            groups[-1].task_started(kwargs["task"])
+        return original_task(*args, **kwargs)
+
+    builder.create_pipeline_spec = create_pipeline_spec
+    builder.build_spec_by_group, builder.build_task_spec_for_task = (
+        build_spec_by_group,
+        build_task_spec_for_task,
+    )
     try:
         yield
     finally:
-        builder.create_pipeline_spec, builder.json_format = original_create, original_json_format
+        builder.create_pipeline_spec = original_create
+        builder.build_spec_by_group, builder.build_task_spec_for_task = (
+            original_group,
+            original_task,
+        )
+
+
+class _GroupBuild:
+    """One ``build_spec_by_group`` call: its DAG and the task kfp is building in it."""
+
+    def __init__(self, arguments: dict[str, Any], sharing: TaskSharing) -> None:
+        from kfp.dsl import utils
+
+        spec, group = arguments["pipeline_spec"], arguments["group"]
+        if group.name == arguments["rootgroup_name"]:  # where kfp puts the group's tasks
+            self.dag = spec.root.dag
+        else:
+            self.dag = spec.components[utils.sanitize_component_name(group.name)].dag
+        self.sharing = sharing
+        self.task: Any = None
+
+    def task_started(self, task: Any) -> None:
+        self.task_done()
+        self.task = task
+
+    def task_done(self) -> None:
+        task, self.task = self.task, None
+        # A task with kfp-kubernetes settings keeps its executor: they name it by its label.
+        if task is not None and not task.platform_config and task.name in self.dag.tasks:
+            self.sharing.share(self.dag.tasks[task.name])
 
 
 def _kfp_compiler() -> Any:

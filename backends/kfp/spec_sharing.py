@@ -12,8 +12,9 @@ a ``-N`` index), and points every reference at it. Entries are compared whole (a
 resources, image or environment make its executor different, so it keeps its own), and DAG
 components (the condition and loop groups) are left as they are, since each holds other tasks.
 
-It works on kfp's ``PipelineSpec`` message, before it is written. Executors that a platform
-spec (kfp-kubernetes settings) refers to by label keep their own entry.
+It works on kfp's ``PipelineSpec`` message: ``share_components`` on a whole spec, and
+``TaskSharing`` task by task while kfp builds it (so kfp's lists of names stay short). Executors
+that a platform spec (kfp-kubernetes settings) refers to by label keep their own entry.
 """
 
 from __future__ import annotations
@@ -36,6 +37,38 @@ def share_components(pipeline_spec: Any, platform_spec: Any = None) -> None:
         task.component_ref.name = component_names.get(
             task.component_ref.name, task.component_ref.name
         )
+
+
+class TaskSharing:
+    """Shares one task's component and executor with an earlier task's identical ones, as kfp
+    adds them: the first of each content keeps its entry and name, a copy is deleted and its
+    references point at the first (its name is free again for kfp's next task)."""
+
+    def __init__(self, pipeline_spec: Any, deployment_config: Any) -> None:
+        self.pipeline_spec, self.deployment_config = pipeline_spec, deployment_config
+        self.executors: dict[bytes, str] = {}  # content -> kept label
+        self.components: dict[bytes, str] = {}  # content -> kept name
+
+    def share(self, task_spec: Any) -> None:
+        """Share the entries of ``task_spec`` (a task of a DAG, with its entries complete)."""
+        component = self.pipeline_spec.components[task_spec.component_ref.name]
+        if not component.executor_label:  # a DAG component: it holds tasks of its own
+            return
+        executors = self.deployment_config.executors
+        label = component.executor_label
+        kept = self.executors.setdefault(_content(executors[label]), label)
+        if kept != label:
+            del executors[label]
+            component.executor_label = kept
+        name = task_spec.component_ref.name
+        kept = self.components.setdefault(_content(component), name)
+        if kept != name:
+            del self.pipeline_spec.components[name]
+            task_spec.component_ref.name = kept
+
+
+def _content(message: Any) -> bytes:
+    return message.SerializeToString(deterministic=True)
 
 
 def _share_executors(pipeline_spec: Any, keep: set[str]) -> dict[str, str]:
@@ -64,7 +97,7 @@ def _duplicates(messages: dict[str, Any]) -> dict[str, str]:
     """Each name whose message equals an earlier-sorting one's, mapped to the first such name."""
     by_content: dict[bytes, list[str]] = defaultdict(list)
     for name, message in messages.items():
-        by_content[message.SerializeToString(deterministic=True)].append(name)
+        by_content[_content(message)].append(name)
     renamed = {}
     for names in by_content.values():
         kept, *copies = sorted(names)
