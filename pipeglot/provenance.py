@@ -268,10 +268,12 @@ def _in_asl_comment(text: str, block: dict[str, Any]) -> str:
     """After the human sentence of the machine's top-level Comment, written into the text
     (parsing and writing a large machine again would cost more than the block is worth)."""
     head = '{\n  "Comment": "'
-    if not text.startswith(head):
+    if not text.startswith(head):  # no Comment first: give it one, as the writer lays it out
+        from pipeglot.backends import _json as asl_json
+
         document = json.loads(text)
-        document["Comment"] = ""
-        text = json.dumps({"Comment": "", **document}, indent=2, ensure_ascii=False) + "\n"
+        document.pop("Comment", None)
+        text = asl_json.dumps({"Comment": "", **document})
     stamp = f"\n{MARKER} {_json({'file': _text_fingerprint(text), **block})}"
     _, end = json.JSONDecoder().raw_decode(text, len(head) - 1)
     return text[: end - 1] + _escaped(stamp) + text[end - 1 :]
