@@ -248,10 +248,14 @@ def _identifier(name: str) -> str:
     return text if text[:1].isalpha() else f"n_{text}"
 
 
+_LOWER_UPPER = re.compile(r"([a-z0-9])([A-Z])")
+_ACRONYM_WORD = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_NOT_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9]+")
+
+
 def _snake_case(name: str) -> str:
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
-    text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+    text = _ACRONYM_WORD.sub(r"\1_\2", _LOWER_UPPER.sub(r"\1_\2", name))
+    text = _NOT_ALPHANUMERIC.sub("_", text).strip("_").lower()
     if not text or text[0].isdigit():
         text = f"step_{text}".rstrip("_")
     return text[:MAX_IDENTIFIER].rstrip("_")

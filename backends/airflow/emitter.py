@@ -53,10 +53,14 @@ _WRITTEN_TYPES = (*EXPRESSION_TYPES, Hole, ItemCall)
 _STEP_SUFFIXES = ("_ARGUMENTS", "_CHECK", "_CLUSTER", "_CONDITIONS", "_PAYLOAD", "_REQUEST")
 
 
+_LOWER_UPPER = re.compile(r"([a-z0-9])([A-Z])")
+_ACRONYM_WORD = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_NOT_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9]+")
+
+
 def _upper(text: str) -> str:
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
-    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").upper() or "VALUE"
+    text = _ACRONYM_WORD.sub(r"\1_\2", _LOWER_UPPER.sub(r"\1_\2", text))
+    return _NOT_ALPHANUMERIC.sub("_", text).strip("_").upper() or "VALUE"
 
 
 class Emitter:
@@ -85,6 +89,7 @@ class Emitter:
         self.shared_constants: set[str] = set()
         self.functions: list[str] = []  # module-level functions tasks call (predicates)
         self.references: dict[Any, tuple[str, Doc]] = {}  # node -> (its constant, its value)
+        self._written: dict[int, tuple[Any, Doc]] = {}  # id(node) -> (node, its constant)
 
     def successors(self, step: str) -> list[str]:
         """The steps drawn directly after ``step``, in task order (see _drawn_successors)."""
@@ -179,9 +184,16 @@ class Emitter:
             else:
                 source = self.value(node.s3_uri)
             return call("JsonGet", source, literal(node.path))
+        # Written before: its constant (the common case). The reader gives one node to every
+        # occurrence of a reference, so the node itself is looked up first, then its value.
+        seen = self._written.get(id(node))
+        if seen is not None and seen[0] is node:
+            return seen[1]
         known = self.references.get(node)
-        if known is not None:  # written before: its constant (the common case)
-            return Atom(known[0])
+        if known is not None:
+            doc = Atom(known[0])
+            self._written[id(node)] = (node, doc)
+            return doc
         if isinstance(node, StepProperty):
             self.read_step_result(node.step, format_get(node))
             self.need("steps")
