@@ -45,6 +45,7 @@ from pipeglot.ir.expressions import (
     ComparisonOperator,
     Condition,
     ExecutionVariable,
+    ExpressionError,
     In,
     Index,
     Join,
@@ -54,6 +55,7 @@ from pipeglot.ir.expressions import (
     Or,
     SelectByName,
     StepProperty,
+    condition_from_json,
     parse_get,
 )
 from pipeglot.ir.model import MISSING, TYPE_OF_KIND, ParameterType, RetryPolicy, StepKind, Workflow
@@ -942,7 +944,54 @@ class _DagReader:
             return True
         if name == "branch_on" and len(call.args) >= 2:
             return self._branch_on(task, call)
+        if name == "branch" and call.args:
+            return self._branch_conditions(task, call)
+        if name == "send_callback" and len(call.args) >= 2:
+            return True  # the message a Callback step sends: read with its sensor, below
+        if name == "callback_answer" and len(call.args) == 2:
+            return self._callback_answer(task, call)
+        if name == "lineage" and len(call.args) == 1:
+            draft = self._draft(task, StepKind.LINEAGE, "Lineage")
+            draft.arguments = self._value(call.args[0], "request", draft.name)
+            task.result_steps["Lineage"] = draft.name
+            return True
         return False
+
+    def _branch_conditions(self, task: _Task, call: ast.Call) -> bool:
+        """``branch(CONDITIONS, if_steps=..., else_steps=...)``: a Condition whose AND-ed
+        conditions are written as in the definition."""
+        keywords = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
+        positional = list(call.args[1:3])
+        if_node = keywords.get("if_steps", positional[0] if positional else None)
+        else_node = keywords.get("else_steps", positional[1] if len(positional) > 1 else None)
+        listed = self._value(call.args[0], "conditions", task.task_id)
+        try:
+            conditions = tuple(condition_from_json(item) for item in listed)
+        except (ExpressionError, TypeError):
+            return False
+        draft = self._draft(task, StepKind.CONDITION, "Condition")
+        draft.conditions = conditions
+        self._branch_targets[draft.name] = (
+            _task_ids(self._try_value(if_node)) if if_node is not None else [],
+            _task_ids(self._try_value(else_node)) if else_node is not None else [],
+        )
+        return True
+
+    def _callback_answer(self, task: _Task, call: ast.Call) -> bool:
+        """A Callback step: the sensor waiting for the worker's answer, with the queue and
+        the arguments of the ``send_callback`` task it names."""
+        sender = self.tasks.get(str(self._try_value(call.args[0])))
+        send = sender.arguments.get("python_callable") if sender is not None else None
+        if not (isinstance(send, ast.Call) and self._callee(send) == "send_callback"):
+            return False
+        draft = self._draft(task, StepKind.CALLBACK, "Callback")
+        draft.sqs_queue_url = self._value(send.args[0], "queue_url", draft.name)
+        draft.arguments = self._value(send.args[1], "arguments", draft.name)
+        outputs = self._try_value(call.args[1])
+        for output, type_name in (outputs or {}).items() if isinstance(outputs, dict) else ():
+            draft.add_output(str(output), str(type_name), replace=True)
+        task.result_steps["OutputParameters"] = draft.name
+        return True
 
     def _branch_on(self, task: _Task, call: ast.Call) -> bool:
         predicate = call.args[0]

@@ -20,7 +20,8 @@ The block (JSON, keys in a fixed order, ASCII):
 - ``enums``: each String parameter's ``EnumValues``, where the target does not keep them;
   ``untyped``: the parameters the source declares without a ``Type``; ``order``: the
   parameters' names in order, where the target does not keep it; ``step_order``: the steps'
-  names in order (branch steps included), where the target does not keep it;
+  names in order (branch steps included), where the target does not keep it (in a DAG file,
+  only a source order in which a step comes before one it depends on);
   ``depends_on``: a step's ``DependsOn`` where the target cannot keep it as written (an entry
   the step also reads data from is one edge in the target; several entries come back in the
   target's order);
@@ -61,7 +62,7 @@ from pipeglot.backend import Option
 from pipeglot.backends import sagemaker as sagemaker_json
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError
-from pipeglot.ir.graph import data_sources
+from pipeglot.ir.graph import data_sources, edges
 from pipeglot.ir.model import CHECK_KEYS, MISSING, Step, StepKind, Workflow
 
 PROVENANCE = Option(
@@ -94,7 +95,10 @@ class Losses:
     step_keys: tuple[str, ...]
     enum_values: bool
     parameter_order: bool
-    step_order: bool
+    # "always": the target keeps states or tasks in a map; "unless-topological": the file
+    # lists tasks in an order that runs (the reader's), so only a source order that does not
+    # run is lost.
+    step_order: str
 
 
 # Why each: PropertyFiles are paths the next step reads, not declarations; SageMaker's own
@@ -113,13 +117,13 @@ LOSSES: dict[str, Losses] = {
         ),
         enum_values=True,
         parameter_order=True,  # the defaults first, then the parameters that must be given
-        step_order=True,  # States is a map, and Parallel branches regroup the steps
+        step_order="always",  # States is a map, and Parallel branches regroup the steps
     ),
     "airflow": Losses(
         step_keys=("PropertyFiles", "RetryPolicies", "CacheConfig", "OutputParameters"),
         enum_values=False,
         parameter_order=False,
-        step_order=False,
+        step_order="unless-topological",
     ),
     "kfp-yaml": Losses(
         step_keys=(
@@ -132,7 +136,7 @@ LOSSES: dict[str, Losses] = {
         ),
         enum_values=True,
         parameter_order=True,  # a compiled spec sorts its inputs by name
-        step_order=True,  # and its tasks
+        step_order="always",  # and its tasks
     ),
 }
 
@@ -187,7 +191,7 @@ def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
         ("order", order if len(order) > 1 else []),
         ("steps", grouped),
         ("depends_on", depends),
-        ("step_order", [step.name for step in workflow.steps] if losses.step_order else []),
+        ("step_order", _step_order(workflow, losses)),
     ):
         if value:
             block[key] = value
@@ -205,6 +209,17 @@ def _declared_values(step: Step, losses: Losses) -> Iterator[tuple[str, Any]]:
         value = getattr(step, field_name)
         if value is not None and value is not MISSING:
             yield key, render(value)
+
+
+def _step_order(workflow: Workflow, losses: Losses) -> list[str]:
+    names = [step.name for step in workflow.steps]
+    if losses.step_order == "always" and len(names) > 1:
+        return names
+    if losses.step_order == "unless-topological":
+        rank = {name: index for index, name in enumerate(names)}
+        if any(rank[edge.source] > rank[edge.target] for edge in edges(workflow)):
+            return names
+    return []
 
 
 def _merged(step: Step) -> bool:
