@@ -296,6 +296,40 @@ def test_a_400_step_pipeline_takes_at_most_20_lines_per_step():
     assert text.count("def processing_job_request(") == 1
 
 
+def test_only_a_depends_on_that_no_other_path_orders_becomes_after():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import pipeline
+
+    definition = pipeline(12)
+    steps = definition["Steps"]
+    for step in steps:
+        step.pop("DependsOn", None)
+
+    def sources(step: dict) -> list[str]:
+        return re.findall(r'"Steps\.(\w+)\.', json.dumps(step["Arguments"]))
+
+    by_name = {step["Name"]: step for step in steps}
+
+    def ancestors(name: str) -> set[str]:
+        found = set(sources(by_name[name]))
+        return found.union(*(ancestors(source) for source in found))
+
+    # c reads b, which reads a: c's DependsOn on a is already ordered; on d, an earlier step
+    # that c does not reach by data, it is not.
+    index, c = next(
+        (i, s) for i, s in enumerate(steps) if any(sources(by_name[b]) for b in sources(s))
+    )
+    b = next(name for name in sources(c) if sources(by_name[name]))
+    a = sources(by_name[b])[0]
+    d = next(s["Name"] for s in steps[:index] if s["Name"] not in ancestors(c["Name"]))
+    c["DependsOn"] = [a, d]
+    text = pipeglot.translate(json.dumps(definition), write="kfp", unsupported="warn")
+    variable = c["Name"].lower()
+    assert f"{variable}.set_display_name" in text
+    (line,) = [ln for ln in text.splitlines() if ln.startswith(f"    {variable}.set_")]
+    assert line.endswith(f".after({d.lower()})")
+
+
 def test_each_step_property_read_is_one_named_constant():
     """A request reads an earlier step's property by the name of a module constant holding
     SageMaker's own reference, defined once; the component resolves it as before."""

@@ -21,7 +21,7 @@ from pipeglot.backends.kfp.kinds import Component, component_of, runtime_sources
 from pipeglot.backends.kfp.layout import Layout, layout
 from pipeglot.backends.kfp.values import Reads, RequestWriter
 from pipeglot.diagnostics import Diagnostics
-from pipeglot.ir.graph import EdgeOrigin, build_graph, topological_order
+from pipeglot.ir.graph import EdgeOrigin, build_graph, reduced_edges, topological_order
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
 from pipeglot.ir.regions import condition_regions
 from pipeglot.ir.sagemaker import KINDS
@@ -108,11 +108,14 @@ def plan(workflow: Workflow, diagnostics: Diagnostics, base_image: str) -> Plan:
     tasks = {
         name: _task(workflow.step(name), writer, diagnostics, name in families) for name in order
     }
+    # The edges an author draws: the transitive reduction (a DependsOn that another path
+    # already orders needs no .after()).
+    drawn = {(edge.source, edge.target) for edge in reduced_edges(workflow, graph)}
     read_steps: set[str] = set()
     for name, task in tasks.items():
         task.variable = names[name]
         task.guard = placed.checked_guards.get(name)
-        task.after = _after(graph, task)
+        task.after = _after(graph, task, drawn)
         read_steps.update(task.reads.steps)
     notes.note_workflow(workflow, parameters, tasks.values(), diagnostics)
     notes.note_conflicts(regions, diagnostics)
@@ -204,14 +207,17 @@ def _uses(tasks: dict[str, Task]) -> dict[str, Use]:
     return uses
 
 
-def _after(graph: nx.DiGraph, task: Task) -> tuple[str, ...]:
-    """Steps this one waits for without reading from them (DependsOn). Data references are
-    wired by the inputs, and branch edges by the enclosing dsl.If."""
-    wired = task.reads.steps
+def _after(graph: nx.DiGraph, task: Task, drawn: set[tuple[str, str]]) -> tuple[str, ...]:
+    """Steps this one waits for without reading from them (DependsOn), where no other path
+    of ``drawn`` edges orders them already. Data references are wired by the inputs, and
+    branch edges by the enclosing dsl.If."""
+    wired, name = task.reads.steps, task.step.name
     return tuple(
         upstream
-        for upstream, data in graph.pred[task.step.name].items()
-        if upstream not in wired and not set(data["origins"]) <= _BRANCH_ORIGINS
+        for upstream, data in graph.pred[name].items()
+        if upstream not in wired
+        and (upstream, name) in drawn
+        and not set(data["origins"]) <= _BRANCH_ORIGINS
     )
 
 
