@@ -14,7 +14,8 @@ The package, in the order a translation uses it:
 - ``plan.py``: one task per step, what it reads, and what each component needs (``values.py``
   writes requests, ``layout.py`` places tasks in ``dsl.If``/``dsl.Else`` blocks, ``notes.py``
   records every difference in the ledger);
-- ``module.py``: writes the file, with ``hoist.py`` (shared constants), ``components.py``
+- ``module.py``: writes the file, with ``hoist.py`` (shared constants, and one named constant
+  per step property the requests read), ``components.py``
   (one component per kind), ``pipeline.py`` (the pipeline function, with
   ``task_settings.py`` for caching and retries), through ``pipeglot.backends._python``;
 - ``runtime.py`` and ``runtime_services.py``: the code that runs inside the components,
