@@ -390,6 +390,7 @@ class _Reader:
     results: dict[str, Any] = field(default_factory=dict)  # step -> its result symbol
     named: list[tuple[str, Any, StepProperty]] = field(default_factory=list)
     raw_names: dict[tuple[str, str], StepProperty] = field(default_factory=dict)
+    name_calls: dict[Any, StepProperty] = field(default_factory=dict)
     _positions: dict[int, int] = field(default_factory=dict)  # Choice rule -> its index
     _state_name: str = ""  # the Task state being read
     _active: set[tuple[str, str]] = field(default_factory=set)  # Choices being read
@@ -560,7 +561,8 @@ class _Reader:
         if isinstance(item, Reference):
             return self._reference(item, payload, pointer)
         if isinstance(item, Call):
-            return self._intrinsic(item, payload, pointer)
+            named = self.name_calls.get(item)
+            return named if named is not None else self._intrinsic(item, payload, pointer)
         return item
 
     def _merge(self, base: Any, over: Any) -> Any:
@@ -1294,6 +1296,8 @@ class _Reader:
             step = self.builder.step_name(self._state_name, self.at(pointer))
             generated = step_property(step, (Attribute(job.name_field),))
             self.raw_names.setdefault((job.name_field, given), generated)
+            if is_intrinsic(given):  # the same call inside another call names it too
+                self.name_calls.setdefault(parse_intrinsic(given), generated)
         kept = {k: v for k, v in template.items() if k not in names}
         request = self._template(kept, state_input, f"{pointer}/{key}", scope)
         named = {k: v for k, v in template.items() if k in names}
