@@ -391,6 +391,7 @@ class _Reader:
     named: list[tuple[str, Any, StepProperty]] = field(default_factory=list)
     raw_names: dict[tuple[str, str], StepProperty] = field(default_factory=dict)
     name_calls: dict[Any, StepProperty] = field(default_factory=dict)
+    fixed_names: dict[tuple[str, str], StepProperty] = field(default_factory=dict)
     _positions: dict[int, int] = field(default_factory=dict)  # Choice rule -> its index
     _state_name: str = ""  # the Task state being read
     _active: set[tuple[str, str]] = field(default_factory=set)  # Choices being read
@@ -1287,6 +1288,8 @@ class _Reader:
         template = self._names_given_before(state[key])
         match = _RESOURCE.match(state["Resource"])
         job = SAGEMAKER_APIS.get(match.group("api")) if match else None
+        if job and not job.name_field and isinstance(template, dict):
+            self._fixed_name(job, template, pointer)
         if not (job and job.name_field and isinstance(template, dict)):
             return self._template(template, state_input, f"{pointer}/{key}", scope)
         names = {job.name_field, f"{job.name_field}.$"}
@@ -1309,6 +1312,25 @@ class _Reader:
                 self.builder.diagnostics = ledger
         return request
 
+    def _fixed_name(self, job: JobApi, template: dict[str, Any], pointer: str) -> None:
+        """A resource named as written (an endpoint config, an endpoint): a later request
+        that writes the same name in the same field names this step's resource."""
+        name = template.get(job.api.name_field)
+        if isinstance(name, str):
+            step = self.builder.step_name(self._state_name, self.at(pointer))
+            generated = step_property(step, (Attribute(job.api.name_field),))
+            self.fixed_names.setdefault((job.api.name_field, name), generated)
+
+    def _generated_name(self, text: str) -> StepProperty | None:
+        """The name property of the step whose generated name ``text`` computes, if any (a
+        Lambda payload's ``model_name.$`` names the model as its Model step did)."""
+        if not self.name_calls or not is_intrinsic(text):
+            return None
+        try:
+            return self.name_calls.get(parse_intrinsic(text))
+        except PathError:
+            return None
+
     def _names_given_before(self, template: Any) -> Any:
         """``ModelName.$`` spelled as an earlier state spelled the name it gave its model (a
         generated name, often unexpressible) reads the name SageMaker generates for it."""
@@ -1319,12 +1341,15 @@ class _Reader:
         out: dict[str, Any] = {}
         for key, item in template.items():
             found = (
-                self.raw_names.get((key[:-2], item))
+                self.raw_names.get((key[:-2], item)) or self._generated_name(item)
                 if key.endswith(".$") and isinstance(item, str)
                 else None
             )
+            fixed = self.fixed_names.get((key, item)) if isinstance(item, str) else None
             if found is not None:
                 out[key[:-2]] = found
+            elif fixed is not None:
+                out[key] = fixed
             else:
                 out[key] = self._names_given_before(item)
         return out
