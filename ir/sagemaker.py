@@ -342,6 +342,12 @@ def baseline_used_for_drift_check(
     return supplied if supplied not in (None, "") else calculated
 
 
+# --- Step properties ------------------------------------------------------------------------
+
+# Describe* response fields that are maps of the user's own keys (a container's environment, a
+# job's hyperparameters): a definition reads one entry as ``Environment['KEY']``.
+MAP_PROPERTIES: frozenset[str] = frozenset({"Environment", "HyperParameters"})
+
 # --- Tuning and AutoML properties -----------------------------------------------------------
 
 # ``TrainingJobSummaries`` is not part of DescribeHyperParameterTuningJob: SageMaker lists the

@@ -9,7 +9,7 @@ imply as ``DependsOn``, so a dependency in the source is one edge in the IR, nev
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,8 +17,10 @@ from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError, ValidationError
 from pipeglot.frontends.sagemaker import _step_kind as sagemaker_step_kind
 from pipeglot.ir.expressions import (
+    Attribute,
     Condition,
     ExpressionError,
+    Key,
     ParameterRef,
     PathPart,
     StepProperty,
@@ -40,6 +42,7 @@ from pipeglot.ir.model import (
     StepKind,
     Workflow,
 )
+from pipeglot.ir.sagemaker import MAP_PROPERTIES
 from pipeglot.ir.validate import validate
 
 # SageMaker step and parameter names: letters, digits, '-' and '_' (botocore StepName).
@@ -250,11 +253,19 @@ class WorkflowBuilder:
 def step_property(step: str, parts: Iterable[PathPart]) -> StepProperty:
     """A property reference whose path is parsed as the SageMaker reader parses it, so that
     ``['name']`` on a list SageMaker selects by name is a SelectByName, as in any definition."""
-    parts = tuple(parts)
+    parts = tuple(_map_keys(tuple(parts)))
     try:
         return StepProperty(step, parse_path(format_path(parts)))
     except ExpressionError:  # a key the path syntax cannot spell; kept as built
         return StepProperty(step, parts)
+
+
+def _map_keys(parts: tuple[PathPart, ...]) -> Iterator[PathPart]:
+    """A name after a map of the user's own keys (``Environment``) is one of its keys."""
+    for index, part in enumerate(parts):
+        after = parts[index - 1] if index else None
+        in_map = isinstance(after, Attribute) and after.name in MAP_PROPERTIES
+        yield Key(part.name) if in_map and isinstance(part, Attribute) else part
 
 
 def _condition_values(condition: Condition) -> list[Any]:
