@@ -202,7 +202,7 @@ def run(
         steps=size,
         machines=len(document.get("StateMachines", {"Main": document})),
         status=outcome["status"],
-        error=outcome.get("error") or outcome.get("cause"),
+        error=" ".join(filter(None, (outcome.get("error"), outcome.get("cause")))) or None,
         processing_jobs=jobs,
         jobs_with_their_inputs=right,
         model_packages=packages,

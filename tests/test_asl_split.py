@@ -315,6 +315,52 @@ def test_a_document_too_large_for_a_child_boundary_names_the_child_and_the_size(
     assert "Step Functions fails a state whose input or result exceeds 262,144 bytes" in message
 
 
+def test_a_parallel_state_whose_result_is_over_256_kb_is_reported_and_fails_on_moto(
+    aws: Any,  # noqa: F811
+) -> None:
+    """Sixteen steps read P1's output side by side: each branch of their Parallel state returns
+    the whole document (P1's 80 KB ProcessingOutputConfig and the branches' small ones),
+    merged five at a time, so the state outputs four copies of it, 320 KB. The ledger says so
+    before the run, and moto's engine fails the state as Step Functions does."""
+    from test_asl_moto import for_moto
+
+    steps = [_processing_with_outputs("P1", 500, None)]
+    steps += [_processing_with_outputs(f"R{i}", 1, "P1") for i in range(16)]
+    steps.append(_processing_with_outputs("Join", 1, "R0"))
+    # the join reads every R's output, so each R keeps its ProcessingOutputConfig
+    for i in range(1, 16):
+        uri = {"Get": f"Steps.R{i}.ProcessingOutputConfig.Outputs['out0'].S3Output.S3Uri"}
+        inputs = steps[-1]["Arguments"]["ProcessingInputs"]
+        inputs.append({"InputName": f"in{i}", "S3Input": {"S3Uri": uri, "LocalPath": f"/in{i}"}})
+    ledger = Diagnostics()
+    text = pipeglot.translate(
+        json.dumps({"Version": "2020-12-01", "Steps": steps}), write="asl", diagnostics=ledger
+    )
+    [payload] = [d for d in ledger if d.code == "asl.limit.payload"]
+    assert "the Parallel state of the 16 branches starting with 'R0', 'R1', 'R2' ..." in (
+        payload.message
+    )
+    kept = [len(json.dumps(step["Arguments"]["ProcessingOutputConfig"])) for step in steps[:-1]]
+    estimate = int(
+        payload.message.split("copies of the document, about ")[1].split(" ")[0].replace(",", "")
+    )
+    assert "outputs 4 copies" in payload.message
+    assert estimate == pytest.approx(4 * sum(kept), rel=0.02)
+    sfn = aws.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(
+        name="wide", definition=json.dumps(for_moto(json.loads(text))), roleArn=SFN_ROLE
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="run-1")["executionArn"]
+    for _ in range(600):
+        events = sfn.get_execution_history(executionArn=execution)["events"]
+        if events and events[-1]["type"] in ("ExecutionFailed", "ExecutionSucceeded"):
+            break
+        time.sleep(0.05)
+    failed = events[-1].get("executionFailedEventDetails", {})
+    assert events[-1]["type"] == "ExecutionFailed"
+    assert "States.DataLimitExceeded" in failed.get("error", "") + failed.get("cause", "")
+
+
 def test_cloudformation_holds_every_machine_and_lets_the_parent_run_the_children(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

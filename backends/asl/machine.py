@@ -17,6 +17,7 @@ in turn. The ledger says which Conditions and why.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -244,6 +245,7 @@ class _Assembler:
             block = splitter.split(block, self.budget)
         self.split = bool(splitter.children)
         self._number_steps(block)
+        self.emitted_block = block  # after the split: for the payload estimates
         if self.split:
             self.values.context_from_run()
         top = _Scope(self.names)
@@ -1041,9 +1043,12 @@ class _Assembler:
                 )
         payload = self._estimated_payload()
         over = [b for b in self._boundaries() if b.result > PAYLOAD_LIMIT]
+        wide = [p for p in self._parallel_results() if p.result > PAYLOAD_LIMIT]
         if over:
             self._report_boundaries(over)
-        elif payload > PAYLOAD_LIMIT:
+        if wide:
+            self._report_parallels(wide)
+        if not (over or wide) and payload > PAYLOAD_LIMIT:
             self.diagnostics.approximated(
                 "asl.limit.payload",
                 f"the step results later states read add up to about {payload:,} bytes; Step "
@@ -1051,17 +1056,50 @@ class _Assembler:
                 "Read fewer step properties",
             )
 
-    def _boundaries(self) -> list[split.Boundary]:
-        """The documents crossing the child machines' boundaries (none without children)."""
-        if not self.child_spans:
-            return []
+    def _added_bytes(self) -> tuple[list[int], int]:
+        """What each step (in run order) adds to the document, and the parameters' bytes."""
         defaults = [p.default for p in self.workflow.parameter_list if p.default is not MISSING]
         added = [
             sum(_estimated_size(self.workflow.step(name), f) for f in self.values.kept[name].fields)
             for name in self.order_by_position
         ]
-        base = len(json.dumps(defaults, default=str))
+        return added, len(json.dumps(defaults, default=str))
+
+    def _boundaries(self) -> list[split.Boundary]:
+        """The documents crossing the child machines' boundaries (none without children)."""
+        if not self.child_spans:
+            return []
+        added, base = self._added_bytes()
         return split.boundaries(self.child_spans, self.order_by_position, added, base)
+
+    def _parallel_results(self) -> list[split.ParallelResult]:
+        block = getattr(self, "emitted_block", None)  # None: the exact lowering
+        if block is None:
+            return []
+        added, base = self._added_bytes()
+        before = list(itertools.accumulate(added, initial=base))
+        return split.parallel_results(
+            block,
+            self._span,
+            self._results_read_after,
+            MERGE_ITEMS,
+            self.order_by_position,
+            before,
+        )
+
+    def _report_parallels(self, wide: list[split.ParallelResult]) -> None:
+        first, largest = wide[0], max(wide, key=lambda p: p.result)
+        self.diagnostics.approximated(
+            "asl.limit.payload",
+            f"each branch of a Parallel state returns the whole execution document, merged "
+            f"{MERGE_ITEMS} at a time: the Parallel state of the {len(first.first_steps)} "
+            f"branches starting with {_names(first.first_steps[:3])}"
+            f"{' ...' if len(first.first_steps) > 3 else ''} outputs {first.copies} copies of "
+            f"the document, about {first.result:,} bytes; Step Functions (and moto's engine) "
+            f"fails a state whose output exceeds {PAYLOAD_LIMIT:,} (States.DataLimitExceeded). "
+            f"{len(wide)} Parallel states are over it, the largest about {largest.result:,} "
+            "bytes. Read fewer step properties",
+        )
 
     def _report_boundaries(self, over: list[split.Boundary]) -> None:
         first, largest = over[0], max(over, key=lambda b: b.result)

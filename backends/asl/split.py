@@ -148,3 +148,48 @@ class Splitter:
     @staticmethod
     def _fits(cost: Cost, budget: Budget) -> bool:
         return cost[0] <= budget.size and cost[1] <= budget.events
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelResult:
+    """A Parallel state's output after its ResultSelector (estimated bytes)."""
+
+    first_steps: tuple[str, ...]  # each branch's first step, in run order
+    copies: int  # the partial merges it holds, each a whole copy of the document
+    result: int
+
+
+def parallel_results(
+    block: structure.Block | Child | None,
+    span: Callable[[object], tuple[int, int, int]],
+    merged: Callable[[structure.Parallel], bool],
+    group_size: int,
+    steps: Sequence[str],
+    before: Sequence[int],
+) -> list[ParallelResult]:
+    """Every Parallel state of ``block`` (inside child machines too) whose output holds more
+    than one copy of the document: its branches' documents are merged ``group_size`` at a time
+    in its ResultSelector (an intrinsic may nest only so deep), and those partial merges are
+    its output, joined by the Pass states after it. ``merged``: is the block's result kept;
+    ``span``: a block's first and last positions in ``steps``; ``before[i]``: the document's
+    bytes ahead of ``steps[i]`` (see ``boundaries``). Routed Conditions' arms are not walked."""
+    found: list[ParallelResult] = []
+
+    def walk(item: structure.Block | Child) -> None:
+        if isinstance(item, Child):
+            walk(item.block)
+        elif isinstance(item, structure.Series):
+            for part in item.parts:
+                walk(part)
+        elif isinstance(item, structure.Parallel):
+            copies = -(-len(item.branches) // group_size)
+            if copies > 1 and merged(item):
+                last = span(item)[1]
+                heads = tuple(steps[span(branch)[0]] for branch in item.branches)
+                found.append(ParallelResult(heads, copies, copies * before[last + 1]))
+            for branch in item.branches:
+                walk(branch)
+
+    if block is not None:
+        walk(block)
+    return found
