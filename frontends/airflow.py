@@ -91,6 +91,7 @@ _TRANSFORM = _JobOperator(StepKind.TRANSFORM, "Transform")
 _ENDPOINT = _JobOperator(StepKind.ENDPOINT, "Endpoint")
 # Operators that only pass control on: no step of their own.
 _PASS_THROUGH = {"EmptyOperator", "DummyOperator"}
+_EMR_CLUSTER_HELPERS = {"EmrCreateJobFlowOperator", "EmrTerminateJobFlowOperator"}
 _SENSORS = {
     "SageMakerProcessingSensor",
     "SageMakerTrainingSensor",
@@ -875,6 +876,10 @@ class _DagReader:
             self._register(task)
         elif operator == "LambdaInvokeFunctionOperator":
             self._lambda(task)
+        elif operator == "EmrAddStepsOperator":
+            self._emr_step(task)
+        elif operator in _EMR_CLUSTER_HELPERS and task.task_id.startswith("pipeglot."):
+            pass  # the cluster pipeglot creates and ends around an EMR step: no step of its own
         elif operator == "SageMakerConditionOperator":
             self._condition_operator(task)
         elif operator in _BRANCHES:
@@ -1166,6 +1171,54 @@ class _DagReader:
             "RegisterModel step expects to exist)",
             draft.name,
         )
+
+    def _emr_step(self, task: _Task) -> None:
+        """An EMR step as pipeglot's DAG files write it: the step (``steps=[...]``, one) on the
+        cluster ``job_flow_id`` names, or on the one a ``pipeglot.create_cluster`` task makes."""
+        draft = self._draft(task, StepKind.EMR, "EMR")
+        steps = (
+            self._value(task.arguments["steps"], "steps", draft.name)
+            if "steps" in task.arguments
+            else None
+        )
+        if not (isinstance(steps, list) and len(steps) == 1 and isinstance(steps[0], dict)):
+            raise _Computed(task.call, "an EmrAddStepsOperator that adds other than one step")
+        # Name and ActionOnFailure are what the DAG adds; SageMaker's StepConfig has neither.
+        config = {k: v for k, v in steps[0].items() if k not in ("Name", "ActionOnFailure")}
+        arguments: dict[str, Any] = {}
+        flow = task.arguments.get("job_flow_id")
+        creator = self._cluster_creator(flow)
+        if creator is not None:
+            arguments["ClusterConfig"] = self._cluster_config(creator, draft.name)
+        elif flow is not None:
+            arguments["ClusterId"] = self._value(flow, "job_flow_id", draft.name)
+        arguments["StepConfig"] = config
+        draft.arguments = arguments
+        task.result_steps["EMR"] = draft.name
+
+    def _cluster_creator(self, node: ast.expr | None) -> _Task | None:
+        """The ``pipeglot.create_cluster`` task whose ``.output`` ``node`` is, if it is."""
+        if not (isinstance(node, ast.Attribute) and node.attr == "output"):
+            return None
+        if not isinstance(node.value, ast.Name) or node.value.id not in self.variables:
+            return None
+        task = self.tasks.get(self.variables[node.value.id])
+        return task if task is not None and task.operator == "EmrCreateJobFlowOperator" else None
+
+    def _cluster_config(self, creator: _Task, step: str) -> Any:
+        """The cluster a SageMaker EMR step creates, without what the DAG adds to run it
+        (its name, and keeping it alive for the step)."""
+        node = creator.arguments.get("job_flow_overrides")
+        cluster = self._value(node, "job_flow_overrides", step) if node is not None else {}
+        if not isinstance(cluster, dict):
+            return cluster
+        cluster = {key: value for key, value in cluster.items() if key != "Name"}
+        instances = cluster.get("Instances")
+        if isinstance(instances, dict) and instances.get("KeepJobFlowAliveWhenNoSteps") is True:
+            cluster["Instances"] = {
+                k: v for k, v in instances.items() if k != "KeepJobFlowAliveWhenNoSteps"
+            }
+        return cluster
 
     def _lambda(self, task: _Task) -> None:
         draft = self._draft(task, StepKind.LAMBDA, "Lambda")
@@ -1576,6 +1629,7 @@ _OPERATOR_INPUTS = {
     "operation", "image_uri", "model_url", "package_group_name", "package_group_desc",
     "package_desc", "model_approval", "extras", "conditions", "condition_type", "left_value",
     "right_value", "if_task_ids", "else_task_ids", "python_callable", "op_kwargs", "op_args",
+    "job_flow_id", "steps", "job_flow_overrides", "emr_conn_id",
 }  # fmt: skip
 
 
