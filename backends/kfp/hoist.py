@@ -307,8 +307,9 @@ def _loose_text(value: Any) -> str:
     """The JSON text of a value ``_key`` did not record (a builder's parameter, a short value,
     an expression), starting with a raw NUL when it holds code: JSON escapes a NUL inside its
     strings, so only that prefix keeps a run holding a parameter out of module constants."""
-    if type(value) is dict and len(value) == 1 and type(value.get("Get")) is str:
-        return '{"Get": ' + encode_basestring_ascii(value["Get"]) + "}"  # as json.dumps writes it
+    text = _plain_expression_text(value)
+    if text is not None:
+        return text
     code: list[Any] = []
 
     def mark(node: Any) -> str:
@@ -317,6 +318,33 @@ def _loose_text(value: Any) -> str:
 
     text = json.dumps(value, default=mark)
     return _CODE + text if code else text
+
+
+def _plain_expression_text(value: Any) -> str | None:
+    """json.dumps' text of a Get, or of a Join of texts and Gets (most expressions), written
+    without json.dumps' general machinery; None for anything else."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    reference = value.get("Get")
+    if type(reference) is str:
+        return '{"Get": ' + encode_basestring_ascii(reference) + "}"
+    body = value.get("Std:Join")
+    if type(body) is not dict or len(body) != 2 or type(body.get("On")) is not str:
+        return None
+    items = body.get("Values")
+    if type(items) is not list or tuple(body) != ("On", "Values"):
+        return None
+    texts = []
+    for item in items:
+        text = encode_basestring_ascii(item) if type(item) is str else None
+        if text is None and type(item) is dict and len(item) == 1:
+            inner = item.get("Get")
+            text = '{"Get": ' + encode_basestring_ascii(inner) + "}" if type(inner) is str else None
+        if text is None:
+            return None
+        texts.append(text)
+    on = encode_basestring_ascii(body["On"])
+    return '{"Std:Join": {"On": ' + on + ', "Values": [' + ", ".join(texts) + "]}}"
 
 
 def _runs(flags: list[bool]) -> list[tuple[int, int]]:

@@ -169,6 +169,8 @@ def builder_json(writer: RequestWriter, value: Any) -> Any:
     kind = type(value)
     if kind is str:  # most values: as they are, unless KFP would take them for a placeholder
         return writer(value) if KFP_PLACEHOLDER in value else value
+    if kind in _AS_THEY_ARE:
+        return value
     if kind is ItemCall:
         arguments = tuple((name, builder_json(writer, item)) for name, item in value.arguments)
         return ItemCall(value.function, arguments)
@@ -176,6 +178,7 @@ def builder_json(writer: RequestWriter, value: Any) -> Any:
         return {key: builder_json(writer, item) for key, item in value.items()}
     if kind is list or kind is tuple:
         return [builder_json(writer, item) for item in value]
-    if kind is Hole:
-        return value
     return writer(value)
+
+
+_AS_THEY_ARE = frozenset({int, float, bool, type(None), Hole})  # written by RequestWriter as is
