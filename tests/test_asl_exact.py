@@ -498,3 +498,24 @@ def test_cli_flag_and_a_wrong_value(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "--dag-lowering: invalid choice: 'fastest'" in error and "Traceback" not in error
     with pytest.raises(pipeglot.UsageError, match="--dag-lowering must be one of"):
         pipeglot.translate(_n_graph(), write="asl", dag_lowering="fastest")
+
+
+def test_a_pipeline_too_large_for_one_runner_gets_the_split_default_lowering() -> None:
+    """The runner holds every step's states: for 300 generated steps it is about 1.5 MB, over
+    Step Functions' 1 MB, so the series-parallel lowering is written, split into children,
+    and the ledger says why."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from generate import pipeline
+
+    ledger = Diagnostics()
+    document = _translate("exact", ledger, json.dumps(pipeline(300)))
+    machines = document["StateMachines"]
+    assert "Runner" not in machines and len(machines) > 2
+    [fallback] = [d for d in ledger if d.code == "asl.schedule.exact"]
+    assert fallback.fidelity is Fidelity.APPROXIMATED
+    assert "'Runner' is " in fallback.message and "series-parallel lowering is written" in (
+        fallback.message
+    )
+    codes = {d.code for d in ledger}
+    assert {"asl.limit.split", "asl.schedule.makespan"} <= codes
+    assert "asl.limit.definition-size" not in codes

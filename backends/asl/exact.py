@@ -41,6 +41,7 @@ State = dict[str, Any]
 
 POLL_SECONDS = 30
 RUNNER = "Runner"
+PARENT = "Main"
 START_SYNC = "arn:aws:states:::states:startExecution.sync:2"
 DESCRIBE = "arn:aws:states:::aws-sdk:sfn:describeExecution"
 # History events: one poll round (describe Task 5, Choice 2, Wait 2); a runner's fixed part
@@ -291,6 +292,25 @@ def branch(step: str, state_name: str, suffix: str, helper: Any) -> dict[str, An
             failed: {"Type": "Pass", "Result": {"Failed": step}, "End": True},
         },
     }
+
+
+def too_large(
+    sizes: Mapping[str, int], events: Mapping[str, int], size_limit: int, history_limit: int
+) -> str | None:
+    """Why the machines do not fit Step Functions' limits, or None. The runner holds every
+    step's states, so its definition grows with the pipeline; an execution of it runs one
+    step's, so its history does not: only the parent's counts."""
+    problems = [f"{name!r} is {size:,} bytes" for name, size in sizes.items() if size > size_limit]
+    if events[PARENT] > history_limit:
+        problems.append(f"an execution of {PARENT!r} records about {events[PARENT]:,} events")
+    if not problems:
+        return None
+    return (
+        "dag_lowering='exact' keeps every step's states in one runner machine and every step's "
+        f"start in one parent: here {' and '.join(problems)}, over Step Functions' "
+        f"{size_limit:,}-byte definitions or {history_limit:,}-event histories, so the "
+        "series-parallel lowering is written (split into child machines where needed)"
+    )
 
 
 def poll_cost(waiting_seconds: float) -> int:

@@ -83,12 +83,19 @@ def build_definition(
     exact lowering) the document of a parent machine and its children (see ``split``,
     ``exact`` and the README)."""
     budget = DEFAULT_BUDGET
+    fallback = None
     for _ in range(_SPLIT_ATTEMPTS):
         ledger, assembler, document = _assemble(workflow, budget, dag_lowering)
+        fallback = fallback or assembler.exact_too_large
+        if fallback and dag_lowering == "exact":
+            dag_lowering = "series-parallel"  # which splits what is too large
+            ledger, assembler, document = _assemble(workflow, budget, dag_lowering)
         if not assembler.over_limit or budget.size < _SMALLEST_BUDGET:
             break
         # The estimate was optimistic for this pipeline: split finer.
         budget = split.Budget(budget.size // 2, budget.events // 2)
+    if fallback:
+        diagnostics.approximated("asl.schedule.exact", fallback)
     assembler.report_limits()
     for diagnostic in ledger:
         diagnostics.record(
@@ -160,6 +167,7 @@ class _Assembler:
         self.budget = budget
         self.machines: dict[str, dict[str, Any]] = {}  # child machines, in deploy order
         self.child_spans: dict[str, tuple[int, int]] = {}  # child -> first, last positions
+        self.exact_too_large: str | None = None  # why the exact lowering's machines do not fit
         self.over_limit = False
         self._parameter_fail_state: State | None = None
         self.diagnostics = diagnostics
@@ -451,6 +459,11 @@ class _Assembler:
         self.documents = {**self.machines, PARENT: parent}
         self.split = False
         self._check_limits()
+        del self.events[exact.RUNNER]  # an execution of it runs one step's states, not all
+        self.exact_too_large = exact.too_large(
+            self.sizes, self.events, DEFINITION_LIMIT, HISTORY_LIMIT
+        )
+        self.over_limit = False  # nothing to split finer: too large falls back instead
         return {
             "Comment": f"{comment}. {PARENT!r} starts one execution of {exact.RUNNER!r} per "
             "step with states:startExecution.sync:2. Create the runner first, then put its "
