@@ -205,23 +205,15 @@ class _Builder:
             stride = len(boundaries) / _MAX_CANDIDATE_CUTS
             boundaries = [boundaries[int(k * stride)] for k in range(_MAX_CANDIDATE_CUTS)]
         position = {node: index for index, node in enumerate(ordered)}
-        ancestors = self._ancestor_bits(ordered, position)
-        first_successor = [count] * count  # position of the earliest successor inside the set
-        last_predecessor = [-1] * count  # position of the latest predecessor inside the set
-        for index, node in enumerate(ordered):
-            first = count
-            for successor in self.successors[node]:
-                other = position.get(successor)
-                if other is not None:
-                    if other < first:
-                        first = other
-                    if index > last_predecessor[other]:
-                        last_predecessor[other] = index
-            first_successor[index] = first
+        ancestors, first_successor, last_predecessor = self._ancestor_bits(ordered, position)
+        # Steps by the boundary at which they stop being a prefix sink (a step without a
+        # successor never does) or become a suffix source (one without a predecessor is one).
         stops_being_sink: dict[int, list[int]] = {}
         becomes_source: dict[int, list[int]] = {}
         for index in range(count):
-            stops_being_sink.setdefault(first_successor[index], []).append(index)
+            first = first_successor[index]
+            if first < count:
+                stops_being_sink.setdefault(first, []).append(index)
             becomes_source.setdefault(last_predecessor[index] + 1, []).append(index)
         # The prefix's sinks as binary digits, step i at digit count-1-i: updating a digit is
         # O(1), and the bitset is built only at candidate boundaries (updating a big integer
@@ -279,16 +271,30 @@ class _Builder:
             by_level[level[node]].append(node)
         return level, [node for bucket in by_level for node in bucket]
 
-    def _ancestor_bits(self, ordered: list[str], position: dict[str, int]) -> list[int]:
-        bits = [0] * len(ordered)
+    def _ancestor_bits(
+        self, ordered: list[str], position: dict[str, int]
+    ) -> tuple[list[int], list[int], list[int]]:
+        """For each step (by position in ``ordered``, a topological order of the set): its
+        ancestors in the set as a bitset, and the positions of its earliest successor (or
+        ``len(ordered)``) and latest predecessor (or -1) in the set; one pass over the edges."""
+        count = len(ordered)
+        bits = [0] * count
+        first_successor = [count] * count
+        last_predecessor = [-1] * count
         for index, node in enumerate(ordered):
             value = 0
+            latest = -1
             for predecessor in self.predecessors[node]:
                 other = position.get(predecessor)
                 if other is not None:
                     value |= bits[other] | (1 << other)
+                    if other > latest:
+                        latest = other
+                    if first_successor[other] == count:  # positions only grow: the earliest
+                        first_successor[other] = index
             bits[index] = value
-        return bits
+            last_predecessor[index] = latest
+        return bits, first_successor, last_predecessor
 
 
 def _names(ordered: list[str], mask: int, limit: int) -> list[str]:
