@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import yaml
 from conftest import EXAMPLES, FIXTURES, ROOT, all_definitions, require, require_module
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_kfp_run import SOURCE, _sagemaker_calls, aws, moto_server  # noqa: F401 (fixtures)
 
 import pipeglot
@@ -154,6 +156,23 @@ def test_the_code_reads_as_code_and_tasks_of_one_kind_share_it():
     assert sorted(processing) == ["AbaloneEval", "AbaloneProcess"]
     assert text.count("def processing_job(") == 1
     assert "\n          def processing_job(\n" in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "a-2"]), st.booleans()), max_size=40))
+def test_unique_names_are_kfps(calls):
+    """The faster name helper gives kfp's name for every call, as a map of names grows (each
+    name taken) and loses entries (the shared copies pipeglot deletes while kfp builds)."""
+    require_module("kfp")
+    from kfp.dsl import utils
+
+    unique, names = compiled._UniqueNames(), []
+    for name, delete_one in calls:
+        expected = utils.make_name_unique_by_adding_index(name, list(names), "-")
+        assert unique(name, list(names), "-") == expected
+        names.append(expected)
+        if delete_one and len(names) > 1:
+            names.pop(len(names) // 2)
 
 
 def test_compile_is_linear():
