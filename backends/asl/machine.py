@@ -95,7 +95,7 @@ def build_definition(
         # The estimate was optimistic for this pipeline: split finer.
         budget = split.Budget(budget.size // 2, budget.events // 2)
     if fallback:
-        diagnostics.approximated("asl.schedule.exact", fallback)
+        diagnostics.approximated("asl.schedule.exact-too-large", fallback)
     assembler.report_limits()
     for diagnostic in ledger:
         diagnostics.record(
