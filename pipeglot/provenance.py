@@ -23,8 +23,8 @@ The block (JSON, keys in a fixed order, ASCII):
   names in order (branch steps included), where the target does not keep it (in a DAG file,
   only a source order in which a step comes before one it depends on);
   ``depends_on``: a step's ``DependsOn`` where the target cannot keep it as written (an entry
-  the step also reads data from is one edge in the target; several entries come back in the
-  target's order);
+  the step also reads data from is one edge in the target, one that another path implies is
+  left out by the edge reduction, several entries come back in the target's order);
 - ``steps``: for each declared key (``PropertyFiles``, ``RetryPolicies``, ``CacheConfig``...;
   a check step's ``Type`` and check keys), each value the source's steps give it, with the
   names of the steps that have it (``[[value, [step, ...]], ...]``: pipelines repeat the same
@@ -42,9 +42,9 @@ characters that join back as they are. The writers' option ``provenance`` (defau
 reading the file back does not give (``<format>.read-back``).
 
 Cost, measured on benchmarks/generate.py pipelines: nothing is read back when writing; the
-block takes under 2% of the write at 2,000 steps and adds 0.3% (asl), 1.9% (airflow), 0.5%
-(kfp-yaml) to the file at 400 steps, where every step declares a property file
-(``tests/test_read_roundtrip.py`` asserts at most 2%).
+block takes 3.5% (asl) and 5% (airflow) of the write at 2,000 steps (0.05-0.07 s) and adds
+0.6% (asl), 1.9% (airflow), 1.1% (kfp-yaml) to the file at 400 steps, where every step
+declares a property file (``tests/test_read_roundtrip.py`` asserts at most 2%).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from pipeglot.backend import Option
 from pipeglot.backends import sagemaker as sagemaker_json
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError
-from pipeglot.ir.graph import data_sources, edges
+from pipeglot.ir.graph import EdgeOrigin, edges
 from pipeglot.ir.model import CHECK_KEYS, MISSING, Step, StepKind, Workflow
 
 PROVENANCE = Option(
@@ -183,7 +183,21 @@ def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
             group = steps.setdefault(key, {}).setdefault(_fast_canonical(value), [value, []])
             group[1].append(step.name)
     grouped = {key: list(groups.values()) for key, groups in steps.items()}
-    depends = {step.name: list(step.depends_on or ()) for step in workflow.steps if _merged(step)}
+    data: dict[str, set[str]] = {}
+    for edge in edges(workflow):
+        if edge.origin is EdgeOrigin.DATA:
+            data.setdefault(edge.target, set()).add(edge.source)
+    implied = _implied_dependencies(workflow)
+    depends = {
+        step.name: list(step.depends_on)
+        for step in workflow.steps
+        if step.depends_on
+        and (
+            len(step.depends_on) > 1  # they come back in the target's order
+            or set(step.depends_on) & data.get(step.name, set())  # one edge in the target
+            or (step.depends_on[0], step.name) in implied  # left out by the edge reduction
+        )
+    }
     for key, value in (
         ("definition", top),
         ("enums", enums),
@@ -222,12 +236,51 @@ def _step_order(workflow: Workflow, losses: Losses) -> list[str]:
     return []
 
 
-def _merged(step: Step) -> bool:
-    """Whether the target cannot keep the step's DependsOn as written: an entry it also
-    reads data from is one edge in the target, and several entries come back in the
-    target's order."""
-    depends = step.depends_on or ()
-    return len(depends) > 1 or bool(set(depends) & set(data_sources(step)))
+def _implied_dependencies(workflow: Workflow) -> set[tuple[str, str]]:
+    """The explicit DependsOn edges (dependency, step) that another path already implies:
+    the targets' edge reduction leaves them out. Ancestor sets are bit masks over the steps
+    in an order that runs, so this stays linear in practice."""
+    explicit = {(d, step.name) for step in workflow.steps for d in step.depends_on or ()}
+    if not explicit:
+        return set()
+    preds: dict[str, set[str]] = {step.name: set() for step in workflow.steps}
+    for edge in edges(workflow):
+        if edge.target in preds and edge.source in preds:
+            preds[edge.target].add(edge.source)
+    bit = {name: 1 << index for index, name in enumerate(preds)}
+    ancestors: dict[str, int] = {}
+    for name in _runnable_order(preds):
+        mask = 0
+        for pred in preds[name]:
+            mask |= bit[pred] | ancestors[pred]
+        ancestors[name] = mask
+    implied = set()
+    for d, name in explicit:
+        if d not in bit or name not in ancestors:
+            continue
+        others = (ancestors[p] for p in preds[name] if p != d)
+        if any(mask & bit[d] for mask in others):
+            implied.add((d, name))
+    return implied
+
+
+def _runnable_order(preds: dict[str, set[str]]) -> list[str]:
+    """The steps in an order in which each comes after its predecessors (Kahn)."""
+    waiting = {name: len(sources) for name, sources in preds.items()}
+    after: dict[str, list[str]] = {name: [] for name in preds}
+    for name, sources in preds.items():
+        for source in sources:
+            after[source].append(name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    order = []
+    while ready:
+        name = ready.pop()
+        order.append(name)
+        for follower in after[name]:
+            waiting[follower] -= 1
+            if waiting[follower] == 0:
+                ready.append(follower)
+    return order
 
 
 def _each(render: Callable[[Any], Any]) -> Callable[[Any], Any]:
