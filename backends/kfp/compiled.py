@@ -131,7 +131,7 @@ def _yaml(documents: list[dict[str, Any]]) -> str:
     text = yaml.dump_all(documents, Dumper=_dumper(), sort_keys=True, width=_NO_FOLDING)
     # libyaml ends a document whose last block scalar keeps its final newlines with the
     # optional end marker "..."; PyYAML's own emitter does not. The same document either way.
-    return text.removesuffix("...\n")
+    return text[: -len("...\n")] if text.endswith("\n...\n") else text
 
 
 @functools.cache
