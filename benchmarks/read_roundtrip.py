@@ -47,7 +47,7 @@ def measure(target: str, files: list[Path], options: dict[str, object]) -> None:
     seconds = time.perf_counter() - start
     print(
         f"\n{target}: {equal}/{len(files)} equal as a whole, {as_text} with Std:Join compared "
-        f"as the text it gives ({seconds:.1f} s)"
+        f"as the text it gives and JsonGet paths as the field they read ({seconds:.1f} s)"
     )
     for field in FIELDS:
         if per_field[field]:

@@ -2,10 +2,12 @@
 
 ``sagemaker -> X -> sagemaker`` for X in asl, airflow, kfp-yaml:
 
-- with the provenance block (the writers' default) every step comes back under its name, every
-  parameter with its type, default and enum values, and every key the target declares it
-  cannot hold (``provenance.LOSSES``: check steps, property files, retry policies, cache
-  config...) exactly; a step the source does not have is one the reader reports;
+- with the provenance block (the writers' default), from airflow and kfp-yaml every corpus
+  pipeline comes back exactly (no field different, generated job names aside, and nothing
+  left to report as unsupported); from asl every step under its name, every parameter with
+  its type, default and enum values, and every key ASL declares it cannot hold
+  (``provenance.LOSSES``: check steps, property files, retry policies, cache config...)
+  exactly, and no step the source lacks unless the reader reports it;
 - without it (``provenance=False``) the same steps and parameters come back, and each declared
   key that does not is named, for its step, by the forward translation's ledger
   (``<target>.read-back``);
@@ -32,7 +34,7 @@ from conftest import CORPUS, PIPEGLOT, ROOT, corpus_files, require
 
 import pipeglot
 from pipeglot import provenance
-from pipeglot.diagnostics import Diagnostics
+from pipeglot.diagnostics import Diagnostic, Diagnostics, Fidelity
 from pipeglot.frontends._readers.fidelity import differences
 from pipeglot.ir.model import StepKind, Workflow
 
@@ -82,25 +84,44 @@ def _same_steps_and_parameters(path: Path, source: Workflow, back: Workflow) -> 
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("target", TARGETS)
-def test_with_provenance_what_the_target_cannot_hold_comes_back_exactly(target: str) -> None:
+@pytest.mark.parametrize("target", ["airflow", "kfp-yaml"])
+def test_with_provenance_every_corpus_pipeline_reads_back_exactly(target: str) -> None:
     problems = []
     for path, source in _corpus():
         text = pipeglot.dump(source, write=target, unsupported="ignore")
-        ledger = Diagnostics()
+        back = pipeglot.load(text, read=target, name=path.stem)  # nothing left unsupported
+        problems += [f"{path.name}: {d.format()}" for d in differences(source, back)]
+    assert problems == []
+
+
+@pytest.mark.corpus
+def test_with_provenance_asl_gives_exactly_what_it_cannot_hold() -> None:
+    """ASL: every declared key exactly, and no step the source does not have unless the read
+    ledger reports it (a Lineage step's calls read as placeholders). What else differs is
+    measured (README): Std:Join spellings, waits the Parallel structure adds, values the
+    machine computes with intrinsics the reader does not map back."""
+    problems = []
+    for path, source in _corpus():
+        read = Diagnostics()
+        text = pipeglot.dump(source, write="asl", unsupported="ignore")
         back = pipeglot.load(
-            text, read=target, unsupported="ignore", name=path.stem, diagnostics=ledger
+            text, read="asl", unsupported="ignore", name=path.stem, diagnostics=read
         )
         problems += _same_steps_and_parameters(path, source, back)
         problems += [
             f"{path.name}: {difference.format()}"
             for difference in differences(source, back)
-            if _declared(target, source, difference.field, difference.step)
+            if _declared("asl", source, difference.field, difference.step)
         ]
-        reported = {entry.step for entry in ledger}
+        entries = [entry for entry in read if entry.fidelity is not Fidelity.EXACT]
         invented = {s.name for s in back.steps} - {s.name for s in source.steps}
-        problems += [f"{path.name}: step {n!r} is invented silently" for n in invented - reported]
+        problems += [f"{path.name}: step {n!r} is invented silently" for n in invented
+                     if not _named(n, entries)]  # fmt: skip
     assert problems == []
+
+
+def _named(step: str, entries: list[Diagnostic]) -> bool:
+    return any(entry.step == step or repr(step) in entry.message for entry in entries)
 
 
 @pytest.mark.corpus

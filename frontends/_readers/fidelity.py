@@ -10,6 +10,7 @@ set aside: no target keeps them and SageMaker would replace them anyway.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,7 +73,8 @@ def differences(source: Workflow, back: Workflow, *, join_text: bool = False) ->
 
     With ``join_text``, a ``Std:Join`` counts as the text it gives: ``Join('/', ['s3:/', 'b',
     x])`` is ``Join('', ['s3://b/', x])`` (a Step Functions ``States.Format`` or an f-string
-    keeps the text, not how the source split it)."""
+    keeps the text, not how the source split it), and a ``Std:JsonGet`` path ``A['b']`` is
+    ``A.b``."""
     found = list(_workflow_differences(source, back))
     for step in source.steps:
         if back.has_step(step.name):
@@ -104,6 +106,7 @@ def _step_differences(source: Step, back: Step, join_text: bool) -> Iterator[Dif
 
 
 _TEXT_FIELDS = {"arguments", "conditions", "check"}
+_BRACKETED = re.compile(r"\['([A-Za-z_][A-Za-z0-9_]*)'\]")
 
 
 def _as_text(value: Any) -> Any:
@@ -134,6 +137,11 @@ def _joined(data: Any) -> Any:
     body = data.get("Std:Join")
     if len(data) == 1 and isinstance(body, dict):
         return _pieces(body.get("On", ""), [_joined(item) for item in body.get("Values", [])])
+    read = data.get("Std:JsonGet")
+    if len(data) == 1 and isinstance(read, dict) and isinstance(read.get("Path"), str):
+        # A.b and A['b'] read the same field of the file.
+        read = {**read, "Path": _BRACKETED.sub(r".\1", read["Path"])}
+        return {"Std:JsonGet": {key: _joined(item) for key, item in read.items()}}
     return {key: _joined(item) for key, item in data.items()}
 
 
