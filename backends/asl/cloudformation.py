@@ -21,10 +21,12 @@ from pipeglot.backends.asl import definition as asl_definition
 from pipeglot.backends.asl import triggers as asl_triggers
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.model import Workflow
+from pipeglot.provenance import PROVENANCE
 
 EXTENSION = ".json"
-# The same options and step kinds as the state machine it holds.
-OPTIONS = asl.OPTIONS
+# The state machine's options, but the provenance block: that is the plain machine's (the
+# reader reads it from a machine's Comment, not from a template). Its step kinds.
+OPTIONS = tuple(option for option in asl.OPTIONS if option is not PROVENANCE)
 UNSUPPORTED = asl.UNSUPPORTED
 
 _START_EXECUTION = "arn:aws:states:::states:startExecution"
