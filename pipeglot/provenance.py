@@ -313,6 +313,17 @@ def _report_losses(block: dict[str, Any], write: str, diagnostics: Diagnostics) 
     for name, kept in _per_step(block).items():
         keys = ", ".join(kept)
         diagnostics.dropped(code, f"reading the file back does not give its {keys}", name)
+    for name in block.get("depends_on", {}):
+        diagnostics.dropped(
+            code, "reading the file back does not give its DependsOn as written", name
+        )
+    for key, what in (
+        ("untyped", "which parameters have no Type"),
+        ("order", "the parameters' order"),
+        ("step_order", "the steps' order"),
+    ):
+        if key in block:
+            diagnostics.dropped(code, f"reading the file back does not give {what}")
 
 
 def _per_step(block: dict[str, Any]) -> dict[str, dict[str, Any]]:
