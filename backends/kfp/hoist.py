@@ -400,6 +400,7 @@ def _reference_name(reference: str, variables: Mapping[str, str], used: set[str]
     return name
 
 
+@functools.lru_cache(maxsize=4096)  # the same field names end many references
 def _snake(text: str) -> str:
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
     return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
