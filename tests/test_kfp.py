@@ -670,6 +670,21 @@ def test_parameters_named_like_component_inputs_are_renamed_and_compile():
     assert "pipelineInfo" in compile_source(text)
 
 
+def test_parameters_named_like_module_constants_never_hide_them():
+    """A pipeline input is a name in the pipeline function, where the requests are written: a
+    shared value's or a step property's constant of the same name would be hidden by it."""
+    require_module("kfp")
+    from pipeglot.backends.kfp.compiled import compile_source
+
+    definition = json.loads((EXAMPLES / "abalone.json").read_text())
+    for name in ("ROLE_ARN", "ABALONE_PROCESS_TRAIN_S3_URI"):
+        definition["Parameters"].append({"Name": name, "Type": "String", "DefaultValue": "x"})
+    text = pipeglot.translate(json.dumps(definition), write="kfp", unsupported="warn")
+    assert '\nROLE_ARN_2 = "arn:aws:iam::000000000000:role/SageMakerRole"\n' in text
+    assert "\nABALONE_PROCESS_TRAIN_S3_URI_2 = Get(\n" in text
+    assert "pipelineInfo" in compile_source(text)
+
+
 def _wide_join(parameters: list[str]) -> dict:
     """The fuzzer's wide expression: a Join of several parameters, literals and a run value."""
     values: list = [{"Get": f"Parameters.{name}"} for name in parameters[:3]]
