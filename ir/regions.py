@@ -84,13 +84,15 @@ def regions_of(workflow: Workflow, order: Sequence[str], edges: Iterable[Edge]) 
     """:func:`condition_regions` for a backend that already has the edges (``graph.edges``
     or ``step_edges``, in that order) and a topological order of them: no graph is built."""
     steps = set(order)
-    origins: dict[tuple[str, str], set[EdgeOrigin]] = {}
+    branch_only: dict[tuple[str, str], bool] = {}  # each pair in order of its first edge
     for edge in edges:
         if edge.source in steps and edge.target in steps:
-            origins.setdefault((edge.source, edge.target), set()).add(edge.origin)
+            pair = (edge.source, edge.target)
+            branch = edge.origin is EdgeOrigin.IF_BRANCH or edge.origin is EdgeOrigin.ELSE_BRANCH
+            branch_only[pair] = branch and branch_only.get(pair, True)
     inputs: dict[str, list[str]] = {name: [] for name in order}
-    for (source, target), found in origins.items():
-        if not found <= _BRANCH_ORIGINS:
+    for (source, target), branch in branch_only.items():
+        if not branch:
             inputs[target].append(source)
     return _regions(workflow, order, inputs)
 
@@ -108,7 +110,12 @@ def _regions(
     guards: dict[str, Guard] = {}
     requirements: dict[str, frozenset[Literal]] = {}
     conflicts: dict[str, tuple[Guard, ...]] = {}
+    unconditional: frozenset[Literal] = frozenset()
     for name in order:
+        sources = inputs[name]
+        if name not in branch_of and not any(requirements[s] for s in sources):
+            guards[name], requirements[name] = (), unconditional  # most steps: no condition
+            continue
         candidates: list[Guard] = []
         required: set[Literal] = set()
         if name in branch_of:
@@ -116,7 +123,7 @@ def _regions(
             owner = branch[0]
             candidates.append((*guards[owner], branch))
             required |= requirements[owner] | {branch}
-        for source in inputs[name]:
+        for source in sources:
             candidates.append(guards[source])
             required |= requirements[source]
         longest = max(candidates, key=len, default=())

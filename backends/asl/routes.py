@@ -199,10 +199,14 @@ def _contract(
         result.successors[scope][name] = []
     depth_chain: dict[Scope, list[Scope]] = {scope: _chain(scope, owner) for scope in scopes}
     for name in order:
+        scope = owner[name]
         for predecessor in predecessors[name]:
-            common = _common(depth_chain[owner[predecessor]], depth_chain[owner[name]])
-            source = _representative(predecessor, common, owner)
-            target = _representative(name, common, owner)
+            if owner[predecessor] == scope:  # most edges: both ends in one scope, as they are
+                common, source, target = scope, predecessor, name
+            else:
+                common = _common(depth_chain[owner[predecessor]], depth_chain[scope])
+                source = _representative(predecessor, common, owner)
+                target = _representative(name, common, owner)
             if source != target and source not in result.predecessors[common][target]:
                 result.predecessors[common][target].append(source)
                 result.successors[common][source].append(target)
