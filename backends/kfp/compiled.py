@@ -22,7 +22,8 @@ the spec with kfp's unaided compile on every definition, and with sharing off, b
 - it names the n-th task of a component by trying ``name-2``, ``name-3``... against a list of
   every name so far (cubic in the tasks of one component): here the same names, skipping the
   tries an earlier call already found taken;
-- its pure name sanitisers run once per task and pair of tasks: here memoised;
+- its pure name sanitisers run once per task and pair of tasks, and it reads the source of each
+  runtime helper once per component that embeds it: here memoised;
 - it adds each task's copy of its component and executor, names each against a list of every
   entry so far, and after each task group (every condition branch) converts every executor into
   the spec's ``deploymentSpec`` (quadratic): here each task's copies are shared as soon as the
@@ -91,7 +92,7 @@ def _compiled_pipeline(text: str, *, share: bool = True) -> Iterator[Any]:
         sys.modules[module_name] = module  # kfp looks components' modules up by name
         try:
             sharing = _sharing_while_built() if share else contextlib.nullcontext()
-            with _linear_names(), sharing:
+            with _linear_names(), _sources_read_once(), sharing:
                 spec.loader.exec_module(module)
             yield module.pipeline
         finally:
@@ -193,6 +194,21 @@ class _UniqueNames:
             known.append(candidate)
             index += 1
         return candidate
+
+
+@contextlib.contextmanager
+def _sources_read_once() -> Iterator[None]:
+    """kfp reads the source of each function a component embeds (``inspect.getsource``, which
+    tokenizes it) once per component: the shared runtime helpers once per job kind. The file
+    does not change while it compiles, so here each function's source is read once."""
+    from kfp.dsl import component_factory
+
+    original = component_factory._get_function_source_definition
+    component_factory._get_function_source_definition = functools.cache(original)
+    try:
+        yield
+    finally:
+        component_factory._get_function_source_definition = original
 
 
 @contextlib.contextmanager
