@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
 from generate import pipeline  # noqa: E402
-from test_asl_moto import _plain, for_moto  # noqa: E402
+from test_asl_moto import _definite_paths_read_as_step_functions, _plain, for_moto  # noqa: E402
 from test_asl_split import _moto_start_execution_in_boto_case  # noqa: E402
 
 REGION = "us-east-1"
@@ -95,6 +95,7 @@ def moto_step_functions() -> Iterator[Any]:
 
         patch.setattr(sdk_task, "_eval_service_task", plain_results)
         _moto_start_execution_in_boto_case(patch)
+        _definite_paths_read_as_step_functions(patch)
         for variable, value in (
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),

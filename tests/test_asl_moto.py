@@ -10,6 +10,9 @@ CODE ONLY, never in the backend:
 - responses of ``aws-sdk`` calls: moto hands back S3's ``Body`` as a stream and timestamps as
   datetime objects; ``_plain_sdk_results`` turns them into the string and ISO text that Step
   Functions itself returns.
+- a path naming one field inside an array item (``$[1].key``, as a wide Parallel state's
+  ResultSelector writes): moto returns it wrapped in a one-item list, Step Functions returns the
+  value (``_definite_paths_read_as_step_functions`` below).
 """
 
 from __future__ import annotations
@@ -117,6 +120,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _definite_paths_read_as_step_functions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TEST-ONLY: moto 5.2 wraps the value of a path whose match sits in an array item
+    (``$[1].key``) in a one-item list, and unwraps only paths ending in ``[n]``. In Step Functions
+    a path without a filter, wildcard, slice or ``..`` names one node and reads as its value."""
+    json_path = require_module("moto.stepfunctions.parser.asl.utils.json_path")
+    ends_in_index = json_path._is_singleton_array_access  # type: ignore[attr-defined]
+
+    def names_one_node(path: str) -> bool:
+        return ends_in_index(path) or not re.search(r"[*?:,]|\.\.", path)
+
+    monkeypatch.setattr(json_path, "_is_singleton_array_access", names_one_node)
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto with Step Functions execution enabled; TEST-ONLY plain aws-sdk results."""
@@ -132,6 +148,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         env.stack.append(_plain(env.stack.pop()))
 
     monkeypatch.setattr(sdk_task, "_eval_service_task", plain_results)
+    _definite_paths_read_as_step_functions(monkeypatch)
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(variable, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)

@@ -315,37 +315,37 @@ def test_a_document_too_large_for_a_child_boundary_names_the_child_and_the_size(
     assert "Step Functions fails a state whose input or result exceeds 262,144 bytes" in message
 
 
-def test_a_parallel_state_whose_result_is_over_256_kb_is_reported_and_fails_on_moto(
-    aws: Any,  # noqa: F811
-) -> None:
-    """Sixteen steps read P1's output side by side: each branch of their Parallel state returns
-    the whole document (P1's 80 KB ProcessingOutputConfig and the branches' small ones),
-    merged five at a time, so the state outputs four copies of it, 320 KB. The ledger says so
-    before the run, and moto's engine fails the state as Step Functions does."""
-    from test_asl_moto import for_moto
-
+def _wide_pipeline(guarded: bool) -> list[dict[str, Any]]:
+    """P1 (an 80 KB ProcessingOutputConfig that every R reads), sixteen steps R0..R15 reading
+    it side by side, and Join reading every R's output. ``guarded``: the R steps sit in the
+    If branch of a Condition and depend on a step after it outside its branches, so the
+    Condition cannot route into its branches and they have guards."""
     steps = [_processing_with_outputs("P1", 500, None)]
-    steps += [_processing_with_outputs(f"R{i}", 1, "P1") for i in range(16)]
-    steps.append(_processing_with_outputs("Join", 1, "R0"))
-    # the join reads every R's output, so each R keeps its ProcessingOutputConfig
+    wide = [_processing_with_outputs(f"R{i}", 1, "P1") for i in range(16)]
+    join = _processing_with_outputs("Join", 1, "R0")
     for i in range(1, 16):
         uri = {"Get": f"Steps.R{i}.ProcessingOutputConfig.Outputs['out0'].S3Output.S3Uri"}
-        inputs = steps[-1]["Arguments"]["ProcessingInputs"]
+        inputs = join["Arguments"]["ProcessingInputs"]
         inputs.append({"InputName": f"in{i}", "S3Input": {"S3Uri": uri, "LocalPath": f"/in{i}"}})
-    ledger = Diagnostics()
-    text = pipeglot.translate(
-        json.dumps({"Version": "2020-12-01", "Steps": steps}), write="asl", diagnostics=ledger
-    )
-    [payload] = [d for d in ledger if d.code == "asl.limit.payload"]
-    assert "the Parallel state of the 16 branches starting with 'R0', 'R1', 'R2' ..." in (
-        payload.message
-    )
-    kept = [len(json.dumps(step["Arguments"]["ProcessingOutputConfig"])) for step in steps[:-1]]
-    estimate = int(
-        payload.message.split("copies of the document, about ")[1].split(" ")[0].replace(",", "")
-    )
-    assert "outputs 4 copies" in payload.message
-    assert estimate == pytest.approx(4 * sum(kept), rel=0.02)
+    if not guarded:
+        return [*steps, *wide, join]
+    rule = {"Type": "Equals", "LeftValue": {"Get": "Parameters.Run"}, "RightValue": True}
+    after = {**_processing_with_outputs("After", 1, None), "DependsOn": ["Gate"]}
+    for step in wide:
+        step["DependsOn"] = ["After"]
+    gate = {
+        "Name": "Gate",
+        "Type": "Condition",
+        "DependsOn": ["P1"],
+        "Arguments": {"Conditions": [rule], "IfSteps": wide, "ElseSteps": []},
+    }
+    return [*steps, gate, after, join]
+
+
+def _run_on_moto(aws: Any, text: str) -> list[dict[str, Any]]:  # noqa: F811
+    """Create the machine, run it once, and return its history once it has ended."""
+    from test_asl_moto import for_moto
+
     sfn = aws.client("stepfunctions", region_name=REGION)
     arn = sfn.create_state_machine(
         name="wide", definition=json.dumps(for_moto(json.loads(text))), roleArn=SFN_ROLE
@@ -354,8 +354,76 @@ def test_a_parallel_state_whose_result_is_over_256_kb_is_reported_and_fails_on_m
     for _ in range(600):
         events = sfn.get_execution_history(executionArn=execution)["events"]
         if events and events[-1]["type"] in ("ExecutionFailed", "ExecutionSucceeded"):
-            break
+            return events
         time.sleep(0.05)
+    raise AssertionError("the execution did not end within 30 s")
+
+
+def _translated(steps: list[dict[str, Any]], ledger: Diagnostics) -> str:
+    parameters = [{"Name": "Run", "Type": "Boolean", "DefaultValue": True}]
+    source = {"Version": "2020-12-01", "Parameters": parameters, "Steps": steps}
+    return pipeglot.translate(json.dumps(source), write="asl", diagnostics=ledger)
+
+
+def test_a_wide_parallel_state_keeps_one_copy_of_the_document_and_runs_on_moto(
+    aws: Any,  # noqa: F811
+) -> None:
+    """The smallest pipeline that failed before: merging the sixteen branches' documents five at
+    a time made the Parallel state output four copies of P1's 80 KB result, 320 KB, and moto's
+    engine failed it with States.DataLimitExceeded. The state now keeps the first branch's
+    document and selects only the other branches' results Join reads: every state's output in
+    the history stays about one copy of the document, and Join reads all sixteen outputs."""
+    steps = _wide_pipeline(guarded=False)
+    ledger = Diagnostics()
+    text = _translated(steps, ledger)
+    assert "asl.limit.payload" not in {d.code for d in ledger}
+    [wide] = [s for s in json.loads(text)["States"].values() if len(s.get("Branches", ())) == 16]
+    assert wide["ResultSelector"]["Doc.$"] == "$[0]"
+    assert set(wide["ResultSelector"]["New"]) == {f"R{i}.$" for i in range(1, 16)}
+    events = _run_on_moto(aws, text)
+    assert events[-1]["type"] == "ExecutionSucceeded", str(events[-1])[:1500]
+    config = steps[0]["Arguments"]["ProcessingOutputConfig"]
+    document = len(json.dumps(config, separators=(",", ":")))  # P1's result, most of it
+    outputs = [
+        len(e["stateExitedEventDetails"]["output"])
+        for e in events
+        if "stateExitedEventDetails" in e
+    ]
+    assert document < max(outputs) < 1.2 * document  # one copy (it was four)
+    sagemaker = aws.client("sagemaker", region_name=REGION)
+    [join] = [
+        j["ProcessingJobName"]
+        for j in sagemaker.list_processing_jobs()["ProcessingJobSummaries"]
+        if j["ProcessingJobName"].startswith("join-")
+    ]
+    inputs = sagemaker.describe_processing_job(ProcessingJobName=join)["ProcessingInputs"]
+    assert [i["S3Input"]["S3Uri"] for i in inputs] == [
+        f"s3://bucket/R{i}/output-number-0000" for i in range(16)
+    ]
+
+
+def test_a_wide_parallel_of_guarded_steps_is_reported_and_fails_on_moto_as_predicted(
+    aws: Any,  # noqa: F811
+) -> None:
+    """Guarded steps may leave no result, and selecting a missing key fails a state, so their
+    Parallel still merges whole documents five at a time: four copies of the document, 320 KB.
+    The ledger says so before the run, and moto's engine fails the state as Step Functions
+    does."""
+    steps = _wide_pipeline(guarded=True)
+    ledger = Diagnostics()
+    text = _translated(steps, ledger)
+    [payload] = [d for d in ledger if d.code == "asl.limit.payload"]
+    assert "the Parallel state of the 16 branches starting with 'R0', 'R1', 'R2' ..." in (
+        payload.message
+    )
+    wide = steps[1]["Arguments"]["IfSteps"]
+    kept = [len(json.dumps(s["Arguments"]["ProcessingOutputConfig"])) for s in [steps[0], *wide]]
+    estimate = int(
+        payload.message.split("copies of the document, about ")[1].split(" ")[0].replace(",", "")
+    )
+    assert "outputs 4 copies" in payload.message
+    assert estimate == pytest.approx(4 * sum(kept), rel=0.02)
+    events = _run_on_moto(aws, text)
     failed = events[-1].get("executionFailedEventDetails", {})
     assert events[-1]["type"] == "ExecutionFailed"
     assert "States.DataLimitExceeded" in failed.get("error", "") + failed.get("cause", "")

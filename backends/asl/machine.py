@@ -662,6 +662,9 @@ class _Assembler:
         if not self._results_read_after(block):
             state["ResultPath"] = None  # nothing later reads them: keep the input as it was
             return name, [_next_exit(state, scope)]
+        selected = self._selected_results(block) if len(bodies) > MERGE_ITEMS else None
+        if selected is not None:
+            return name, [self._merge_selected(state, selected, scope)]
         # Each branch ends with the whole execution document; results of different steps sit
         # under different top-level keys, so shallow merges join them. One field may nest at
         # most 10 intrinsic calls, so wide Parallel states merge in groups, then in Pass states.
@@ -680,6 +683,55 @@ class _Assembler:
         state[target] = {"Merged.$": fields[0].text}
         state["OutputPath"] = "$.Merged"
         return name, [_next_exit(state, scope)]
+
+    def _merge_selected(self, state: State, selected: dict[str, str], scope: _Scope) -> Exit:
+        """A wide Parallel state keeps one copy of the document (the first branch's) and only
+        the other branches' results that later states read; a Pass puts those beside the
+        document's keys. Merging whole documents five at a time (an intrinsic nests at most
+        10 calls) would make its output hold one copy of the document per five branches, and
+        Step Functions fails a state output over 256 KB (States.DataLimitExceeded)."""
+        if not selected:
+            state["ResultSelector"] = {"Merged.$": "$[0]"}
+            state["OutputPath"] = "$.Merged"
+            return _next_exit(state, scope)
+        state["ResultSelector"] = {"Doc.$": "$[0]", "New": selected}
+        merge_name = self.names.helper("Merge")
+        state["Next"] = merge_name
+        merge: State = {
+            "Type": "Pass",
+            "Comment": "Put the results of the branches beside the document's.",
+            "Parameters": {"Merged.$": "States.JsonMerge($.Doc, $.New, false)"},
+            "OutputPath": "$.Merged",
+        }
+        scope.add(merge_name, merge)
+        return _next_exit(merge, scope)
+
+    def _selected_results(self, block: structure.Parallel) -> dict[str, str] | None:
+        """The results of the branches after the first that a state after ``block`` reads, as
+        ResultSelector fields (``{"<key>.$": "$[i].<key>"}``); None where one of them may be
+        missing (a guarded step a Condition may skip: selecting a missing key fails the state),
+        so the branches are merged whole."""
+        last = self._span(block)[1]
+        selected: dict[str, str] = {}
+        for index, branch in enumerate(block.branches):
+            for step in _steps_in(branch):
+                members = [step, *self._arm_members(step)]
+                for member in members:
+                    if self._reach(member) <= last:
+                        continue
+                    if member in self.maybe_skipped or member != step:
+                        return None
+                    if index:
+                        key = self.keys[member]
+                        selected[f"{key}.$"] = f"$[{index}].{key}"
+        return selected
+
+    def _merges_whole_documents(self, block: structure.Parallel) -> bool:
+        """Does the Parallel state's output hold its branches' whole documents (in groups of
+        ``MERGE_ITEMS``)? See ``_emit_parallel``."""
+        return self._results_read_after(block) and (
+            len(block.branches) <= MERGE_ITEMS or self._selected_results(block) is None
+        )
 
     def _results_read_after(self, block: structure.Block) -> bool:
         """Does a step after ``block`` read a result stored inside it?"""
@@ -1094,7 +1146,7 @@ class _Assembler:
         return split.parallel_results(
             block,
             self._span,
-            self._results_read_after,
+            self._merges_whole_documents,
             MERGE_ITEMS,
             self.order_by_position,
             before,
@@ -1104,8 +1156,11 @@ class _Assembler:
         first, largest = wide[0], max(wide, key=lambda p: p.result)
         self.diagnostics.approximated(
             "asl.limit.payload",
-            f"each branch of a Parallel state returns the whole execution document, merged "
-            f"{MERGE_ITEMS} at a time: the Parallel state of the {len(first.first_steps)} "
+            f"each branch of a Parallel state returns the whole execution document; a wide "
+            "one keeps one copy and selects the results later states read, but where a "
+            "guarded step (one a Condition may skip) leaves a result, selecting it could fail, "
+            f"so the documents are merged whole, {MERGE_ITEMS} at a time: the Parallel state "
+            f"of the {len(first.first_steps)} "
             f"branches starting with {_names(first.first_steps[:3])}"
             f"{' ...' if len(first.first_steps) > 3 else ''} outputs {first.copies} copies of "
             f"the document, about {first.result:,} bytes; Step Functions (and moto's engine) "
