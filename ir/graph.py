@@ -105,10 +105,22 @@ def remember_edges(workflow: Workflow, found: tuple[Edge, ...]) -> None:
 def build_graph(workflow: Workflow, all_edges: tuple[Edge, ...] | None = None) -> nx.DiGraph:
     """A DiGraph over step names; each edge carries ``origins``, a tuple of EdgeOrigin.
 
-    Edges to steps that do not exist are left out (validation reports them).
+    Edges to steps that do not exist are left out (validation reports them). The graph of the
+    workflow's own edges is built once (validation and a writer both need it) and frozen:
+    networkx raises if it is changed, so copy it first (``graph.copy()``).
     """
+    if all_edges is not None:
+        return _new_graph(workflow, all_edges)
+    known: nx.DiGraph | None = workflow._graph
+    if known is None:
+        known = nx.freeze(_new_graph(workflow, edges(workflow)))
+        object.__setattr__(workflow, "_graph", known)
+    return known
+
+
+def _new_graph(workflow: Workflow, all_edges: tuple[Edge, ...]) -> nx.DiGraph:
     origins: dict[tuple[str, str], tuple[EdgeOrigin, ...]] = {}
-    for edge in edges(workflow) if all_edges is None else all_edges:
+    for edge in all_edges:
         pair = (edge.source, edge.target)
         origins[pair] = (*origins.get(pair, ()), edge.origin)
     graph = nx.DiGraph()

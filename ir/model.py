@@ -242,6 +242,7 @@ class Workflow:
     # The step graph's edges (ir.graph.edges), found once: steps never change, and validation
     # records the edges it finds, so that no writer walks every step's values again.
     _edges: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _graph: Any = field(default=None, init=False, repr=False, compare=False)  # ... and its graph
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {step.name: step for step in self.steps})

@@ -72,9 +72,9 @@ def validate(workflow: Workflow) -> tuple[Edge, ...]:
         _check_references(workflow, step, expressions, parameters)
         all_edges.extend(step_edges(step, expressions))
     found = tuple(all_edges)
+    remember_edges(workflow, found)  # the same as edges(workflow): writers need not walk again
     _check_cycles(workflow, found)
     _check_nothing_follows_a_fail(workflow, found)
-    remember_edges(workflow, found)  # the same as edges(workflow): writers need not walk again
     return found
 
 
@@ -240,7 +240,7 @@ def _check_cycles(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
                 "remove that dependency",
                 step=edge.target,
             )
-    graph = build_graph(workflow, all_edges)
+    graph = build_graph(workflow)  # of all_edges, remembered: writers reuse this graph
     if nx.is_directed_acyclic_graph(graph):
         return
     cycle = find_cycle(graph) or []
