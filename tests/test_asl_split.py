@@ -180,6 +180,9 @@ def test_8000_steps_split_into_valid_machines_under_the_limits(tmp_path: Path) -
     machines = document["StateMachines"]
     assert "asl.limit.split" in {d.code for d in ledger}
     assert "asl.limit.definition-size" not in {d.code for d in ledger}
+    # its 1.27 MB of kept output URIs are computed from the requests: no payload over 256 KB
+    assert "asl.limit.payload-echo" in {d.code for d in ledger}
+    assert "asl.limit.payload" not in {d.code for d in ledger}
     seen: dict[str, str] = {}
     paths = []
     for key, definition in machines.items():
@@ -220,6 +223,27 @@ def test_a_generated_pipeline_split_into_children_runs_end_to_end_on_moto() -> N
     assert result.model_packages == result.expected_packages
 
 
+def test_output_uris_computed_from_the_requests_run_on_moto(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pipeline whose kept results would make a large document (8,000 generated steps keep
+    1.27 MB) computes the output S3 URIs its steps read from the producers' requests, which
+    SageMaker echoes. Forced at 60 steps: nothing is kept, and every job of the run, across 17
+    child machines, reads exactly the outputs its step names."""
+    import asl_moto_scale
+
+    monkeypatch.setattr(machine, "ECHO_ABOVE", 0)
+    ledger = Diagnostics()
+    text = pipeglot.translate(json.dumps(pipeline(60)), write="asl", diagnostics=ledger)
+    assert "asl.limit.payload-echo" in {d.code for d in ledger}
+    assert "ProcessingOutputConfig.$" not in text  # no result kept for a later step
+    result = asl_moto_scale.run(60, split.Budget(16000, 160), limit=120)
+    assert result.status == "Succeeded", result.error
+    assert result.machines >= 10
+    assert result.processing_jobs == result.jobs_with_their_inputs == result.expected_jobs == 57
+    assert result.model_packages == result.expected_packages == 1
+
+
 def _all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for step in steps:
@@ -243,13 +267,15 @@ def test_a_step_too_large_for_any_machine_is_unsupported() -> None:
 
 
 def _processing_with_outputs(name: str, outputs: int, reads: str | None) -> dict[str, Any]:
-    """A processing step with ``outputs`` outputs, reading the first output of ``reads``."""
+    """A processing step with ``outputs`` outputs, reading the first output of ``reads``: its
+    LocalPath, a described field the machine keeps (it computes only output S3 URIs from the
+    request), so the document holds the whole ProcessingOutputConfig."""
     configured = [
         {
             "OutputName": f"out{i}",
             "S3Output": {
                 "S3Uri": f"s3://bucket/{name}/output-number-{i:04d}",
-                "LocalPath": f"/opt/ml/processing/output/{i}",
+                "LocalPath": f"/opt/ml/processing/{name}/output/{i}",
                 "S3UploadMode": "EndOfJob",
             },
         }
@@ -257,7 +283,7 @@ def _processing_with_outputs(name: str, outputs: int, reads: str | None) -> dict
     ]
     inputs = []
     if reads is not None:
-        uri = {"Get": f"Steps.{reads}.ProcessingOutputConfig.Outputs['out0'].S3Output.S3Uri"}
+        uri = {"Get": f"Steps.{reads}.ProcessingOutputConfig.Outputs['out0'].S3Output.LocalPath"}
         inputs = [{"InputName": "in", "S3Input": {"S3Uri": uri, "LocalPath": "/opt/in"}}]
     return {
         "Name": name,
@@ -324,7 +350,7 @@ def _wide_pipeline(guarded: bool) -> list[dict[str, Any]]:
     wide = [_processing_with_outputs(f"R{i}", 1, "P1") for i in range(16)]
     join = _processing_with_outputs("Join", 1, "R0")
     for i in range(1, 16):
-        uri = {"Get": f"Steps.R{i}.ProcessingOutputConfig.Outputs['out0'].S3Output.S3Uri"}
+        uri = {"Get": f"Steps.R{i}.ProcessingOutputConfig.Outputs['out0'].S3Output.LocalPath"}
         inputs = join["Arguments"]["ProcessingInputs"]
         inputs.append({"InputName": f"in{i}", "S3Input": {"S3Uri": uri, "LocalPath": f"/in{i}"}})
     if not guarded:
@@ -398,7 +424,7 @@ def test_a_wide_parallel_state_keeps_one_copy_of_the_document_and_runs_on_moto(
     ]
     inputs = sagemaker.describe_processing_job(ProcessingJobName=join)["ProcessingInputs"]
     assert [i["S3Input"]["S3Uri"] for i in inputs] == [
-        f"s3://bucket/R{i}/output-number-0000" for i in range(16)
+        f"/opt/ml/processing/R{i}/output/0" for i in range(16)
     ]
 
 

@@ -47,7 +47,7 @@ from pipeglot.backends.asl.start import (
     start_states,
 )
 from pipeglot.backends.asl.steps import BUILDERS, CONTINUE, SDK_ARN, Build, State
-from pipeglot.backends.asl.values import Values
+from pipeglot.backends.asl.values import Kept, Values
 from pipeglot.diagnostics import Diagnostics, Fidelity
 from pipeglot.ir.expressions import Attribute, Index, JsonGet, PropertyFileRef, StepProperty
 from pipeglot.ir.graph import EdgeOrigin, step_edges, step_expressions
@@ -62,6 +62,9 @@ MERGE_PATHS = 10
 DEFINITION_LIMIT = 1024 * 1024
 HISTORY_LIMIT = 25_000
 PAYLOAD_LIMIT = 256 * 1024
+# Kept results above this compute echoed output URIs from the requests: a child machine's
+# startExecution.sync:2 result holds its input and its output, two copies of the document.
+ECHO_ABOVE = PAYLOAD_LIMIT // 4
 _GUESSED_FIELD_SIZE = 256  # bytes of a kept result field the request does not show
 # History events one run through a state adds (entered/scheduled/started/.../exited).
 _EVENTS = {"Task": 5, "Parallel": 4, "Fail": 1}
@@ -241,6 +244,7 @@ class _Assembler:
 
     def definition(self) -> dict[str, Any]:
         self._collect_references()
+        self._echo_output_uris_if_large()
         self._report_workflow()
         self.blocks = {scope: self._structure(scope) for scope in self.plan.nodes}
         exact_lowering = self.dag_lowering == "exact" and self._exact_applies()
@@ -594,6 +598,26 @@ class _Assembler:
                     pass  # reported when the step is built
         self.values.current = None
         self.values.take_problems()
+
+    def _echo_output_uris_if_large(self) -> None:
+        """Where the results later states read would make a large execution document, read
+        output S3 URIs from the requests that SageMaker echoes instead of keeping them (one
+        more references pass, for such pipelines only). Below, states read the described
+        result, which the ASL reader reads back as the step property it is."""
+        payload = self._estimated_payload()
+        if payload <= ECHO_ABOVE:
+            return
+        self.values.echo_output_uris = True
+        self.values.kept = {step.name: Kept() for step in self.workflow.steps}
+        self._collect_references()
+        self.diagnostics.exact(
+            "asl.limit.payload-echo",
+            f"the step results later states read would add up to about {payload:,} bytes of "
+            f"the execution document (Step Functions fails a state input or output over "
+            f"{PAYLOAD_LIMIT:,}): output S3 URIs are computed from the steps' requests, which "
+            f"SageMaker echoes, instead of kept; about {self._estimated_payload():,} bytes "
+            "remain",
+        )
 
     def _tuning_read_at_best_only(self) -> frozenset[str]:
         """The Tuning steps whose TrainingJobSummaries later states read only at [0]: the best

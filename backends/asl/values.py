@@ -125,6 +125,9 @@ class Values:
         self.keys = keys
         self.diagnostics = diagnostics
         self.kept: dict[str, Kept] = {step.name: Kept() for step in workflow.steps}
+        # Output S3 URIs that the requests echo rendered from the request, not kept (see
+        # ``step_property``).
+        self.echo_output_uris = False
         self.current: Step | None = None  # the step whose values are being rendered
         self.scratch: dict[int, Ref] = {}  # id(JsonGet node) -> where its helper put the value
         self.problems: list[str] = []  # what could not be expressed in the current value
@@ -335,6 +338,12 @@ class Values:
                 return self.render(producer.arguments.get("ClusterId"))
             self.kept[producer_name].add("Step")
             return self._walk(fn.path("$", key, "Step"), path, None)
+        if self.echo_output_uris:
+            echoed = self._request_echo(StepProperty(producer_name, path))
+            if echoed is not None and _is_stable(echoed):
+                # Computed from the request, as SageMaker echoes it: nothing kept (the
+                # machine builder asks this of a pipeline whose kept results are large).
+                return self.render(echoed) if rendered else None
         self.kept[producer_name].add(head)
         if not rendered:
             return None
