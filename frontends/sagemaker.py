@@ -107,17 +107,35 @@ _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 def _check_nesting(text: str) -> None:
     """Reject a document nested deeper than MAX_NESTING, before any recursive code sees it."""
-    if text.count("[") + text.count("{") <= MAX_NESTING:
-        return  # cannot be too deep: the common case costs two counts
+    if len(text) <= MAX_NESTING:
+        return  # too short to be too deep
     brackets = _outside_strings(text.encode("utf-8", "surrogatepass")).translate(
         None, _NOT_BRACKETS
     )
+    if _shallow(brackets):
+        return
     if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_NESTING:
         line, column = _too_deep_at(text)
         raise InputError(
             f"the JSON is nested too deeply: more than {MAX_NESTING} levels (at line {line}, "
             f"column {column}); real definitions nest fewer than 20, so check what wrote it"
         )
+
+
+def _shallow(brackets: bytes) -> bool:
+    """True when ``brackets`` (a document's brackets, in order) surely nest at most MAX_NESTING
+    deep: peeling off the empty pairs ``{}`` then ``[]`` lowers the nesting by at most two
+    levels per round, so brackets gone after MAX_NESTING // 2 rounds were not deeper. A real
+    definition is gone after about 8 rounds of C-speed replaces (8,000 steps: 6 ms, where
+    summing the depth of each bracket takes 34). False means: count exactly."""
+    for _ in range(MAX_NESTING // 2):
+        peeled = brackets.replace(b"{}", b"").replace(b"[]", b"")
+        if not peeled:
+            return True
+        if len(peeled) == len(brackets):
+            return False  # unbalanced brackets (invalid JSON): the exact count decides
+        brackets = peeled
+    return False
 
 
 def _outside_strings(data: bytes) -> bytes:
@@ -131,6 +149,8 @@ def _outside_strings(data: bytes) -> bytes:
     # strings holding brackets) cut it into pieces of which every other one is a string. A
     # third of the time of cutting the whole text at its quotes (8,000 steps: 60 ms, not 185).
     kept = data.translate(None, _NOT_QUOTES_OR_BRACKETS).replace(b'""', b"")
+    if b'"' not in kept:  # no string holds a bracket: the usual case, no cutting needed
+        return kept
     return b"".join(kept.split(b'"')[::2])
 
 

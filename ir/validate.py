@@ -9,8 +9,7 @@ exist, branch membership, parameter defaults, and cycles. The first problem rais
 from __future__ import annotations
 
 from collections.abc import Iterator
-
-import networkx as nx
+from typing import Any
 
 from pipeglot.errors import ValidationError, shorten
 from pipeglot.ir.expressions import (
@@ -182,20 +181,34 @@ def _check_references(
                 step=step.name,
                 path="DependsOn",
             )
-    for node in expressions:
+    files = read = 0
+    nodes: list[Any] = expressions  # dispatched on type() below, which mypy does not narrow
+    for node in nodes:
+        # Dispatched on the exact type (no subclasses): the common nodes cost one lookup.
+        kind = type(node)
+        if kind is StepProperty:
+            if workflow.has_step(node.step):
+                continue
+        elif kind is ParameterRef:
+            if node.name in parameters:
+                continue
+        elif kind is JsonGet:
+            read += node.property_file is not None
+            continue
+        elif kind is PropertyFileRef:
+            files += 1
+        else:
+            continue
         problem = _reference_problem(workflow, node, parameters)
         if problem:  # only a failing step pays for locating the path
             path = next(p for p, n in iter_located_expressions(step) if n == node)
             raise ValidationError(problem, step=step.name, path=path)
-    _check_property_file_use(step, expressions)
+    if files != read:
+        _report_property_file_use(step)
 
 
-def _check_property_file_use(step: Step, expressions: list[Expression]) -> None:
+def _report_property_file_use(step: Step) -> None:
     """A property file is read only through Std:JsonGet; on its own it has no value."""
-    files = sum(type(node) is PropertyFileRef for node in expressions)
-    read = sum(type(node) is JsonGet and node.property_file is not None for node in expressions)
-    if files == read:
-        return
     path, node = next(
         (p, n)
         for p, n in iter_located_expressions(step)
@@ -240,9 +253,9 @@ def _check_cycles(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
                 "remove that dependency",
                 step=edge.target,
             )
-    graph = build_graph(workflow)  # of all_edges, remembered: writers reuse this graph
-    if nx.is_directed_acyclic_graph(graph):
+    if _is_acyclic(workflow, all_edges):
         return
+    graph = build_graph(workflow)  # of all_edges, remembered: the same graph writers read
     cycle = find_cycle(graph) or []
     hops = [
         f"{a!r} -> {b!r} ({_ORIGIN_WORDS[graph.edges[a, b]['origins'][0]]})"
@@ -252,6 +265,27 @@ def _check_cycles(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
         "the steps form a cycle: " + ", ".join(hops) + "; remove one of these dependencies",
         step=cycle[0],
     )
+
+
+def _is_acyclic(workflow: Workflow, all_edges: tuple[Edge, ...]) -> bool:
+    """Kahn's algorithm over the edge list: every step can be ordered when there is no cycle.
+
+    No graph is built here (a third of the time of building networkx's and asking it);
+    writers that need one build it once, later. Edges to steps that do not exist are left
+    out, as the graph leaves them out."""
+    children: dict[str, list[str]] = {step.name: [] for step in workflow.steps}
+    waiting = dict.fromkeys(children, 0)
+    for edge in all_edges:
+        if edge.source in children and edge.target in waiting:
+            children[edge.source].append(edge.target)
+            waiting[edge.target] += 1
+    ready = [name for name, count in waiting.items() if not count]
+    for name in ready:  # grows while it is read: each step once, when its last parent is done
+        for child in children[name]:
+            waiting[child] -= 1
+            if not waiting[child]:
+                ready.append(child)
+    return len(ready) == len(waiting)
 
 
 def _check_nothing_follows_a_fail(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
