@@ -99,6 +99,11 @@ class Losses:
     # lists tasks in an order that runs (the reader's), so only a source order that does not
     # run is lost.
     step_order: str
+    # True: the file cannot tell a DependsOn from a wait its own structure adds (a Step
+    # Functions machine runs steps in series and in Parallel branches, so a step also waits
+    # for steps it neither reads nor depends on): the block holds every step's DependsOn,
+    # and a step it does not name has none.
+    every_depends_on: bool = False
 
 
 # Why each: PropertyFiles are paths the next step reads, not declarations; SageMaker's own
@@ -118,6 +123,7 @@ LOSSES: dict[str, Losses] = {
         enum_values=True,
         parameter_order=True,  # the defaults first, then the parameters that must be given
         step_order="always",  # States is a map, and Parallel branches regroup the steps
+        every_depends_on=True,
     ),
     "airflow": Losses(
         step_keys=("PropertyFiles", "RetryPolicies", "CacheConfig", "OutputParameters"),
@@ -183,21 +189,7 @@ def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
             group = steps.setdefault(key, {}).setdefault(_fast_canonical(value), [value, []])
             group[1].append(step.name)
     grouped = {key: list(groups.values()) for key, groups in steps.items()}
-    data: dict[str, set[str]] = {}
-    for edge in edges(workflow):
-        if edge.origin is EdgeOrigin.DATA:
-            data.setdefault(edge.target, set()).add(edge.source)
-    implied = _implied_dependencies(workflow)
-    depends = {
-        step.name: list(step.depends_on)
-        for step in workflow.steps
-        if step.depends_on
-        and (
-            len(step.depends_on) > 1  # they come back in the target's order
-            or set(step.depends_on) & data.get(step.name, set())  # one edge in the target
-            or (step.depends_on[0], step.name) in implied  # left out by the edge reduction
-        )
-    }
+    depends = _depends_on(workflow, losses)
     for key, value in (
         ("definition", top),
         ("enums", enums),
@@ -210,6 +202,28 @@ def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
         if value:
             block[key] = value
     return block
+
+
+def _depends_on(workflow: Workflow, losses: Losses) -> dict[str, list[str]]:
+    """The DependsOn the block holds: every step's where the target cannot tell one from its
+    own waits, else the steps' whose DependsOn the target cannot keep as written."""
+    if losses.every_depends_on:
+        return {step.name: list(step.depends_on) for step in workflow.steps if step.depends_on}
+    data: dict[str, set[str]] = {}
+    for edge in edges(workflow):
+        if edge.origin is EdgeOrigin.DATA:
+            data.setdefault(edge.target, set()).add(edge.source)
+    implied = _implied_dependencies(workflow)
+    return {
+        step.name: list(step.depends_on)
+        for step in workflow.steps
+        if step.depends_on
+        and (
+            len(step.depends_on) > 1  # they come back in the target's order
+            or set(step.depends_on) & data.get(step.name, set())  # one edge in the target
+            or (step.depends_on[0], step.name) in implied  # left out by the edge reduction
+        )
+    }
 
 
 def _declared_values(step: Step, losses: Losses) -> Iterator[tuple[str, Any]]:
@@ -502,9 +516,7 @@ def apply(
     touched = set(kept) | _read_property_files(steps)
     for name in touched & set(steps):
         _without_data_dependencies(steps[name])
-    for name, depends in _items(block.get("depends_on")):
-        if name in steps and isinstance(depends, list):
-            steps[name]["DependsOn"] = depends
+    _restore_depends_on(steps, block, every=losses.every_depends_on and unedited)
     steps = _in_order(steps, block.get("step_order"))
     document["Steps"] = _nested(steps)
     workflow = _reloaded(document, back, reader, diagnostics)
@@ -523,6 +535,18 @@ def apply(
             "target cannot hold) are still given to the steps it names: check them",
         )
     return workflow
+
+
+def _restore_depends_on(steps: dict[str, Any], block: dict[str, Any], *, every: bool) -> None:
+    """The block's DependsOn on the steps it names; with ``every`` (a target whose waits look
+    like DependsOn, and a file as pipeglot wrote it), none on the others."""
+    listed = dict(_items(block.get("depends_on")))
+    for name, step in steps.items():
+        depends = listed.get(name)
+        if isinstance(depends, list):
+            step["DependsOn"] = depends
+        elif every:
+            step.pop("DependsOn", None)
 
 
 def _restore_definition(document: dict[str, Any], block: dict[str, Any], losses: Losses) -> None:
