@@ -52,7 +52,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -62,6 +62,7 @@ from pipeglot.backend import Option
 from pipeglot.backends import sagemaker as sagemaker_json
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError
+from pipeglot.frontends._readers.fidelity import text_form
 from pipeglot.ir.graph import EdgeOrigin, edges
 from pipeglot.ir.model import CHECK_KEYS, MISSING, Step, StepKind, Workflow
 
@@ -84,6 +85,7 @@ _WIDTH = 96
 _STEP_LISTS = ("IfSteps", "ElseSteps")
 # A step a reference reads from, in canonical JSON ("Get": "Steps.<name>." or "Steps.<name>[").
 _STEP_READ = re.compile(r'"Get":"Steps\.([A-Za-z0-9_-]+)[.\[]')
+_SPELLED = {"Std:Join", "Std:JsonGet"}
 _DEFINITION_KEYS = ("Metadata", "PipelineExperimentConfig", "MlflowConfig")
 
 
@@ -104,6 +106,10 @@ class Losses:
     # for steps it neither reads nor depends on): the block holds every step's DependsOn,
     # and a step it does not name has none.
     every_depends_on: bool = False
+    # True: the file writes a Std:Join as the text it gives (States.Format) and a JsonGet
+    # path in one spelling, so the block keeps each value whose source spelling differs from
+    # that text (``spellings``), and the reader puts it back where the text matches.
+    spellings: bool = False
 
 
 # Why each: PropertyFiles are paths the next step reads, not declarations; SageMaker's own
@@ -124,6 +130,7 @@ LOSSES: dict[str, Losses] = {
         parameter_order=True,  # the defaults first, then the parameters that must be given
         step_order="always",  # States is a map, and Parallel branches regroup the steps
         every_depends_on=True,
+        spellings=True,
     ),
     "airflow": Losses(
         step_keys=("PropertyFiles", "RetryPolicies", "CacheConfig", "OutputParameters"),
@@ -197,6 +204,7 @@ def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
         ("order", order if len(order) > 1 else []),
         ("steps", grouped),
         ("depends_on", depends),
+        ("spellings", _spellings(workflow) if losses.spellings else []),
         ("step_order", _step_order(workflow, losses)),
     ):
         if value:
@@ -224,6 +232,43 @@ def _depends_on(workflow: Workflow, losses: Losses) -> dict[str, list[str]]:
             or (step.depends_on[0], step.name) in implied  # left out by the edge reduction
         )
     }
+
+
+def _spellings(workflow: Workflow) -> list[list[Any]]:
+    """Each Std:Join or Std:JsonGet value of the steps' arguments that the file can only hold
+    as the text it gives (``[[value, [step, ...]], ...]``)."""
+    groups: dict[str, list[Any]] = {}
+    for step in workflow.steps:
+        encoded = orjson.dumps(
+            step.arguments, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS
+        )
+        if b'"Std:Join"' not in encoded and b'"Std:JsonGet"' not in encoded:
+            continue
+        for value in _respelled_values(orjson.loads(encoded)):
+            names = groups.setdefault(_canonical(value), [value, []])[1]
+            if not names or names[-1] != step.name:
+                names.append(step.name)
+    return list(groups.values())
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what the IR holds: frozen mappings and expression nodes."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    return sagemaker_json._expression_json(value)
+
+
+def _respelled_values(data: Any) -> Iterator[Any]:
+    """The outermost Join and JsonGet values in ``data`` that differ from their text form."""
+    if isinstance(data, list):
+        for item in data:
+            yield from _respelled_values(item)
+    elif isinstance(data, dict):
+        if len(data) == 1 and set(data) & _SPELLED and text_form(data) != data:
+            yield data
+            return
+        for item in data.values():
+            yield from _respelled_values(item)
 
 
 def _declared_values(step: Step, losses: Losses) -> Iterator[tuple[str, Any]]:
@@ -459,6 +504,7 @@ _SHAPE = {
     "order": list,
     "steps": dict,
     "depends_on": dict,
+    "spellings": list,
     "step_order": list,
 }
 
@@ -517,6 +563,7 @@ def apply(
     for name in touched & set(steps):
         _without_data_dependencies(steps[name])
     _restore_depends_on(steps, block, every=losses.every_depends_on and unedited)
+    _restore_spellings(steps, block.get("spellings"))
     steps = _in_order(steps, block.get("step_order"))
     document["Steps"] = _nested(steps)
     workflow = _reloaded(document, back, reader, diagnostics)
@@ -547,6 +594,31 @@ def _restore_depends_on(steps: dict[str, Any], block: dict[str, Any], *, every: 
             step["DependsOn"] = depends
         elif every:
             step.pop("DependsOn", None)
+
+
+def _restore_spellings(steps: dict[str, Any], spellings: Any) -> None:
+    """Each value of a step's arguments whose text form is that of a spelling the block keeps
+    for the step, in that spelling."""
+    by_step: dict[str, dict[str, Any]] = {}
+    for value, names in spellings if isinstance(spellings, list) else ():
+        for name in names if isinstance(names, list) else ():
+            by_step.setdefault(name, {})[_canonical(text_form(value))] = value
+    for name, kept in by_step.items():
+        step = steps.get(name)
+        if step is not None and "Arguments" in step:
+            step["Arguments"] = _respelled(step["Arguments"], kept)
+
+
+def _respelled(data: Any, kept: dict[str, Any]) -> Any:
+    if isinstance(data, list):
+        return [_respelled(item, kept) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) == 1 and set(data) & _SPELLED:
+        original = kept.get(_canonical(text_form(data)))
+        if original is not None:
+            return original
+    return {key: _respelled(item, kept) for key, item in data.items()}
 
 
 def _restore_definition(document: dict[str, Any], block: dict[str, Any], losses: Losses) -> None:

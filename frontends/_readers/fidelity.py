@@ -145,6 +145,13 @@ def _joined(data: Any) -> Any:
     return {key: _joined(item) for key, item in data.items()}
 
 
+def text_form(data: Any) -> Any:
+    """JSON ``data`` with every Std:Join as the text it gives (its pieces, adjacent texts
+    merged) and JsonGet paths ``a['b']`` as ``a.b``: what a target that writes values as
+    text holds of them."""
+    return _joined(data)
+
+
 def _pieces(on: str, values: list[Any]) -> Any:
     pieces: list[Any] = []
     for index, value in enumerate(values):
