@@ -63,6 +63,7 @@ from pipeglot.backends import sagemaker as sagemaker_json
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import InputError
 from pipeglot.frontends._readers.fidelity import text_form
+from pipeglot.ir.expressions import Condition, condition_to_json
 from pipeglot.ir.graph import EdgeOrigin, edges
 from pipeglot.ir.model import CHECK_KEYS, MISSING, Step, StepKind, Workflow
 
@@ -235,26 +236,56 @@ def _depends_on(workflow: Workflow, losses: Losses) -> dict[str, list[str]]:
 
 
 def _spellings(workflow: Workflow) -> list[list[Any]]:
-    """Each Std:Join or Std:JsonGet value of the steps' arguments that the file can only hold
-    as the text it gives (``[[value, [step, ...]], ...]``)."""
+    """How each Std:Join or Std:JsonGet of the steps' arguments and conditions was spelled,
+    where the file can only hold the text it gives (``[[spelling, [step, ...]], ...]``): a
+    Join of texts and references as ``[On, [length of each text, -1 for a reference]]``
+    (the reader cuts the text it reads at those lengths), any other value as itself."""
     groups: dict[str, list[Any]] = {}
     for step in workflow.steps:
         encoded = orjson.dumps(
-            step.arguments, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS
+            [step.arguments, step.conditions],
+            default=_plain,
+            option=orjson.OPT_PASSTHROUGH_DATACLASS,
         )
         if b'"Std:Join"' not in encoded and b'"Std:JsonGet"' not in encoded:
             continue
         for value in _respelled_values(orjson.loads(encoded)):
-            names = groups.setdefault(_canonical(value), [value, []])[1]
+            spelling = _join_cuts(value) or value
+            names = groups.setdefault(_canonical(spelling), [spelling, []])[1]
             if not names or names[-1] != step.name:
                 names.append(step.name)
     return list(groups.values())
+
+
+def _join_cuts(value: dict[str, Any]) -> list[Any] | None:
+    body = value.get("Std:Join")
+    if not isinstance(body, dict) or not isinstance(body.get("On"), str):
+        return None
+    cuts = []
+    for item in body.get("Values") or ():
+        if isinstance(item, str):
+            cuts.append(len(item))
+        elif isinstance(item, dict) and not set(item) & _SPELLED:
+            cuts.append(-1)
+        else:  # a number or a nested Join: its text does not say where it was cut
+            return None
+    return [body["On"], cuts]
+
+
+def _as_read(data: Any) -> Any:
+    """``data`` as a target that writes values as text gives it back."""
+    text = text_form(data)
+    if isinstance(text, dict) and set(text) == {"Join"}:
+        return {"Std:Join": {"On": "", "Values": text["Join"]}}
+    return text
 
 
 def _plain(value: Any) -> Any:
     """JSON for what the IR holds: frozen mappings and expression nodes."""
     if isinstance(value, Mapping):
         return dict(value)
+    if isinstance(value, Condition):
+        return condition_to_json(value)
     return sagemaker_json._expression_json(value)
 
 
@@ -264,7 +295,7 @@ def _respelled_values(data: Any) -> Iterator[Any]:
         for item in data:
             yield from _respelled_values(item)
     elif isinstance(data, dict):
-        if len(data) == 1 and set(data) & _SPELLED and text_form(data) != data:
+        if len(data) == 1 and set(data) & _SPELLED and _as_read(data) != data:
             yield data
             return
         for item in data.values():
@@ -597,28 +628,63 @@ def _restore_depends_on(steps: dict[str, Any], block: dict[str, Any], *, every: 
 
 
 def _restore_spellings(steps: dict[str, Any], spellings: Any) -> None:
-    """Each value of a step's arguments whose text form is that of a spelling the block keeps
-    for the step, in that spelling."""
-    by_step: dict[str, dict[str, Any]] = {}
-    for value, names in spellings if isinstance(spellings, list) else ():
+    """Each Join or JsonGet of a step's arguments in the spelling the block keeps for the
+    step, where that spelling gives the text read."""
+    by_step: dict[str, list[Any]] = {}
+    for spelling, names in spellings if isinstance(spellings, list) else ():
         for name in names if isinstance(names, list) else ():
-            by_step.setdefault(name, {})[_canonical(text_form(value))] = value
+            by_step.setdefault(name, []).append(spelling)
     for name, kept in by_step.items():
         step = steps.get(name)
         if step is not None and "Arguments" in step:
             step["Arguments"] = _respelled(step["Arguments"], kept)
 
 
-def _respelled(data: Any, kept: dict[str, Any]) -> Any:
+def _respelled(data: Any, kept: list[Any]) -> Any:
     if isinstance(data, list):
         return [_respelled(item, kept) for item in data]
     if not isinstance(data, dict):
         return data
     if len(data) == 1 and set(data) & _SPELLED:
-        original = kept.get(_canonical(text_form(data)))
-        if original is not None:
-            return original
+        text = text_form(data)
+        for spelling in kept:
+            original = _cut_join(text, spelling) if isinstance(spelling, list) else spelling
+            if original is not None and text_form(original) == text:
+                return original
     return {key: _respelled(item, kept) for key, item in data.items()}
+
+
+def _cut_join(text: Any, spelling: list[Any]) -> dict[str, Any] | None:
+    """The Join ``[On, cuts]`` that gives ``text`` (a text form), or None if it cannot."""
+    if len(spelling) != 2 or not isinstance(spelling[0], str) or not isinstance(spelling[1], list):
+        return None
+    on, cuts = spelling
+    pieces = list(text["Join"]) if isinstance(text, dict) and set(text) == {"Join"} else [text]
+    stream = iter(pieces)
+    current, values = next(stream, None), []
+    for index, cut in enumerate(cuts):
+        if index and on:
+            if not isinstance(current, str) or not current.startswith(on):
+                return None
+            current = current[len(on) :] or next(stream, None)
+        if cut == -1:
+            if isinstance(current, str) or current is None:
+                return None
+            values.append(current)
+            current = next(stream, None)
+        elif isinstance(cut, int) and cut >= 0:
+            if cut == 0:
+                values.append("")
+                continue
+            if not isinstance(current, str) or len(current) < cut:
+                return None
+            values.append(current[:cut])
+            current = current[cut:] or next(stream, None)
+        else:
+            return None
+    if current is not None or next(stream, None) is not None:
+        return None
+    return {"Std:Join": {"On": on, "Values": values}}
 
 
 def _restore_definition(document: dict[str, Any], block: dict[str, Any], losses: Losses) -> None:
