@@ -616,7 +616,8 @@ class _Assembler:
             f"the execution document (Step Functions fails a state input or output over "
             f"{PAYLOAD_LIMIT:,}): output S3 URIs are computed from the steps' requests, which "
             f"SageMaker echoes, instead of kept; about {self._estimated_payload():,} bytes "
-            "remain",
+            "remain. The machine runs the same; read back, such a value is the URI, not a "
+            "reference to the step",
         )
 
     def _tuning_read_at_best_only(self) -> frozenset[str]:
