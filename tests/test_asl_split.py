@@ -393,6 +393,7 @@ def _translated(steps: list[dict[str, Any]], ledger: Diagnostics) -> str:
 
 def test_a_wide_parallel_state_keeps_one_copy_of_the_document_and_runs_on_moto(
     aws: Any,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     """The smallest pipeline that failed before: merging the sixteen branches' documents five at
     a time made the Parallel state output four copies of P1's 80 KB result, 320 KB, and moto's
@@ -406,6 +407,12 @@ def test_a_wide_parallel_state_keeps_one_copy_of_the_document_and_runs_on_moto(
     [wide] = [s for s in json.loads(text)["States"].values() if len(s.get("Branches", ())) == 16]
     assert wide["ResultSelector"]["Doc.$"] == "$[0]"
     assert set(wide["ResultSelector"]["New"]) == {f"R{i}.$" for i in range(1, 16)}
+    linter = require_module("statelint.linter").Linter  # type: ignore[attr-defined]
+    assert linter.validate(json.loads(text)) == []
+    path = tmp_path / "wide.json"
+    path.write_text(text)
+    checked = subprocess.run([_asl_validator(), "--json-path", str(path)], capture_output=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     events = _run_on_moto(aws, text)
     assert events[-1]["type"] == "ExecutionSucceeded", str(events[-1])[:1500]
     config = steps[0]["Arguments"]["ProcessingOutputConfig"]
