@@ -87,6 +87,8 @@ _STEP_LISTS = ("IfSteps", "ElseSteps")
 # A step a reference reads from, in canonical JSON ("Get": "Steps.<name>." or "Steps.<name>[").
 _STEP_READ = re.compile(r'"Get":"Steps\.([A-Za-z0-9_-]+)[.\[]')
 _SPELLED = {"Std:Join", "Std:JsonGet"}
+_READ_AS = {*_SPELLED, "Get"}  # what a respelled value reads back as
+_MAY_SPELL = re.compile(rb'"(Std:Join|Std:JsonGet|Get)"')
 _DEFINITION_KEYS = ("Metadata", "PipelineExperimentConfig", "MlflowConfig")
 
 
@@ -111,6 +113,9 @@ class Losses:
     # path in one spelling, so the block keeps each value whose source spelling differs from
     # that text (``spellings``), and the reader puts it back where the text matches.
     spellings: bool = False
+    # The step properties whose references the file replaces by what it computes for them
+    # (the request's own value, a baseline it picks): the block keeps each such value.
+    computed: re.Pattern[str] | None = None
 
 
 # Why each: PropertyFiles are paths the next step reads, not declarations; SageMaker's own
@@ -132,6 +137,13 @@ LOSSES: dict[str, Losses] = {
         step_order="always",  # States is a map, and Parallel branches regroup the steps
         every_depends_on=True,
         spellings=True,
+        # The output path a job echoes from its request; a check step's baselines (the
+        # machine spells the calculated ones as its output's URI and picks the drift-check
+        # ones with States.ArrayUnique over the check's inputs).
+        computed=re.compile(
+            r'"Steps\.[^"]*?\.(OutputDataConfig\.S3OutputPath|TransformOutput\.S3OutputPath|'
+            r"BaselineUsedForDriftCheck|CalculatedBaseline)"
+        ),
     ),
     "airflow": Losses(
         step_keys=("PropertyFiles", "RetryPolicies", "CacheConfig", "OutputParameters"),
@@ -205,7 +217,7 @@ def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
         ("order", order if len(order) > 1 else []),
         ("steps", grouped),
         ("depends_on", depends),
-        ("spellings", _spellings(workflow) if losses.spellings else []),
+        ("spellings", _spellings(workflow, losses.computed) if losses.spellings else []),
         ("step_order", _step_order(workflow, losses)),
     ):
         if value:
@@ -235,22 +247,21 @@ def _depends_on(workflow: Workflow, losses: Losses) -> dict[str, list[str]]:
     }
 
 
-def _spellings(workflow: Workflow) -> list[list[Any]]:
+def _spellings(workflow: Workflow, computed: re.Pattern[str] | None) -> list[list[Any]]:
     """How each Std:Join or Std:JsonGet of the steps' arguments and conditions was spelled,
-    where the file can only hold the text it gives (``[[spelling, [step, ...]], ...]``): a
-    Join of texts and references as ``[On, [length of each text, -1 for a reference]]``
-    (the reader cuts the text it reads at those lengths), any other value as itself."""
+    where the file can only hold the text it gives, and each value that reads a property the
+    file computes (``computed``), by step (``[[spelling, [step, ...]], ...]``): a Join of
+    texts and references as ``[On, [length of each text, -1 for a reference]]`` (the reader
+    cuts the text it reads at those lengths), any other value as ``[pointer, value]`` (its
+    JSON pointer in the step's Arguments)."""
     groups: dict[str, list[Any]] = {}
     for step in workflow.steps:
-        encoded = orjson.dumps(
-            [step.arguments, step.conditions],
-            default=_plain,
-            option=orjson.OPT_PASSTHROUGH_DATACLASS,
-        )
-        if b'"Std:Join"' not in encoded and b'"Std:JsonGet"' not in encoded:
+        arguments = {"Conditions": step.conditions} if step.conditions else step.arguments
+        encoded = orjson.dumps(arguments, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+        if not _MAY_SPELL.search(encoded):
             continue
-        for value in _respelled_values(orjson.loads(encoded)):
-            spelling = _join_cuts(value) or value
+        for pointer, value in _respelled_values(orjson.loads(encoded), "", computed):
+            spelling = _join_cuts(value) or [pointer, value]
             names = groups.setdefault(_canonical(spelling), [spelling, []])[1]
             if not names or names[-1] != step.name:
                 names.append(step.name)
@@ -261,8 +272,11 @@ def _join_cuts(value: dict[str, Any]) -> list[Any] | None:
     body = value.get("Std:Join")
     if not isinstance(body, dict) or not isinstance(body.get("On"), str):
         return None
+    values = body.get("Values")
+    if not isinstance(values, list) or len(values) < 2:  # reads back as its one value
+        return None
     cuts = []
-    for item in body.get("Values") or ():
+    for item in values:
         if isinstance(item, str):
             cuts.append(len(item))
         elif isinstance(item, dict) and not set(item) & _SPELLED:
@@ -289,17 +303,30 @@ def _plain(value: Any) -> Any:
     return sagemaker_json._expression_json(value)
 
 
-def _respelled_values(data: Any) -> Iterator[Any]:
-    """The outermost Join and JsonGet values in ``data`` that differ from their text form."""
+def _respelled_values(
+    data: Any, pointer: str, computed: re.Pattern[str] | None
+) -> Iterator[tuple[str, Any]]:
+    """The outermost Join, JsonGet and reference values in ``data`` (at ``pointer``) that the
+    file holds otherwise: as the text they give, or computed."""
     if isinstance(data, list):
-        for item in data:
-            yield from _respelled_values(item)
+        for index, item in enumerate(data):
+            yield from _respelled_values(item, f"{pointer}/{index}", computed)
     elif isinstance(data, dict):
-        if len(data) == 1 and set(data) & _SPELLED and _as_read(data) != data:
-            yield data
+        if len(data) == 1 and set(data) & _READ_AS and _held_otherwise(data, computed):
+            yield pointer, data
             return
-        for item in data.values():
-            yield from _respelled_values(item)
+        for key, item in data.items():
+            yield from _respelled_values(item, f"{pointer}/{_escaped_key(key)}", computed)
+
+
+def _held_otherwise(value: dict[str, Any], computed: re.Pattern[str] | None) -> bool:
+    if _as_read(value) != value:
+        return True
+    return computed is not None and computed.search(_canonical(value)) is not None
+
+
+def _escaped_key(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _declared_values(step: Step, losses: Losses) -> Iterator[tuple[str, Any]]:
@@ -594,7 +621,7 @@ def apply(
     for name in touched & set(steps):
         _without_data_dependencies(steps[name])
     _restore_depends_on(steps, block, every=losses.every_depends_on and unedited)
-    _restore_spellings(steps, block.get("spellings"))
+    _restore_spellings(steps, block.get("spellings"), unedited=unedited)
     steps = _in_order(steps, block.get("step_order"))
     document["Steps"] = _nested(steps)
     workflow = _reloaded(document, back, reader, diagnostics)
@@ -627,17 +654,45 @@ def _restore_depends_on(steps: dict[str, Any], block: dict[str, Any], *, every: 
             step.pop("DependsOn", None)
 
 
-def _restore_spellings(steps: dict[str, Any], spellings: Any) -> None:
-    """Each Join or JsonGet of a step's arguments in the spelling the block keeps for the
-    step, where that spelling gives the text read."""
+def _restore_spellings(steps: dict[str, Any], spellings: Any, *, unedited: bool) -> None:
+    """Each value of a step's arguments in the spelling the block keeps for the step: a Join
+    cut where it gives the text read, a value at its pointer (where the file was edited,
+    only if it gives the text read)."""
     by_step: dict[str, list[Any]] = {}
     for spelling, names in spellings if isinstance(spellings, list) else ():
         for name in names if isinstance(names, list) else ():
             by_step.setdefault(name, []).append(spelling)
     for name, kept in by_step.items():
         step = steps.get(name)
-        if step is not None and "Arguments" in step:
-            step["Arguments"] = _respelled(step["Arguments"], kept)
+        if step is None or not isinstance(step.get("Arguments"), dict):
+            continue
+        cuts = [s for s in kept if isinstance(s, list) and len(s) == 2 and isinstance(s[1], list)]
+        step["Arguments"] = _respelled(step["Arguments"], cuts)
+        for spelling in kept:
+            if isinstance(spelling, list) and len(spelling) == 2 and isinstance(spelling[1], dict):
+                _put_at(step["Arguments"], spelling[0], spelling[1], unedited)
+
+
+def _put_at(data: Any, pointer: Any, value: Any, unconditional: bool) -> None:
+    if not isinstance(pointer, str) or not pointer.startswith("/"):
+        return
+    *path, last = [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
+    for part in path:
+        data = _child(data, part)
+    if isinstance(data, list) and last.isdigit() and int(last) < len(data):
+        index: Any = int(last)
+    elif isinstance(data, dict) and last in data:
+        index = last
+    else:
+        return
+    if unconditional or text_form(data[index]) == text_form(value):
+        data[index] = value
+
+
+def _child(data: Any, part: str) -> Any:
+    if isinstance(data, list) and part.isdigit() and int(part) < len(data):
+        return data[int(part)]
+    return data.get(part) if isinstance(data, dict) else None
 
 
 def _respelled(data: Any, kept: list[Any]) -> Any:
@@ -645,10 +700,10 @@ def _respelled(data: Any, kept: list[Any]) -> Any:
         return [_respelled(item, kept) for item in data]
     if not isinstance(data, dict):
         return data
-    if len(data) == 1 and set(data) & _SPELLED:
+    if len(data) == 1 and set(data) & _SPELLED and kept:
         text = text_form(data)
         for spelling in kept:
-            original = _cut_join(text, spelling) if isinstance(spelling, list) else spelling
+            original = _cut_join(text, spelling)
             if original is not None and text_form(original) == text:
                 return original
     return {key: _respelled(item, kept) for key, item in data.items()}
