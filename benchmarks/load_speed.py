@@ -48,7 +48,8 @@ def main() -> None:
         calls = calls_per_step(lambda t=text: pipeglot.load(t), size)
         loads.append(load)
         print(f"{size:>7} {baseline:>12.3f} {load:>9.3f} {load / baseline:>6.2f} {calls:>11.0f}")
-    print(f"scaling exponent of load: {slope(sizes, loads):.2f}")
+    if len(sizes) > 1:
+        print(f"scaling exponent of load: {slope(sizes, loads):.2f}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from itertools import accumulate
 from typing import Any
 
@@ -72,9 +72,10 @@ def load(source: str | bytes, *, name: str | None = None) -> Workflow:
         InputError: the text is not a valid definition; the message names the JSON pointer.
     """
     text = _decode(source)
-    _check_nesting(text)
+    data = text.encode("utf-8", "surrogatepass")  # one encoding serves both text checks
+    _check_nesting(text, data)
     document = _parse_json(text)
-    if _may_hold_surrogates(text):
+    if _may_hold_surrogates(text, data):
         _check_unicode(document)
     return _Reader().workflow(document, name)
 
@@ -105,13 +106,13 @@ _NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
-def _check_nesting(text: str) -> None:
-    """Reject a document nested deeper than MAX_NESTING, before any recursive code sees it."""
+def _check_nesting(text: str, data: bytes) -> None:
+    """Reject a document nested deeper than MAX_NESTING, before any recursive code sees it.
+
+    ``data`` is ``text`` encoded as UTF-8 (lone surrogates passed through)."""
     if len(text) <= MAX_NESTING:
         return  # too short to be too deep
-    brackets = _outside_strings(text.encode("utf-8", "surrogatepass")).translate(
-        None, _NOT_BRACKETS
-    )
+    brackets = _outside_strings(data).translate(None, _NOT_BRACKETS)
     if _shallow(brackets):
         return
     if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_NESTING:
@@ -177,14 +178,16 @@ def _too_deep_at(text: str) -> tuple[int, int]:
     return 1, 1  # pragma: no cover  # only called when the fast check found too deep
 
 
-def _may_hold_surrogates(text: str) -> bool:
+def _may_hold_surrogates(text: str, data: bytes) -> bool:
     """True when the text escapes a surrogate (as in an emoji pair) or holds one raw.
 
-    Decoded UTF-8 never holds one raw, but a ``str`` from a caller may.
+    Decoded UTF-8 never holds one raw, but a ``str`` from a caller may. ``data`` is ``text``
+    encoded with lone surrogates passed through, where each begins with the byte 0xED (as do
+    only the characters U+D000 to U+D7FF): without it, strict encoding cannot fail.
     """
-    if "\\ud" in text or "\\uD" in text:
+    if b"\\" in data and (b"\\ud" in data or b"\\uD" in data):  # one-byte search first: fast
         return True
-    if text.isascii():
+    if b"\xed" not in data:
         return False
     try:
         text.encode("utf-8")
@@ -387,7 +390,7 @@ class _Reader:
                 document.get("PipelineExperimentConfig", MISSING)
             ),
             mlflow_config=document.get("MlflowConfig", MISSING),
-            extra=_extra(document, _TOP_LEVEL_KEYS),
+            extra=_extra(document, frozenset(_TOP_LEVEL_KEYS)),
         )
         try:
             validate(workflow)
@@ -441,7 +444,7 @@ class _Reader:
             default=fields.get("DefaultValue", MISSING),
             enum_values=None if enum_values is MISSING else tuple(enum_values),
             type_declared=type_name is not MISSING,
-            extra=_extra(fields, ("Name", "Type", "DefaultValue", "EnumValues")),
+            extra=_extra(fields, _PARAMETER_KEYS),
         )
 
     def _experiment_config(self, value: Any) -> ExperimentConfig | None:
@@ -453,7 +456,7 @@ class _Reader:
         return ExperimentConfig(
             experiment_name=fields.get("ExperimentName", MISSING),
             trial_name=fields.get("TrialName", MISSING),
-            extra=_extra(fields, ("ExperimentName", "TrialName")),
+            extra=_extra(fields, _EXPERIMENT_KEYS),
         )
 
     # --- steps ----------------------------------------------------------------------------
@@ -473,7 +476,9 @@ class _Reader:
                 location=f"{pointer}/Name",
             )
         self.pointers[name] = pointer
-        type_name = _expect_string(fields, "Type", pointer, f"the type of step {shorten(name)}")
+        type_name = fields.get("Type")
+        if type(type_name) is not str or not type_name:  # the message is built only for an error
+            _expect_string(fields, "Type", pointer, f"the type of step {shorten(name)}")
         index = len(self.steps)
         self.steps.append(None)  # type: ignore[arg-type]  # keeps document order: parent first
         try:
@@ -520,7 +525,7 @@ class _Reader:
             except ExpressionError as error:
                 raise InputError(str(error), location=f"{pointer}/Conditions/{index}") from None
         return {
-            "arguments": _extra(fields, _BRANCH_KEYS),
+            "arguments": _extra(fields, frozenset(_BRANCH_KEYS)),
             "conditions": tuple(conditions),
             "if_steps": self._step_list(fields.get("IfSteps", []), f"{pointer}/IfSteps"),
             "else_steps": self._step_list(fields.get("ElseSteps", []), f"{pointer}/ElseSteps"),
@@ -556,6 +561,17 @@ _STEP_KEYS = frozenset(
     }
 )
 _CHECK_STEP_KEYS = _STEP_KEYS | frozenset(CHECK_KEYS)
+
+
+# The keys each record models; any other key is kept verbatim (_extra).
+_PARAMETER_KEYS = frozenset({"Name", "Type", "DefaultValue", "EnumValues"})
+_EXPERIMENT_KEYS = frozenset({"ExperimentName", "TrialName"})
+_CACHE_KEYS = frozenset({"Enabled", "ExpireAfter"})
+_RETRY_KEYS = frozenset(
+    {"ExceptionType", "IntervalSeconds", "BackoffRate", "MaxAttempts", "ExpireAfterMin"}
+)
+_PROPERTY_FILE_KEYS = frozenset({"PropertyFileName", "OutputName", "FilePath"})
+_OUTPUT_PARAMETER_KEYS = frozenset({"OutputName", "OutputType"})
 
 
 def _step_kind(type_name: str, arguments: Any) -> StepKind:
@@ -602,7 +618,7 @@ def _cache_config(value: Any, pointer: str) -> CacheConfig:
     return CacheConfig(
         enabled=fields["Enabled"],
         expire_after=fields.get("ExpireAfter", MISSING),
-        extra=_extra(fields, ("Enabled", "ExpireAfter")),
+        extra=_extra(fields, _CACHE_KEYS),
     )
 
 
@@ -621,10 +637,7 @@ def _retry_policy(value: Any, pointer: str) -> RetryPolicy:
         backoff_rate=fields.get("BackoffRate", MISSING),
         max_attempts=fields.get("MaxAttempts", MISSING),
         expire_after_min=fields.get("ExpireAfterMin", MISSING),
-        extra=_extra(
-            fields,
-            ("ExceptionType", "IntervalSeconds", "BackoffRate", "MaxAttempts", "ExpireAfterMin"),
-        ),
+        extra=_extra(fields, _RETRY_KEYS),
     )
 
 
@@ -634,7 +647,7 @@ def _property_file(value: Any, pointer: str) -> PropertyFile:
         name=_expect_string(fields, "PropertyFileName", pointer, "the property file's name"),
         output_name=_expect_string(fields, "OutputName", pointer, "the output it is written to"),
         file_path=_expect_string(fields, "FilePath", pointer, "its path inside that output"),
-        extra=_extra(fields, ("PropertyFileName", "OutputName", "FilePath")),
+        extra=_extra(fields, _PROPERTY_FILE_KEYS),
     )
 
 
@@ -643,7 +656,7 @@ def _output_parameter(value: Any, pointer: str) -> OutputParameter:
     return OutputParameter(
         name=_expect_string(fields, "OutputName", pointer, "the output's name"),
         type=fields.get("OutputType", MISSING),
-        extra=_extra(fields, ("OutputName", "OutputType")),
+        extra=_extra(fields, _OUTPUT_PARAMETER_KEYS),
     )
 
 
@@ -675,7 +688,9 @@ def _expect_string(fields: dict[str, Any], key: str, pointer: str, what: str) ->
     return value
 
 
-def _extra(fields: Mapping[str, Value], known: Collection[str]) -> Mapping[str, Value]:
+def _extra(fields: Mapping[str, Value], known: frozenset[str]) -> Mapping[str, Value]:
     """The keys of ``fields`` pipeglot does not model, kept verbatim."""
+    if known.issuperset(fields):
+        return NO_EXTRA  # the usual case, decided in C
     extra = {key: value for key, value in fields.items() if key not in known}
     return extra or NO_EXTRA

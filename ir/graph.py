@@ -59,11 +59,16 @@ def step_values(step: Step) -> Iterator[Value]:
 
 
 def step_expressions(step: Step) -> list[Expression]:
-    """Every expression node of ``step`` (see :func:`step_values`), outermost first."""
-    found: list[Expression] = []
-    for value in step_values(step):
-        collect_expressions(value, found)
-    return found
+    """Every expression node of ``step`` (see :func:`step_values`), outermost first.
+
+    Found once per step and kept on it (validation finds them first): do not change the list."""
+    known: list[Expression] | None = step._expressions
+    if known is None:
+        known = []
+        for value in step_values(step):
+            collect_expressions(value, known)
+        object.__setattr__(step, "_expressions", known)
+    return known
 
 
 def data_sources(step: Step, expressions: list[Expression] | None = None) -> list[str]:

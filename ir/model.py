@@ -198,6 +198,10 @@ class Step:
     # and writing it back as [] would not be the document that was read.
     branch_keys: tuple[str, ...] = ("IfSteps", "ElseSteps")
     extra: Mapping[str, Value] = _no_extra()
+    # The expression nodes of its values (ir.graph.step_expressions), found once: a step never
+    # changes, and validation, the edges and the writers all read them. A changed copy
+    # (dataclasses.replace) starts without them.
+    _expressions: list[Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def explicit_dependencies(self) -> tuple[str, ...]:
