@@ -4,10 +4,11 @@
 
 - with the provenance block (the writers' default), from airflow and kfp-yaml every corpus
   pipeline comes back exactly (no field different, generated job names aside, and nothing
-  left to report as unsupported); from asl every step under its name, every parameter with
-  its type, default and enum values, and every key ASL declares it cannot hold
-  (``provenance.LOSSES``: check steps, property files, retry policies, cache config...)
-  exactly, and no step the source lacks unless the reader reports it;
+  left to report as unsupported); from asl every one but four (``ASL_NOT_YET_EXACT``), and
+  from those every step under its name, every parameter with its type, default and enum
+  values, and every key ASL declares it cannot hold (``provenance.LOSSES``: check steps,
+  property files, retry policies, cache config...) exactly, and no step the source lacks
+  unless the reader reports it;
 - without it (``provenance=False``) the same steps and parameters come back, and each declared
   key that does not is named, for its step, by the forward translation's ledger
   (``<target>.read-back``);
@@ -94,12 +95,22 @@ def test_with_provenance_every_corpus_pipeline_reads_back_exactly(target: str) -
     assert problems == []
 
 
+# The corpus pipelines that do not yet read back from ASL exactly (README, "Reading other
+# orchestrators"): a Lineage step's calls read as placeholders (three), and a Lambda output
+# the machine reads through a JSONPath filter (the kitchen sink). Every other one must.
+ASL_NOT_YET_EXACT = {
+    "sdk-v3-eval-benchmark-lineage.json",
+    "sdk-v3-eval-custom-scorer-lineage.json",
+    "sdk-v3-eval-llm-as-judge-lineage.json",
+    "synthetic-kitchen-sink.json",
+}
+
+
 @pytest.mark.corpus
 def test_with_provenance_asl_gives_exactly_what_it_cannot_hold() -> None:
-    """ASL: every declared key exactly, and no step the source does not have unless the read
-    ledger reports it (a Lineage step's calls read as placeholders). What else differs is
-    measured (README): Std:Join spellings, waits the Parallel structure adds, values the
-    machine computes with intrinsics the reader does not map back."""
+    """ASL: every corpus pipeline but those of ASL_NOT_YET_EXACT back exactly (40 of 44);
+    in those too, every declared key exactly, and no step the source does not have unless the
+    read ledger reports it (a Lineage step's calls read as placeholders)."""
     problems = []
     for path, source in _corpus():
         read = Diagnostics()
@@ -108,10 +119,11 @@ def test_with_provenance_asl_gives_exactly_what_it_cannot_hold() -> None:
             text, read="asl", unsupported="ignore", name=path.stem, diagnostics=read
         )
         problems += _same_steps_and_parameters(path, source, back)
+        exact = path.name not in ASL_NOT_YET_EXACT
         problems += [
             f"{path.name}: {difference.format()}"
             for difference in differences(source, back)
-            if _declared("asl", source, difference.field, difference.step)
+            if exact or _declared("asl", source, difference.field, difference.step)
         ]
         entries = [entry for entry in read if entry.fidelity is not Fidelity.EXACT]
         invented = {s.name for s in back.steps} - {s.name for s in source.steps}
