@@ -495,18 +495,28 @@ def collect_expressions(value: Value, found: list[Expression]) -> list[Expressio
     node: Any = value  # dispatched on type(), as in iter_expressions
     kind = type(node)
     if kind is dict:
-        for item in node.values():
-            if type(item) not in _LEAVES:
-                collect_expressions(item, found)
+        items = node.values()
     elif kind is list or kind is tuple:
-        for item in node:
-            if type(item) not in _LEAVES:
-                collect_expressions(item, found)
+        items = node
     elif kind in _CHILDREN:
         found.append(node)
-        for child in _CHILDREN[kind](node):
-            collect_expressions(child, found)
+        items = _CHILDREN[kind](node)
+    else:
+        return found
+    for item in items:
+        # Leaves and Get nodes (most expressions) are handled here, without a call.
+        item_kind = type(item)
+        if item_kind in _LEAVES:
+            continue
+        if item_kind in _GET_TYPES:
+            found.append(item)
+        else:
+            collect_expressions(item, found)
     return found
+
+
+_GET_TYPES = frozenset({ParameterRef, ExecutionVariable, ExperimentConfigRef, StepProperty,
+                        PropertyFileRef})  # fmt: skip  # the nodes without children
 
 
 def iter_condition_values(condition: Condition) -> Iterator[Value]:
