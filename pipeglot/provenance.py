@@ -88,7 +88,6 @@ _STEP_LISTS = ("IfSteps", "ElseSteps")
 _STEP_READ = re.compile(r'"Get":"Steps\.([A-Za-z0-9_-]+)[.\[]')
 _SPELLED = {"Std:Join", "Std:JsonGet"}
 _READ_AS = {*_SPELLED, "Get"}  # what a respelled value reads back as
-_MAY_SPELL = re.compile(rb'"(Std:Join|Std:JsonGet|Get)"')
 _DEFINITION_KEYS = ("Metadata", "PipelineExperimentConfig", "MlflowConfig")
 
 
@@ -257,10 +256,12 @@ def _spellings(workflow: Workflow, computed: re.Pattern[str] | None) -> list[lis
     groups: dict[str, list[Any]] = {}
     for step in workflow.steps:
         arguments = {"Conditions": step.conditions} if step.conditions else step.arguments
-        encoded = orjson.dumps(arguments, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS)
-        if not _MAY_SPELL.search(encoded):
+        text = orjson.dumps(
+            arguments, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS
+        ).decode()
+        if '"Std:J' not in text and (computed is None or not computed.search(text)):
             continue
-        for pointer, value in _respelled_values(orjson.loads(encoded), "", computed):
+        for pointer, value in _respelled_values(orjson.loads(text), [], computed, []):
             spelling = _join_cuts(value) or [pointer, value]
             names = groups.setdefault(_canonical(spelling), [spelling, []])[1]
             if not names or names[-1] != step.name:
@@ -304,25 +305,35 @@ def _plain(value: Any) -> Any:
 
 
 def _respelled_values(
-    data: Any, pointer: str, computed: re.Pattern[str] | None
-) -> Iterator[tuple[str, Any]]:
-    """The outermost Join, JsonGet and reference values in ``data`` (at ``pointer``) that the
-    file holds otherwise: as the text they give, or computed."""
-    if isinstance(data, list):
-        for index, item in enumerate(data):
-            yield from _respelled_values(item, f"{pointer}/{index}", computed)
-    elif isinstance(data, dict):
-        if len(data) == 1 and set(data) & _READ_AS and _held_otherwise(data, computed):
-            yield pointer, data
-            return
-        for key, item in data.items():
-            yield from _respelled_values(item, f"{pointer}/{_escaped_key(key)}", computed)
+    data: Any, path: list[Any], computed: re.Pattern[str] | None, found: list[tuple[str, Any]]
+) -> list[tuple[str, Any]]:
+    """The outermost Join, JsonGet and reference values inside ``data`` (at ``path``) that
+    the file holds otherwise (as the text they give, or computed), with their JSON pointers
+    (appended to ``found``). Only containers are visited: most values are leaves."""
+    for key, item in data.items() if type(data) is dict else enumerate(data):
+        kind = type(item)
+        if kind is dict:
+            path.append(key)
+            if len(item) == 1 and _held_otherwise(item, computed):
+                found.append(("".join(f"/{_escaped_key(str(part))}" for part in path), item))
+            else:
+                _respelled_values(item, path, computed, found)
+            path.pop()
+        elif kind is list:
+            path.append(key)
+            _respelled_values(item, path, computed, found)
+            path.pop()
+    return found
 
 
 def _held_otherwise(value: dict[str, Any], computed: re.Pattern[str] | None) -> bool:
+    if "Get" in value:  # a reference reads back as itself, unless the file computes it
+        return computed is not None and computed.search(f'"{value["Get"]}"') is not None
+    if not set(value) & _SPELLED:
+        return False
     if _as_read(value) != value:
         return True
-    return computed is not None and computed.search(_canonical(value)) is not None
+    return computed is not None and computed.search(orjson.dumps(value).decode()) is not None
 
 
 def _escaped_key(key: str) -> str:
