@@ -88,6 +88,8 @@ _STEP_LISTS = ("IfSteps", "ElseSteps")
 _STEP_READ = re.compile(r'"Get":"Steps\.([A-Za-z0-9_-]+)[.\[]')
 _SPELLED = {"Std:Join", "Std:JsonGet"}
 _READ_AS = {*_SPELLED, "Get"}  # what a respelled value reads back as
+_SPELLED_AT = re.compile(r'\{"Std:(?:Join|JsonGet)":')
+_DECODER = json.JSONDecoder()
 _DEFINITION_KEYS = ("Metadata", "PipelineExperimentConfig", "MlflowConfig")
 
 
@@ -261,12 +263,34 @@ def _spellings(workflow: Workflow, computed: re.Pattern[str] | None) -> list[lis
         ).decode()
         if '"Std:J' not in text and (computed is None or not computed.search(text)):
             continue
-        for pointer, value in _respelled_values(orjson.loads(text), [], computed, []):
-            spelling = _join_cuts(value) or [pointer, value]
+        for spelling in _step_spellings(text, computed):
             names = groups.setdefault(_canonical(spelling), [spelling, []])[1]
             if not names or names[-1] != step.name:
                 names.append(step.name)
     return list(groups.values())
+
+
+def _step_spellings(text: str, computed: re.Pattern[str] | None) -> list[Any]:
+    """The spellings of one step's arguments (``text``, their JSON). Most are Joins of texts
+    and references, found in the text and decoded alone; a step with any other kind is
+    walked, for the values' pointers."""
+    if computed is None or not computed.search(text):
+        spellings: list[Any] = []
+        end = 0
+        for match in _SPELLED_AT.finditer(text):
+            if match.start() < end:  # inside a value already taken whole
+                continue
+            value, end = _DECODER.raw_decode(text, match.start())
+            if _as_read(value) == value:
+                continue
+            cuts = _join_cuts(value)
+            if cuts is None:
+                break
+            spellings.append(cuts)
+        else:
+            return spellings
+    found = _respelled_values(orjson.loads(text), [], computed, [])
+    return [_join_cuts(value) or [pointer, value] for pointer, value in found]
 
 
 def _join_cuts(value: dict[str, Any]) -> list[Any] | None:
