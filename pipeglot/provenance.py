@@ -24,7 +24,16 @@ The block (JSON, keys in a fixed order, ASCII):
   only a source order in which a step comes before one it depends on);
   ``depends_on``: a step's ``DependsOn`` where the target cannot keep it as written (an entry
   the step also reads data from is one edge in the target, one that another path implies is
-  left out by the edge reduction, several entries come back in the target's order);
+  left out by the edge reduction, several entries come back in the target's order); in ASL,
+  whose series and Parallel structure makes a step also wait for steps it neither reads nor
+  depends on, every step's, and a step it does not name has none (file as written);
+- ``spellings`` (ASL): what a machine holds only as the text it gives or computes itself, per
+  step (``[[spelling, [step, ...]], ...]``): a ``Std:Join`` of texts and references, which
+  ``States.Format`` writes as one text, as ``[On, [length of each text, -1 a reference]]``
+  (the reader cuts the text it reads there, and takes it only if it gives the same text);
+  any other such value (a one-value Join, a JsonGet path written ``a['b']``, a reference to
+  a property the machine computes: an output path echoed from the request, a check step's
+  baselines) as ``[pointer, value]``, its JSON pointer in the step's Arguments;
 - ``steps``: for each declared key (``PropertyFiles``, ``RetryPolicies``, ``CacheConfig``...;
   a check step's ``Type`` and check keys), each value the source's steps give it, with the
   names of the steps that have it (``[[value, [step, ...]], ...]``: pipelines repeat the same
@@ -42,9 +51,10 @@ characters that join back as they are. The writers' option ``provenance`` (defau
 reading the file back does not give (``<format>.read-back``).
 
 Cost, measured on benchmarks/generate.py pipelines: nothing is read back when writing; the
-block takes 3.5% (asl) and 5% (airflow) of the write at 2,000 steps (0.05-0.07 s) and adds
-0.6% (asl), 1.9% (airflow), 1.1% (kfp-yaml) to the file at 400 steps, where every step
-declares a property file (``tests/test_read_roundtrip.py`` asserts at most 2%).
+block takes 11% (asl: 0.09 s CPU, most of it the spellings of a Join on every step) and 5%
+(airflow) of the write at 2,000 steps and adds 1.0% (asl), 1.9% (airflow), 1.1% (kfp-yaml)
+to the file at 400 steps, where every step declares a property file and builds a path with
+a Join (``tests/test_read_roundtrip.py`` asserts at most 2%).
 """
 
 from __future__ import annotations
