@@ -1,0 +1,89 @@
+"""The shortcuts that make reading a SageMaker definition fast give the slow paths' answers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from itertools import accumulate
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+import pipeglot
+from pipeglot.frontends import sagemaker
+from pipeglot.ir.expressions import collect_expressions
+from pipeglot.ir.graph import build_graph, step_expressions, step_values, topological_order
+from pipeglot.ir.validate import MAX_NESTING
+
+FIXTURES = Path(__file__).parent / "fixtures"
+_DEPTH = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def _exact_depth(brackets: bytes) -> int:
+    return max(accumulate(map(_DEPTH.__getitem__, brackets)), default=0)
+
+
+def _nested(depth: int, kinds: str) -> str:
+    """Balanced brackets nested ``depth`` deep, the kinds of bracket taken in turn."""
+    opening = "".join(kinds[i % len(kinds)] for i in range(depth))
+    return opening + opening[::-1].translate(str.maketrans("[{", "]}"))
+
+
+# Balanced bracket sequences of any depth and shape, and unbalanced ones.
+_BRACKETS = st.recursive(
+    st.just(""),
+    lambda inner: st.one_of(
+        st.builds(lambda a, b: a + b, inner, inner),
+        inner.map(lambda s: "[" + s + "]"),
+        inner.map(lambda s: "{" + s + "}"),
+    ),
+    max_leaves=60,
+)
+
+
+@given(_BRACKETS, st.sampled_from(["", "[", "}", "]["]))
+def test_peeling_says_shallow_only_when_the_exact_count_agrees(brackets: str, noise: str) -> None:
+    data = (brackets + noise).encode()
+    if sagemaker._shallow(data):
+        assert _exact_depth(data) <= MAX_NESTING
+
+
+def test_peeling_decides_at_the_limit_and_leaves_deeper_to_the_exact_count() -> None:
+    for kinds in ("[", "{", "[{", "{[", "[[{"):
+        assert sagemaker._shallow(_nested(MAX_NESTING // 2, kinds).encode())
+        assert not sagemaker._shallow(_nested(MAX_NESTING + 1, kinds).encode())
+
+
+def test_step_expressions_are_kept_on_the_step_and_a_changed_copy_finds_its_own() -> None:
+    workflow = pipeglot.load(FIXTURES.joinpath("every-step-type.json").read_bytes())
+    for step in workflow.steps:
+        fresh: list[object] = []
+        for value in step_values(step):
+            collect_expressions(value, fresh)
+        assert step_expressions(step) == fresh
+        assert step_expressions(step) is step_expressions(step)  # walked once
+    first = next(step for step in workflow.steps if step_expressions(step))
+    changed = dataclasses.replace(first, arguments={}, display_name="plain")
+    assert changed._expressions is None
+    assert changed == dataclasses.replace(changed)  # the kept list takes no part in equality
+
+
+def test_reading_builds_no_graph_and_a_cycle_is_still_reported_with_its_steps() -> None:
+    steps = [{"Name": n, "Type": "Fail", "Arguments": {}} for n in "ABC"]
+    steps[0]["Type"] = steps[1]["Type"] = "Lambda"
+    for step in steps[:2]:
+        step["FunctionArn"] = "arn:aws:lambda:us-east-1:111111111111:function:f"
+    definition = {"Version": "2020-12-01", "Steps": steps[:2]}
+    workflow = pipeglot.load(json.dumps(definition))
+    assert workflow._graph is None
+    assert topological_order(workflow) == ["A", "B"] and workflow._graph is build_graph(workflow)
+    steps[0]["DependsOn"], steps[1]["DependsOn"] = ["B"], ["A"]
+    try:
+        pipeglot.load(json.dumps(definition))
+    except pipeglot.InputError as error:
+        assert "the steps form a cycle: 'A' -> 'B' (DependsOn), 'B' -> 'A' (DependsOn)" in str(
+            error
+        )
+    else:
+        raise AssertionError("a cycle was accepted")
