@@ -40,6 +40,7 @@ from pipeglot.frontends._readers.integrations import (
 )
 from pipeglot.frontends._readers.jsonpath import (
     Call,
+    Named,
     PathError,
     Reference,
     is_intrinsic,
@@ -533,6 +534,16 @@ class _Reader:
     def _intrinsic(self, call: Call, payload: Any, pointer: str) -> Any:
         """The symbol an intrinsic function gives: ``States.Format`` is a Std:Join; the
         functions that only assemble or pick JSON are followed symbolically."""
+        if call.name == "States.ArrayGetItem" and call.args[1:] == (0,):
+            picked = call.args[0]
+            if isinstance(picked, Named):  # the output parameter of that name, as pipeglot writes
+                path = (*picked.reference.path, picked.name)
+                return self._reference(Reference(picked.reference.context, path), payload, pointer)
+            if isinstance(picked, Reference) and any(
+                isinstance(token, jsonata.Select) for token in picked.path
+            ):
+                # A filter gives the list of the items it selects; SageMaker's ['name'] the one.
+                return self._reference(picked, payload, pointer)
         symbols = [self._argument(item, payload, pointer) for item in call.args]
         if call.name == "States.Format" and symbols and isinstance(symbols[0], str):
             return _states_format(symbols[0], [to_value(symbol) for symbol in symbols[1:]])
@@ -559,6 +570,8 @@ class _Reader:
         raise Unexpressible(f"the intrinsic function {call.name} has no SageMaker equivalent")
 
     def _argument(self, item: Any, payload: Any, pointer: str) -> Any:
+        if isinstance(item, Named):
+            raise Unexpressible("a JSONPath filter selects a list, which SageMaker cannot read")
         if isinstance(item, Reference):
             return self._reference(item, payload, pointer)
         if isinstance(item, Call):
@@ -1573,6 +1586,8 @@ class _Reader:
         if not isinstance(body, dict):
             body = {"MessageBody": body}
         arguments = {key: value for key, value in body.items() if value is not _TOKEN}
+        if _is_callback_message(arguments):
+            arguments = dict(arguments["arguments"])
         self.builder.approximated(
             "callback",
             "the worker that answers the queue must call SendPipelineExecutionStepSuccess with "
@@ -1904,6 +1919,19 @@ def _outputs(draft: Draft, prefix: Path) -> Any:
         return step_property(draft.name, (Attribute("OutputParameters"), Key(output)))
 
     return express
+
+
+# The message SageMaker sends a Callback step's queue (its token aside), which pipeglot's
+# machines send too: the step's arguments are its "arguments".
+_CALLBACK_MESSAGE = frozenset({"pipelineExecutionArn", "arguments", "status"})
+
+
+def _is_callback_message(body: dict[str, Any]) -> bool:
+    return (
+        set(body) == _CALLBACK_MESSAGE
+        and isinstance(body["arguments"], dict)
+        and body["status"] == "Executing"
+    )
 
 
 def _unexpressible_result(step: str) -> Any:

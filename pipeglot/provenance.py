@@ -271,7 +271,7 @@ def _spellings(workflow: Workflow, computed: re.Pattern[str] | None) -> list[lis
         text = orjson.dumps(
             arguments, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS
         ).decode()
-        if '"Std:J' not in text and (computed is None or not computed.search(text)):
+        if '"Std:J' not in text and '"In"' not in text and not (computed and computed.search(text)):
             continue
         for spelling in _step_spellings(text, computed):
             names = groups.setdefault(_canonical(spelling), [spelling, []])[1]
@@ -284,7 +284,7 @@ def _step_spellings(text: str, computed: re.Pattern[str] | None) -> list[Any]:
     """The spellings of one step's arguments (``text``, their JSON). Most are Joins of texts
     and references, found in the text and decoded alone; a step with any other kind is
     walked, for the values' pointers."""
-    if computed is None or not computed.search(text):
+    if '"In"' not in text and (computed is None or not computed.search(text)):
         spellings: list[Any] = []
         end = 0
         for match in _SPELLED_AT.finditer(text):
@@ -348,7 +348,7 @@ def _respelled_values(
         kind = type(item)
         if kind is dict:
             path.append(key)
-            if len(item) == 1 and _held_otherwise(item, computed):
+            if (len(item) == 1 and _held_otherwise(item, computed)) or item.get("Type") == "In":
                 found.append(("".join(f"/{_escaped_key(str(part))}" for part in path), item))
             else:
                 _respelled_values(item, path, computed, found)
@@ -667,6 +667,8 @@ def apply(
         _without_data_dependencies(steps[name])
     _restore_depends_on(steps, block, every=losses.every_depends_on and unedited)
     _restore_spellings(steps, block.get("spellings"), unedited=unedited)
+    if unedited:
+        _drop_machine_states(steps, block.get("step_order"))
     steps = _in_order(steps, block.get("step_order"))
     document["Steps"] = _nested(steps)
     workflow = _reloaded(document, back, reader, diagnostics)
@@ -849,6 +851,19 @@ def _without_data_dependencies(step: dict[str, Any]) -> None:
         del step["DependsOn"]
 
 
+def _drop_machine_states(steps: dict[str, Any], order: Any) -> None:
+    """Without the steps pipeglot's writer added (named ``pipeglot-...``, such as the check
+    of the parameters' enum values at the start of a machine) that the source's step list
+    does not have and no other step reads or names."""
+    if not isinstance(order, list):
+        return
+    added = [name for name in steps if name.startswith("pipeglot-") and name not in order]
+    for name in added:
+        rest = _canonical([step for other, step in steps.items() if other != name])
+        if f'"{name}"' not in rest and f"Steps.{name}." not in rest:
+            del steps[name]
+
+
 def _in_order(steps: dict[str, Any], order: Any) -> dict[str, Any]:
     """The steps, and each Condition's branch lists, in the source's order (targets that
     keep states or tasks in a map do not keep it)."""
@@ -874,7 +889,9 @@ def _property_file_places(steps: dict[str, Any]) -> Iterator[tuple[str, tuple[st
             uris = [get, _output_uri(step, output)]
             for uri in uris:
                 if uri is not None:
-                    yield _canonical({"Std:Join": {"On": "/", "Values": [uri, path]}}), owner
+                    join = {"Std:Join": {"On": "/", "Values": [uri, path]}}
+                    yield _canonical(join), owner
+                    yield _canonical(text_form(join)), owner  # however the file split it
                 if isinstance(uri, str):
                     yield _canonical(f"{uri}/{path}"), owner
 
@@ -894,7 +911,9 @@ def _with_property_files(value: Any, places: dict[str, tuple[str, str]], readers
         return value
     body = value.get("Std:JsonGet")
     if len(value) == 1 and isinstance(body, dict) and "S3Uri" in body:
-        owner = places.get(_canonical(body["S3Uri"]))
+        owner = places.get(_canonical(body["S3Uri"])) or places.get(
+            _canonical(text_form(body["S3Uri"]))
+        )
         if owner is not None:
             readers.add(owner[0])
             reference = {"Get": f"Steps.{owner[0]}.PropertyFiles.{owner[1]}"}

@@ -4,7 +4,7 @@
 
 - with the provenance block (the writers' default), from airflow and kfp-yaml every corpus
   pipeline comes back exactly (no field different, generated job names aside, and nothing
-  left to report as unsupported); from asl every one but four (``ASL_NOT_YET_EXACT``), and
+  left to report as unsupported); from asl every one but three (``ASL_NOT_YET_EXACT``), and
   from those every step under its name, every parameter with its type, default and enum
   values, and every key ASL declares it cannot hold (``provenance.LOSSES``: check steps,
   property files, retry policies, cache config...) exactly, and no step the source lacks
@@ -96,19 +96,18 @@ def test_with_provenance_every_corpus_pipeline_reads_back_exactly(target: str) -
 
 
 # The corpus pipelines that do not yet read back from ASL exactly (README, "Reading other
-# orchestrators"): a Lineage step's calls read as placeholders (three), and a Lambda output
-# the machine reads through a JSONPath filter (the kitchen sink). Every other one must.
+# orchestrators"): a Lineage step's several calls read as one step of an unknown type with
+# the first call's state as its request. Every other one must.
 ASL_NOT_YET_EXACT = {
     "sdk-v3-eval-benchmark-lineage.json",
     "sdk-v3-eval-custom-scorer-lineage.json",
     "sdk-v3-eval-llm-as-judge-lineage.json",
-    "synthetic-kitchen-sink.json",
 }
 
 
 @pytest.mark.corpus
 def test_with_provenance_asl_gives_exactly_what_it_cannot_hold() -> None:
-    """ASL: every corpus pipeline but those of ASL_NOT_YET_EXACT back exactly (40 of 44);
+    """ASL: every corpus pipeline but those of ASL_NOT_YET_EXACT back exactly (41 of 44);
     in those too, every declared key exactly, and no step the source does not have unless the
     read ledger reports it (a Lineage step's calls read as placeholders)."""
     problems = []

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pipeglot.frontends._readers.jsonata import Select
 from pipeglot.frontends._readers.symbolic import Path
 
 
@@ -36,7 +37,24 @@ class Call:
     args: tuple[Any, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Named:
+    """``$.x[?(@.Name == 'n')]``: the items of the list ``reference`` whose ``Name`` is
+    ``name`` (pipeglot's machines pick an output parameter so, inside
+    ``States.ArrayGetItem(..., 0)``)."""
+
+    reference: Reference
+    name: str
+
+
+# A reference path ending in one filter on the items' Name.
+_NAMED = re.compile(
+    r"(\$\$?(?:\.[A-Za-z0-9_\-]+|\[[^\]?]*\])*)\[\?\(@\.Name == '((?:[^'\\]|\\.)*)'\)\]"
+)
 _MEMBER = re.compile(r"\.([A-Za-z0-9_$@:\-]+)|\['((?:[^'\\]|\\.)*)'\]|\[\"([^\"]*)\"\]|\[(-?\d+)\]")
+# ``[?(@.Field == 'value')]``: the list item whose Field is value (how pipeglot's machines
+# select a metric or an output by name, as SageMaker's ``['value']`` does).
+_SELECT = re.compile(r"\[\?\(@\.([A-Za-z0-9_]+) == '((?:[^'\\]|\\.)*)'\)\]")
 
 
 def parse_reference(text: str) -> Reference:
@@ -51,6 +69,11 @@ def parse_reference(text: str) -> Reference:
     tokens: list[Any] = []
     position = 0
     while position < len(rest):
+        select = _SELECT.match(rest, position)
+        if select is not None:
+            tokens.append(Select(select.group(1), select.group(2)))
+            position = select.end()
+            continue
         match = _MEMBER.match(rest, position)
         if match is None:
             raise PathError(
@@ -114,6 +137,9 @@ class _IntrinsicParser:
         char = self._peek()
         if char == "'":
             return self._string()
+        if char == "$" and (named := _NAMED.match(self.text, self.position)):
+            self.position = named.end()
+            return Named(parse_reference(named.group(1)), named.group(2))
         if char == "$":
             match = re.compile(r"\$\$?(?:\.[A-Za-z0-9_\-]+|\[[^\]]*\])*").match(
                 self.text, self.position
