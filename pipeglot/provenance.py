@@ -127,6 +127,9 @@ class Losses:
     # The step properties whose references the file replaces by what it computes for them
     # (the request's own value, a baseline it picks): the block keeps each such value.
     computed: re.Pattern[str] | None = None
+    # Steps the file runs as several states of its own, which read back as other steps: the
+    # block keeps their type and arguments.
+    whole_kinds: frozenset[StepKind] = frozenset()
 
 
 # Why each: PropertyFiles are paths the next step reads, not declarations; SageMaker's own
@@ -148,6 +151,7 @@ LOSSES: dict[str, Losses] = {
         step_order="always",  # States is a map, and Parallel branches regroup the steps
         every_depends_on=True,
         spellings=True,
+        whole_kinds=frozenset({StepKind.LINEAGE}),  # one aws-sdk:sagemaker call per entity
         # The output path a job echoes from its request; a check step's baselines (the
         # machine spells the calculated ones as its output's URI and picks the drift-check
         # ones with States.ArrayUnique over the check's inputs).
@@ -228,7 +232,7 @@ def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
         ("order", order if len(order) > 1 else []),
         ("steps", grouped),
         ("depends_on", depends),
-        ("spellings", _spellings(workflow, losses.computed) if losses.spellings else []),
+        ("spellings", _spellings(workflow, losses) if losses.spellings else []),
         ("step_order", _step_order(workflow, losses)),
     ):
         if value:
@@ -258,7 +262,7 @@ def _depends_on(workflow: Workflow, losses: Losses) -> dict[str, list[str]]:
     }
 
 
-def _spellings(workflow: Workflow, computed: re.Pattern[str] | None) -> list[list[Any]]:
+def _spellings(workflow: Workflow, losses: Losses) -> list[list[Any]]:
     """How each Std:Join or Std:JsonGet of the steps' arguments and conditions was spelled,
     where the file can only hold the text it gives, and each value that reads a property the
     file computes (``computed``), by step (``[[spelling, [step, ...]], ...]``): a Join of
@@ -266,7 +270,10 @@ def _spellings(workflow: Workflow, computed: re.Pattern[str] | None) -> list[lis
     cuts the text it reads at those lengths), any other value as ``[pointer, value]`` (its
     JSON pointer in the step's Arguments)."""
     groups: dict[str, list[Any]] = {}
+    computed = losses.computed
     for step in workflow.steps:
+        if step.kind in losses.whole_kinds:  # the block keeps its arguments whole
+            continue
         arguments = {"Conditions": step.conditions} if step.conditions else step.arguments
         text = orjson.dumps(
             arguments, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS
@@ -380,6 +387,12 @@ def _declared_values(step: Step, losses: Losses) -> Iterator[tuple[str, Any]]:
     if step.kind in (StepKind.QUALITY_CHECK, StepKind.CLARIFY_CHECK):
         yield "Type", step.type_name
         yield from ((key, step.check[key]) for key in CHECK_KEYS if key in step.check)
+    if step.kind in losses.whole_kinds:
+        yield "Type", step.type_name
+        plain = orjson.dumps(
+            step.arguments, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS
+        )
+        yield "Arguments", orjson.loads(plain)
     for key in losses.step_keys:
         field_name, render = _FIELDS[key]
         value = getattr(step, field_name)
@@ -818,6 +831,8 @@ def _restored_step(step: dict[str, Any], kept: dict[str, Any], losses: Losses) -
     declared = (*CHECK_KEYS, *losses.step_keys) if "Type" in kept else losses.step_keys
     restored = {key: value for key, value in step.items() if key not in declared}
     restored.update((key, kept[key]) for key in ("Type", *declared) if key in kept)
+    if "Arguments" in kept:  # a step the target runs as several states of its own
+        restored["Arguments"] = kept["Arguments"]
     return restored
 
 
