@@ -33,14 +33,18 @@ The block (JSON, keys in a fixed order, ASCII):
   (the reader cuts the text it reads there, and takes it only if it gives the same text);
   any other such value (a one-value Join, a JsonGet path written ``a['b']``, a reference to
   a property the machine computes: an output path echoed from the request, a check step's
-  baselines) as ``[pointer, value]``, its JSON pointer in the step's Arguments;
+  baselines; an ``In`` condition, written as an ``Or`` of equals) as ``[pointer, value]``,
+  its JSON pointer in the step's Arguments (in an unedited file it is put there as it is);
 - ``steps``: for each declared key (``PropertyFiles``, ``RetryPolicies``, ``CacheConfig``...;
-  a check step's ``Type`` and check keys), each value the source's steps give it, with the
+  a check step's ``Type`` and check keys; in ASL a Lineage step's ``Type`` and ``Arguments``,
+  since the machine runs it as one call per entity), each value the source's steps give it, with the
   names of the steps that have it (``[[value, [step, ...]], ...]``: pipelines repeat the same
   retry policy or property file on many steps); a step that has none of them costs nothing.
 
 A reader that finds a block treats it as the whole truth for the declared keys: it sets the
-ones listed and removes the ones it read but the block does not list (the source had none).
+ones listed and removes the ones it read but the block does not list (the source had none);
+in a file as pipeglot wrote it, a step named ``pipeglot-...`` that ``step_order`` does not
+list and no other step reads (a state the writer added, such as the enum check) is left out.
 
 Where it goes, in one idiomatic place per target: the ASL machine's top-level ``Comment``
 (after the human sentence, so the Step Functions console shows that first); a comment block at
@@ -51,7 +55,7 @@ characters that join back as they are. The writers' option ``provenance`` (defau
 reading the file back does not give (``<format>.read-back``).
 
 Cost, measured on benchmarks/generate.py pipelines: nothing is read back when writing; the
-block takes 11% (asl: 0.09 s CPU, most of it the spellings of a Join on every step) and 5%
+block takes 12% (asl: 0.10 s CPU, most of it the spellings of a Join on every step) and 5%
 (airflow) of the write at 2,000 steps and adds 1.0% (asl), 1.9% (airflow), 1.1% (kfp-yaml)
 to the file at 400 steps, where every step declares a property file and builds a path with
 a Join (``tests/test_read_roundtrip.py`` asserts at most 2%).
