@@ -411,3 +411,65 @@ def test_a_cluster_created_for_an_emr_step_is_its_cluster_config() -> None:
     jar = step.arguments["StepConfig"]["HadoopJarStep"]
     assert jar["Args"] == ["spark-submit", ParameterRef("script")]
     back_to_sagemaker(workflow)
+
+
+def test_a_filter_on_a_name_is_sagemakers_select_by_name() -> None:
+    """``[?(@.MetricName == 'm')]`` (the way Step Functions developers pick a metric, and the
+    way pipeglot's machines do) reads as SageMaker's ``['m']``; a Callback message in
+    SageMaker's own format (token, pipelineExecutionArn, arguments, status) gives its
+    ``arguments``."""
+    machine = {
+        "StartAt": "Train",
+        "States": {
+            "Train": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+                "Parameters": {
+                    "TrainingJobName.$": "$$.Execution.Name",
+                    "RoleArn": "arn:aws:iam::111122223333:role/sm",
+                    "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
+                    "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
+                    "ResourceConfig": {
+                        "InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5
+                    },
+                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+                },
+                "ResultPath": "$.Train",
+                "Next": "Approve",
+            },
+            "Approve": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {
+                    "QueueUrl": "https://sqs.us-east-1.amazonaws.com/111122223333/approvals",
+                    "MessageBody": {
+                        "token.$": "$$.Task.Token",
+                        "pipelineExecutionArn.$": "$$.Execution.Id",
+                        "arguments": {"model.$": "$.Train.ModelArtifacts.S3ModelArtifacts"},
+                        "status": "Executing",
+                    },
+                },
+                "ResultPath": "$.Approve",
+                "Next": "Good",
+            },
+            "Good": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.Train.FinalMetricDataList[?(@.MetricName == 'rmse')].Value",
+                        "NumericLessThan": 3,
+                        "Next": "Done",
+                    }
+                ],
+                "Default": "Bad",
+            },
+            "Bad": {"Type": "Fail", "Error": "Bad", "Cause": "rmse too high"},
+            "Done": {"Type": "Succeed"},
+        },
+    }  # fmt: skip
+    workflow = pipeglot.load(json.dumps(machine), read="asl")
+    (good,) = workflow.step("Good").conditions
+    assert good.left == prop("Train.FinalMetricDataList['rmse'].Value")
+    approve = workflow.step("Approve")
+    assert dict(approve.arguments) == {"model": prop("Train.ModelArtifacts.S3ModelArtifacts")}
+    back_to_sagemaker(workflow)
