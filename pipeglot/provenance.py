@@ -67,14 +67,14 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
 from pipeglot.backend import Option
 from pipeglot.backends import sagemaker as sagemaker_json
-from pipeglot.diagnostics import Diagnostics
+from pipeglot.diagnostics import Diagnostic, Diagnostics, Fidelity
 from pipeglot.errors import InputError
 from pipeglot.frontends._readers.fidelity import text_form
 from pipeglot.ir.expressions import Condition, condition_to_json
@@ -587,12 +587,56 @@ def read(
     """The workflow reader ``reader`` reads from ``text`` (``read_file`` reads it into the
     ledger it is given), with the file's provenance block applied when it has one."""
     ledger = Diagnostics() if diagnostics is None else diagnostics
-    found = find(text, reader, ledger)
-    workflow = read_file(ledger)
-    if found is None:
-        return workflow
-    block, unedited = found
-    return apply(workflow, block, reader=reader, diagnostics=ledger, unedited=unedited)
+    read_ledger = Diagnostics()  # replayed into ``ledger`` once the block is applied
+    found = find(text, reader, read_ledger)
+    workflow = read_file(read_ledger)
+    restored = Restored()
+    if found is not None:
+        block, unedited = found
+        workflow = apply(
+            workflow, block, reader=reader, diagnostics=read_ledger, unedited=unedited,
+            restored=restored,
+        )  # fmt: skip
+    for entry in read_ledger:
+        if entry.fidelity is Fidelity.UNSUPPORTED and restored.covers(entry):
+            ledger.approximated(
+                entry.code,
+                f"{entry.message} (in pipeglot's own output: the provenance block gives the "
+                "source's value)",
+                entry.step,
+            )
+        else:
+            ledger.record(entry.code, entry.fidelity, entry.message, entry.step)
+    return workflow
+
+
+@dataclass
+class Restored:
+    """What a block gave in place of what the reader read: whole steps, states pipeglot's
+    writer added, and values at a pointer in a step's arguments. An unsupported construct the
+    reader met there is pipeglot's own rendering of something the block restored."""
+
+    steps: set[str] = field(default_factory=set)
+    values: set[tuple[str, str]] = field(default_factory=set)
+
+    def covers(self, entry: Diagnostic) -> bool:
+        found = _STATE_POINTER.findall(entry.message)
+        if not found:
+            return entry.step in self.steps
+        state, rest = found[-1]
+        step = entry.step or _SAFE_NAME.sub("-", state)
+        if step in self.steps:
+            return True
+        place = rest.removeprefix("/Parameters").removesuffix(".$")
+        return any(
+            name == step and (place == pointer or place.startswith(f"{pointer}/"))
+            for name, pointer in self.values
+        )
+
+
+# "/States/<state><rest>" in a reader's message (the last state of a nested pointer).
+_STATE_POINTER = re.compile(r"/States/(?:[^/\s:]+/Branches/\d+/States/)*([^/\s:]+)([^\s:]*)")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def find(text: str, reader: str, diagnostics: Diagnostics) -> tuple[dict[str, Any], bool] | None:
@@ -669,9 +713,11 @@ def apply(
     reader: str,
     diagnostics: Diagnostics,
     unedited: bool = True,
+    restored: Restored | None = None,
 ) -> Workflow:
     """``back`` with the block's values of the declared keys (and the property file reads
-    they explain)."""
+    they explain); ``restored`` collects what the block gave in place of what was read."""
+    gave = Restored()
     losses = LOSSES[reader]
     document = _document(back)
     _restore_definition(document, block, losses)
@@ -683,14 +729,17 @@ def apply(
     for name in touched & set(steps):
         _without_data_dependencies(steps[name])
     _restore_depends_on(steps, block, every=losses.every_depends_on and unedited)
-    _restore_spellings(steps, block.get("spellings"), unedited=unedited)
+    gave.values = _restore_spellings(steps, block.get("spellings"), unedited=unedited)
+    gave.steps = {name for name, values in kept.items() if "Arguments" in values}
     if unedited:
-        _drop_machine_states(steps, block.get("step_order"))
+        gave.steps |= _drop_machine_states(steps, block.get("step_order"))
     steps = _in_order(steps, block.get("step_order"))
     document["Steps"] = _nested(steps)
     workflow = _reloaded(document, back, reader, diagnostics)
     if workflow is back:
         return back
+    if restored is not None:
+        restored.steps, restored.values = gave.steps, gave.values
     diagnostics.exact(
         f"read.{reader}.provenance",
         "the file's provenance block gave what the target cannot hold ("
@@ -718,10 +767,13 @@ def _restore_depends_on(steps: dict[str, Any], block: dict[str, Any], *, every: 
             step.pop("DependsOn", None)
 
 
-def _restore_spellings(steps: dict[str, Any], spellings: Any, *, unedited: bool) -> None:
+def _restore_spellings(
+    steps: dict[str, Any], spellings: Any, *, unedited: bool
+) -> set[tuple[str, str]]:
     """Each value of a step's arguments in the spelling the block keeps for the step: a Join
     cut where it gives the text read, a value at its pointer (where the file was edited,
-    only if it gives the text read)."""
+    only if it gives the text read); the (step, pointer) of each value put at its pointer."""
+    placed: set[tuple[str, str]] = set()
     by_step: dict[str, list[Any]] = {}
     for spelling, names in spellings if isinstance(spellings, list) else ():
         for name in names if isinstance(names, list) else ():
@@ -733,13 +785,18 @@ def _restore_spellings(steps: dict[str, Any], spellings: Any, *, unedited: bool)
         cuts = [s for s in kept if isinstance(s, list) and len(s) == 2 and isinstance(s[1], list)]
         step["Arguments"] = _respelled(step["Arguments"], cuts)
         for spelling in kept:
-            if isinstance(spelling, list) and len(spelling) == 2 and isinstance(spelling[1], dict):
-                _put_at(step["Arguments"], spelling[0], spelling[1], unedited)
+            if not (isinstance(spelling, list) and len(spelling) == 2):
+                continue
+            if isinstance(spelling[1], dict) and _put_at(
+                step["Arguments"], spelling[0], spelling[1], unedited
+            ):
+                placed.add((name, spelling[0]))
+    return placed
 
 
-def _put_at(data: Any, pointer: Any, value: Any, unconditional: bool) -> None:
+def _put_at(data: Any, pointer: Any, value: Any, unconditional: bool) -> bool:
     if not isinstance(pointer, str) or not pointer.startswith("/"):
-        return
+        return False
     *path, last = [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
     for part in path:
         data = _child(data, part)
@@ -748,9 +805,11 @@ def _put_at(data: Any, pointer: Any, value: Any, unconditional: bool) -> None:
     elif isinstance(data, dict) and last in data:
         index = last
     else:
-        return
+        return False
     if unconditional or text_form(data[index]) == text_form(value):
         data[index] = value
+        return True
+    return False
 
 
 def _child(data: Any, part: str) -> Any:
@@ -870,17 +929,20 @@ def _without_data_dependencies(step: dict[str, Any]) -> None:
         del step["DependsOn"]
 
 
-def _drop_machine_states(steps: dict[str, Any], order: Any) -> None:
+def _drop_machine_states(steps: dict[str, Any], order: Any) -> set[str]:
     """Without the steps pipeglot's writer added (named ``pipeglot-...``, such as the check
     of the parameters' enum values at the start of a machine) that the source's step list
     does not have and no other step reads or names."""
     if not isinstance(order, list):
-        return
+        return set()
     added = [name for name in steps if name.startswith("pipeglot-") and name not in order]
+    dropped = set()
     for name in added:
         rest = _canonical([step for other, step in steps.items() if other != name])
         if f'"{name}"' not in rest and f"Steps.{name}." not in rest:
             del steps[name]
+            dropped.add(name)
+    return dropped
 
 
 def _in_order(steps: dict[str, Any], order: Any) -> dict[str, Any]:

@@ -3,9 +3,9 @@
 ``sagemaker -> X -> sagemaker`` for X in asl, airflow, kfp-yaml:
 
 - with the provenance block (the writers' default), from each of asl, airflow and kfp-yaml
-  every corpus pipeline comes back exactly (no field different, generated job names aside;
-  from airflow and kfp-yaml with nothing left to report as unsupported, while the ASL reader
-  still reports what it meets in pipeglot's machines that the block then restores);
+  every corpus pipeline comes back exactly (no field different, generated job names aside,
+  and nothing left to report as unsupported: what the ASL reader meets in pipeglot's
+  machines and the block restores is reported as approximated);
 - without it (``provenance=False``) the same steps and parameters come back, and each declared
   key that does not is named, for its step, by the forward translation's ledger
   (``<target>.read-back``);
@@ -81,20 +81,13 @@ def _same_steps_and_parameters(path: Path, source: Workflow, back: Workflow) -> 
     return problems
 
 
-# What the ASL reader meets in pipeglot's machines and reports unsupported, each restored
-# by the block (a Lineage step's aws-sdk calls, a baseline picked with States.ArrayUnique,
-# the enum check pipeglot adds before the first step): it still reports them, so ASL is read
-# here with unsupported="ignore", and the comparison shows that nothing is lost.
-UNSUPPORTED = {"asl": "ignore", "airflow": "error", "kfp-yaml": "error"}
-
-
 @pytest.mark.corpus
 @pytest.mark.parametrize("target", TARGETS)
 def test_with_provenance_every_corpus_pipeline_reads_back_exactly(target: str) -> None:
     problems = []
     for path, source in _corpus():
         text = pipeglot.dump(source, write=target, unsupported="ignore")
-        back = pipeglot.load(text, read=target, unsupported=UNSUPPORTED[target], name=path.stem)
+        back = pipeglot.load(text, read=target, name=path.stem)  # nothing left unsupported
         problems += [f"{path.name}: {d.format()}" for d in differences(source, back)]
     assert problems == []
 
