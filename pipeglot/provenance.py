@@ -279,9 +279,7 @@ def _spellings(workflow: Workflow, losses: Losses) -> list[list[Any]]:
         if step.kind in losses.whole_kinds:  # the block keeps its arguments whole
             continue
         arguments = {"Conditions": step.conditions} if step.conditions else step.arguments
-        text = orjson.dumps(
-            arguments, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS
-        ).decode()
+        text = _json_text(arguments)
         if '"Std:J' not in text and '"In"' not in text and not (computed and computed.search(text)):
             continue
         for spelling in _step_spellings(text, computed):
@@ -310,7 +308,7 @@ def _step_spellings(text: str, computed: re.Pattern[str] | None) -> list[Any]:
             spellings.append(cuts)
         else:
             return spellings
-    found = _respelled_values(orjson.loads(text), [], computed, [])
+    found = _respelled_values(_json_value(text), [], computed, [])
     return [_join_cuts(value) or [pointer, value] for pointer, value in found]
 
 
@@ -349,6 +347,31 @@ def _plain(value: Any) -> Any:
     return sagemaker_json._expression_json(value)
 
 
+def _json_text(
+    value: Any,
+    default: Callable[[Any], Any] | None = _plain,
+    sort: bool = False,
+    native_dataclasses: bool = False,
+) -> str:
+    """Compact JSON of ``value``; orjson, or the standard library for what orjson refuses
+    (integers wider than 64 bits). orjson writes dataclasses itself unless told to pass them to
+    ``default`` (``native_dataclasses`` False); the standard library always passes them."""
+    option = (orjson.OPT_SORT_KEYS if sort else 0) | (
+        0 if native_dataclasses else orjson.OPT_PASSTHROUGH_DATACLASS
+    )
+    try:
+        return orjson.dumps(value, default=default, option=option).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(
+            value, default=default, separators=(",", ":"), ensure_ascii=False, sort_keys=sort
+        )
+
+
+def _json_value(text: str) -> Any:
+    """``text`` parsed; the standard library, because orjson reads a wide integer as a float."""
+    return json.loads(text)
+
+
 def _respelled_values(
     data: Any, path: list[Any], computed: re.Pattern[str] | None, found: list[tuple[str, Any]]
 ) -> list[tuple[str, Any]]:
@@ -378,7 +401,10 @@ def _held_otherwise(value: dict[str, Any], computed: re.Pattern[str] | None) -> 
         return False
     if _as_read(value) != value:
         return True
-    return computed is not None and computed.search(orjson.dumps(value).decode()) is not None
+    return (
+        computed is not None
+        and computed.search(_json_text(value, default=None, native_dataclasses=True)) is not None
+    )
 
 
 def _escaped_key(key: str) -> str:
@@ -393,10 +419,7 @@ def _declared_values(step: Step, losses: Losses) -> Iterator[tuple[str, Any]]:
         yield from ((key, step.check[key]) for key in CHECK_KEYS if key in step.check)
     if step.kind in losses.whole_kinds:
         yield "Type", step.type_name
-        plain = orjson.dumps(
-            step.arguments, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS
-        )
-        yield "Arguments", orjson.loads(plain)
+        yield "Arguments", _json_value(_json_text(step.arguments))
     for key in losses.step_keys:
         field_name, render = _FIELDS[key]
         value = getattr(step, field_name)
@@ -479,7 +502,9 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 
 
 def _fast_canonical(value: Any) -> bytes:
-    return orjson.dumps(value, default=sagemaker_json._expression_json, option=orjson.OPT_SORT_KEYS)
+    return _json_text(
+        value, default=sagemaker_json._expression_json, sort=True, native_dataclasses=True
+    ).encode()
 
 
 def _report_losses(block: dict[str, Any], write: str, diagnostics: Diagnostics) -> None:
