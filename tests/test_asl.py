@@ -690,3 +690,23 @@ def test_makespan_of_a_condition_waiting_for_a_branch_steps_other_input_is_repor
     _, ledger = _definition({"Version": "2020-12-01", "Steps": chain})
     (makespan,) = [d for d in ledger if d.code == "asl.schedule.makespan"]
     assert makespan.fidelity is Fidelity.EXACT and "takes 3 units" in makespan.message
+
+
+def test_a_lambda_steps_outputs_are_read_from_the_object_the_function_returns() -> None:
+    """``Steps.Notify.OutputParameters['note']`` names an output of the function's JSON object
+    (SageMaker's ``{Name, Value}`` list is not what the state keeps). Evaluated with moto's
+    implementation of Step Functions' JSONPath, from the lambda:invoke result to the read."""
+    require_module("moto")
+    from moto.stepfunctions.parser.asl.utils.json_path import extract_json
+
+    definition, _ = translate(FIXTURES / "airflow" / "lambda-pipeline.json")
+    notify, train = definition["States"]["Notify"], definition["States"]["Train"]
+    invoke_result = {"StatusCode": 200, "Payload": {"note": "hello", "threshold": 0.7}}
+    stored = {
+        key.removesuffix(".$"): extract_json(path, invoke_result)
+        for key, path in notify["ResultSelector"].items()
+    }
+    document = {notify["ResultPath"].removeprefix("$."): stored}
+    read = train["Parameters"]["HyperParameters"]["note.$"]
+    assert read == "$.Notify.OutputParameters.note"
+    assert extract_json(read, document) == "hello"

@@ -31,6 +31,7 @@ from pipeglot.ir.expressions import (
     Index,
     Join,
     JsonGet,
+    Key,
     ParameterRef,
     PathPart,
     PropertyFileRef,
@@ -310,7 +311,7 @@ class Values:
             return fn.path("$", key, "Outcome")
         if kind in (StepKind.LAMBDA, StepKind.CALLBACK) and head == "OutputParameters":
             self.kept[producer_name].add("OutputParameters")
-            return self._walk(fn.path("$", key, "OutputParameters"), path[1:], None)
+            return self._walk(fn.path("$", key, "OutputParameters"), _by_member(path[1:]), None)
         if kind in (StepKind.QUALITY_CHECK, StepKind.CLARIFY_CHECK):
             check = self._check_property(producer, head)
             if check is not None:
@@ -560,6 +561,15 @@ def _is_output_uri(path: tuple[PathPart, ...]) -> bool:
     """``.ProcessingOutputConfig.Outputs[...].S3Output.S3Uri``."""
     text = format_path(path)
     return text.startswith(".ProcessingOutputConfig.Outputs[") and text.endswith("].S3Output.S3Uri")
+
+
+def _by_member(path: tuple[PathPart, ...]) -> tuple[PathPart, ...]:
+    """A Lambda or Callback step's ``OutputParameters['x']``: SageMaker lists ``{Name, Value}``
+    pairs there, but the state keeps the function's (or the worker's) JSON object, keyed by
+    output name, so the select-by-name is a member of that object."""
+    if path and isinstance(path[0], SelectByName):
+        return (Key(path[0].key), *path[1:])
+    return path
 
 
 def _is_stable(value: Value) -> bool:
