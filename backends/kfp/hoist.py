@@ -392,12 +392,7 @@ def _reference_name(reference: str, variables: Mapping[str, str], used: set[str]
     base = re.sub(r"[^A-Z0-9_]+", "_", base).strip("_")[:60].rstrip("_") or "STEP_VALUE"
     if base[0].isdigit():
         base = f"STEP_{base}"
-    name, number = base, 1
-    while name in used:
-        number += 1
-        name = f"{base}_{number}"
-    used.add(name)
-    return name
+    return _unique(base, used)
 
 
 @functools.lru_cache(maxsize=4096)  # the same field names end many references
@@ -407,11 +402,15 @@ def _snake(text: str) -> str:
 
 
 def _constant_name(hint: str, used: set[str]) -> str:
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", hint)
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    text = _snake(hint)
     base = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").upper()[:40].rstrip("_") or "SHARED"
     if base[0].isdigit():
         base = f"VALUE_{base}"
+    return _unique(base, used)
+
+
+def _unique(base: str, used: set[str]) -> str:
+    """``base``, or ``base_2``, ``base_3``... the first not in ``used`` (which then holds it)."""
     name, number = base, 1
     while name in used:
         number += 1
