@@ -140,16 +140,17 @@ class Losses:
 # retries of throttling and service faults merge into the target's retries, so the policies a
 # step declared cannot be told apart; no target has SageMaker's cache (KFP's has no expiry);
 # Lambda and Callback outputs are read as untyped values; ASL and KFP name a step by its name.
+_STEP_KEYS = (
+    "PropertyFiles",
+    "RetryPolicies",
+    "CacheConfig",
+    "OutputParameters",
+    "DisplayName",
+    "Description",
+)
 LOSSES: dict[str, Losses] = {
     "asl": Losses(
-        step_keys=(
-            "PropertyFiles",
-            "RetryPolicies",
-            "CacheConfig",
-            "OutputParameters",
-            "DisplayName",
-            "Description",
-        ),
+        step_keys=_STEP_KEYS,
         enum_values=True,
         parameter_order=True,  # the defaults first, then the parameters that must be given
         step_order="always",  # States is a map, and Parallel branches regroup the steps
@@ -165,20 +166,13 @@ LOSSES: dict[str, Losses] = {
         ),
     ),
     "airflow": Losses(
-        step_keys=("PropertyFiles", "RetryPolicies", "CacheConfig", "OutputParameters"),
+        step_keys=_STEP_KEYS[:4],  # a task keeps the step's name and description
         enum_values=False,
         parameter_order=False,
         step_order="unless-topological",
     ),
     "kfp-yaml": Losses(
-        step_keys=(
-            "PropertyFiles",
-            "RetryPolicies",
-            "CacheConfig",
-            "OutputParameters",
-            "DisplayName",
-            "Description",
-        ),
+        step_keys=_STEP_KEYS,
         enum_values=True,
         parameter_order=True,  # a compiled spec sorts its inputs by name
         step_order="always",  # and its tasks
