@@ -16,12 +16,13 @@ beyond that.
     .venv/bin/python benchmarks/asl_moto_scale.py [STEPS] [--budget BYTES EVENTS]
 
 Measured (2 cores shared with other work): 60 steps with ``--budget 16000 160``, 17 machines,
-succeed in about 37 s (the suite runs this); 200 steps with ``--budget 20000 200``, 38
-machines, in 95 s. 8,000 steps (50 machines): creating them took 1,067 s (moto parses each
-definition with its ASL parser, again when an execution starts), and the execution failed
-after 153 s and 317 of 7,526 jobs; at 400 steps (9 machines) the cause shows:
-``States.DataLimitExceeded`` at a Parallel state whose output holds several copies of the
-execution document (see ``asl.limit.payload`` in the ledger).
+succeed in about 20 s (the suite runs this, and again with the output URIs computed from the
+requests); 200 steps with ``--budget 20000 200``, 38 machines, in 95 s. 400 steps (default
+split, 9 machines): created in 57 s, succeeded in 138 s (379 jobs, 7 registrations); before
+wide Parallel states kept one copy of the document it failed with ``States.DataLimitExceeded``
+at a 39-branch Parallel state (8 copies). 8,000 steps (50 machines, the output URIs computed
+from the requests): created in 470 s, succeeded in 916 s with all 7,526 jobs and 158
+registrations (it had failed after 153 s and 317 jobs).
 """
 
 from __future__ import annotations
