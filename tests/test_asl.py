@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, ROOT, all_definitions, require, require_module
+from conftest import FIXTURES, PIPEGLOT, ROOT, all_definitions, require, require_module
 
 import pipeglot
 from pipeglot.backends import asl
@@ -710,3 +710,13 @@ def test_a_lambda_steps_outputs_are_read_from_the_object_the_function_returns() 
     read = train["Parameters"]["HyperParameters"]["note.$"]
     assert read == "$.Notify.OutputParameters.note"
     assert extract_json(read, document) == "hello"
+
+
+def test_the_machines_comment_shows_the_command_that_was_run(tmp_path: Path) -> None:
+    """Regenerating with the command in the Comment gives the same machine: the user's own
+    path and flags, not a file name made up from the pipeline's name."""
+    out = tmp_path / "machine.json"
+    command = ["translate", "abalone.json", "--to", "asl", "--no-provenance", "-o", str(out)]
+    subprocess.run([*PIPEGLOT, *command], cwd=ROOT / "examples", check=True, capture_output=True)
+    comment = json.loads(out.read_text())["Comment"]
+    assert comment.endswith(f"Regenerate with: pipeglot {' '.join(command)}"), comment

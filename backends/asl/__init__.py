@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from pipeglot import provenance
-from pipeglot.backend import Option
+from pipeglot.backend import SOURCE_COMMAND, Option
 from pipeglot.backends import _json
 from pipeglot.backends.asl import triggers as asl_triggers
 from pipeglot.backends.asl.machine import build_definition
@@ -36,6 +36,7 @@ OPTIONS: tuple[Option, ...] = (
         "its dependencies are done; see the README)",
         choices=("series-parallel", "exact"),
     ),
+    SOURCE_COMMAND,
     provenance.PROVENANCE,
 )
 UNSUPPORTED = {kind: "no Step Functions state can run it" for kind in STEPS_UNSUPPORTED}
@@ -62,6 +63,7 @@ def files(text: str) -> list[tuple[str, str]]:
 def definition(workflow: Workflow, diagnostics: Diagnostics, **options: Any) -> dict[str, Any]:
     """The state machine definition as a dict."""
     dag_lowering = options.pop("dag_lowering", "series-parallel")
+    source_command = options.pop(SOURCE_COMMAND.name, None)
     if options:
         raise TypeError(f"unknown asl options: {', '.join(sorted(options))}")
-    return build_definition(workflow, diagnostics, OPTIONS[0].convert(dag_lowering))
+    return build_definition(workflow, diagnostics, OPTIONS[0].convert(dag_lowering), source_command)

@@ -80,19 +80,23 @@ Exit = Callable[[str | None], None]
 
 
 def build_definition(
-    workflow: Workflow, diagnostics: Diagnostics, dag_lowering: str = "series-parallel"
+    workflow: Workflow,
+    diagnostics: Diagnostics,
+    dag_lowering: str = "series-parallel",
+    source_command: str | None = None,
 ) -> dict[str, Any]:
     """The state machine definition, or (for a pipeline too large for one machine, or the
     exact lowering) the document of a parent machine and its children (see ``split``,
-    ``exact`` and the README)."""
+    ``exact`` and the README). ``source_command`` is the command that regenerates it, for the
+    machine's ``Comment`` (the CLI passes the one the user ran)."""
     budget = DEFAULT_BUDGET
     fallback = None
     for _ in range(_SPLIT_ATTEMPTS):
-        ledger, assembler, document = _assemble(workflow, budget, dag_lowering)
+        ledger, assembler, document = _assemble(workflow, budget, dag_lowering, source_command)
         fallback = fallback or assembler.exact_too_large
         if fallback and dag_lowering == "exact":
             dag_lowering = "series-parallel"  # which splits what is too large
-            ledger, assembler, document = _assemble(workflow, budget, dag_lowering)
+            ledger, assembler, document = _assemble(workflow, budget, dag_lowering, source_command)
         if not assembler.over_limit or budget.size < _SMALLEST_BUDGET:
             break
         # The estimate was optimistic for this pipeline: split finer.
@@ -108,16 +112,18 @@ def build_definition(
 
 
 def _assemble(
-    workflow: Workflow, budget: split.Budget, dag_lowering: str
+    workflow: Workflow, budget: split.Budget, dag_lowering: str, source_command: str | None
 ) -> tuple[Diagnostics, _Assembler, dict[str, Any]]:
     """One assembly, without start-up states where the machine needs none."""
     try:
         ledger = Diagnostics()
         assembler = _Assembler(workflow, ledger, budget, dag_lowering, bare_start=True)
+        assembler.source_command = source_command
         return ledger, assembler, assembler.definition()
     except _StartNeeded:
         ledger = Diagnostics()
         assembler = _Assembler(workflow, ledger, budget, dag_lowering, bare_start=False)
+        assembler.source_command = source_command
         return ledger, assembler, assembler.definition()
 
 
@@ -172,6 +178,7 @@ class _Assembler:
         self.child_spans: dict[str, tuple[int, int]] = {}  # child -> first, last positions
         self.exact_too_large: str | None = None  # why the exact lowering's machines do not fit
         self.over_limit = False
+        self.source_command: str | None = None  # what regenerates the machine, if known
         self._parameter_fail_state: State | None = None
         self.diagnostics = diagnostics
         self.keys = data_keys(workflow.steps)
@@ -277,9 +284,10 @@ class _Assembler:
         if bare and reads_start_document(top.states):
             raise _StartNeeded
         name = self.workflow.name or "pipeline"
+        regenerate = self.source_command or f"pipeglot translate {name}.json --to asl"
         comment = (
             f"Translated by pipeglot from the SageMaker pipeline {name!r}. "
-            f"Regenerate with: pipeglot translate {name}.json --to asl"
+            f"Regenerate with: {regenerate}"
         )
         parent = {"Comment": comment, "StartAt": start, "States": top.states}
         self.documents = {**self.machines, PARENT: parent}
@@ -454,10 +462,12 @@ class _Assembler:
         start, exits = self._wire(sequence, top)
         _close(exits, self._exact_parent_steps(top))
         name = self.workflow.name or "pipeline"
+        regenerate = (
+            self.source_command or f"pipeglot translate {name}.json --to asl --dag-lowering exact"
+        )
         comment = (
             f"Translated by pipeglot from the SageMaker pipeline {name!r} "
-            "(dag_lowering='exact'). "
-            f"Regenerate with: pipeglot translate {name}.json --to asl --dag-lowering exact"
+            f"(dag_lowering='exact'). Regenerate with: {regenerate}"
         )
         parent = {"Comment": comment, "StartAt": start, "States": top.states}
         self.documents = {**self.machines, PARENT: parent}
