@@ -30,7 +30,6 @@ from pipeglot.ir.graph import (
     build_graph,
     find_cycle,
     remember_edges,
-    step_edges,
     step_expressions,
 )
 from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step, StepKind, Workflow
@@ -63,17 +62,85 @@ def validate(workflow: Workflow) -> tuple[Edge, ...]:
     _check_branches(workflow)
     parameters = {parameter.name for parameter in workflow.parameter_list}
     _check_experiment_config(workflow, parameters)
-    all_edges: list[Edge] = []
-    for step in workflow.steps:
-        _check_required_keys(step)
-        # One walk per step serves both the reference checks and the step's edges.
-        expressions = step_expressions(step)
-        _check_references(workflow, step, expressions, parameters)
-        all_edges.extend(step_edges(step, expressions))
-    found = tuple(all_edges)
+    found = _check_steps(workflow, parameters)
     remember_edges(workflow, found)  # the same as edges(workflow): writers need not walk again
-    _check_cycles(workflow, found)
-    _check_nothing_follows_a_fail(workflow, found)
+    return found
+
+
+def _check_steps(workflow: Workflow, parameters: set[str]) -> tuple[Edge, ...]:
+    """The checks of each step's references, and the edges, in one pass over the steps.
+
+    The edges are those of :func:`step_edges` (DependsOn, then data, then branches), and the
+    checks on them raise in the order of their own passes: self-dependencies, then cycles,
+    then dependencies on a Fail step, each at the first edge (in edge order) that fails it.
+    Reading every step's expression list once serves the reference checks and the data edges;
+    the graph of the edges is counted as they are made, for the cycle check (Kahn's
+    algorithm), with no pass over the edges afterwards."""
+    steps = workflow.steps
+    by_name = workflow._by_name
+    fails = {step.name for step in steps if step.kind is StepKind.FAIL}
+    children: dict[str, list[str]] = {step.name: [] for step in steps}
+    waiting = dict.fromkeys(children, 0)
+    all_edges: list[Edge] = []
+    add = all_edges.append
+    self_edge: Edge | None = None  # the first edge from a step to itself
+    fail_edge: Edge | None = None  # the first edge out of a Fail step (not a branch)
+    depends_on, data = EdgeOrigin.DEPENDS_ON, EdgeOrigin.DATA
+    for step in steps:
+        name = step.name
+        if step.kind in _REQUIRED_KEYS:
+            _check_required_keys(step)
+        expressions = step._expressions
+        if expressions is None:
+            expressions = step_expressions(step)
+        sources = _checked_sources(workflow, step, expressions, parameters, by_name)
+        runs = (
+            (depends_on, dict.fromkeys(step.depends_on)) if step.depends_on else None,
+            (data, sources) if sources else None,
+        )
+        for run in runs:
+            if run is None:
+                continue
+            origin, names = run
+            for source in names:
+                edge = Edge(source, name, origin)
+                add(edge)
+                children[source].append(name)
+                waiting[name] += 1
+                if source == name and self_edge is None:
+                    self_edge = edge
+                if source in fails and fail_edge is None:
+                    fail_edge = edge
+        if step.if_steps or step.else_steps:
+            for origin, branch in (
+                (EdgeOrigin.IF_BRANCH, step.if_steps),
+                (EdgeOrigin.ELSE_BRANCH, step.else_steps),
+            ):
+                for child in branch:
+                    edge = Edge(name, child, origin)
+                    add(edge)
+                    children[name].append(child)
+                    waiting[child] += 1
+                    if child == name and self_edge is None:
+                        self_edge = edge
+    found = tuple(all_edges)
+    if self_edge is not None:
+        raise ValidationError(
+            f"step {shorten(self_edge.target)} depends on itself "
+            f"({_ORIGIN_WORDS[self_edge.origin]}); remove that dependency",
+            step=self_edge.target,
+        )
+    if not _is_acyclic(children, waiting):
+        remember_edges(workflow, found)
+        _report_cycle(workflow)
+    if fail_edge is not None:
+        raise ValidationError(
+            f"step {shorten(fail_edge.target)} depends on the Fail step "
+            f"{shorten(fail_edge.source)} ({_ORIGIN_WORDS[fail_edge.origin]}), but a Fail step "
+            "ends the execution, so this step could never run; remove that dependency",
+            step=fail_edge.target,
+            path="DependsOn" if fail_edge.origin is EdgeOrigin.DEPENDS_ON else "",
+        )
     return found
 
 
@@ -170,24 +237,32 @@ def _check_branches(workflow: Workflow) -> None:
             owner[child] = step.name
 
 
-def _check_references(
-    workflow: Workflow, step: Step, expressions: list[Expression], parameters: set[str]
-) -> None:
+def _checked_sources(
+    workflow: Workflow,
+    step: Step,
+    expressions: list[Expression],
+    parameters: set[str],
+    by_name: dict[str, Step],
+) -> dict[str, None]:
+    """Check the references of ``step``; return the steps it reads from (:func:`data_sources`),
+    each once, in order of first reference."""
     for name in step.explicit_dependencies:
-        if not workflow.has_step(name):
+        if name not in by_name:
             raise ValidationError(
                 f"DependsOn names {shorten(name)}, which is not a step of this pipeline; "
                 "fix the name or remove it",
                 step=step.name,
                 path="DependsOn",
             )
+    sources: dict[str, None] = {}
     files = read = 0
     nodes: list[Any] = expressions  # dispatched on type() below, which mypy does not narrow
     for node in nodes:
         # Dispatched on the exact type (no subclasses): the common nodes cost one lookup.
         kind = type(node)
         if kind is StepProperty:
-            if workflow.has_step(node.step):
+            if node.step in by_name:
+                sources[node.step] = None
                 continue
         elif kind is ParameterRef:
             if node.name in parameters:
@@ -197,14 +272,19 @@ def _check_references(
             continue
         elif kind is PropertyFileRef:
             files += 1
+        elif isinstance(node, StepProperty | PropertyFileRef):  # a subclass: the general path
+            pass
         else:
             continue
         problem = _reference_problem(workflow, node, parameters)
         if problem:  # only a failing step pays for locating the path
             path = next(p for p, n in iter_located_expressions(step) if n == node)
             raise ValidationError(problem, step=step.name, path=path)
+        if isinstance(node, StepProperty | PropertyFileRef):
+            sources[node.step] = None
     if files != read:
         _report_property_file_use(step)
+    return sources
 
 
 def _report_property_file_use(step: Step) -> None:
@@ -245,17 +325,8 @@ def _reference_problem(workflow: Workflow, node: object, parameters: set[str]) -
     return None
 
 
-def _check_cycles(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
-    for edge in all_edges:
-        if edge.source == edge.target:
-            raise ValidationError(
-                f"step {shorten(edge.target)} depends on itself ({_ORIGIN_WORDS[edge.origin]}); "
-                "remove that dependency",
-                step=edge.target,
-            )
-    if _is_acyclic(workflow, all_edges):
-        return
-    graph = build_graph(workflow)  # of all_edges, remembered: the same graph writers read
+def _report_cycle(workflow: Workflow) -> None:
+    graph = build_graph(workflow)  # of the remembered edges: the same graph writers read
     cycle = find_cycle(graph) or []
     hops = [
         f"{a!r} -> {b!r} ({_ORIGIN_WORDS[graph.edges[a, b]['origins'][0]]})"
@@ -267,18 +338,13 @@ def _check_cycles(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
     )
 
 
-def _is_acyclic(workflow: Workflow, all_edges: tuple[Edge, ...]) -> bool:
-    """Kahn's algorithm over the edge list: every step can be ordered when there is no cycle.
+def _is_acyclic(children: dict[str, list[str]], waiting: dict[str, int]) -> bool:
+    """Kahn's algorithm: every step can be ordered when there is no cycle. ``children`` maps
+    each step to the targets of its edges, ``waiting`` counts the edges into each step (and
+    is used up).
 
     No graph is built here (a third of the time of building networkx's and asking it);
-    writers that need one build it once, later. Edges to steps that do not exist are left
-    out, as the graph leaves them out."""
-    children: dict[str, list[str]] = {step.name: [] for step in workflow.steps}
-    waiting = dict.fromkeys(children, 0)
-    for edge in all_edges:
-        if edge.source in children and edge.target in waiting:
-            children[edge.source].append(edge.target)
-            waiting[edge.target] += 1
+    writers that need one build it once, later."""
     ready = [name for name, count in waiting.items() if not count]
     for name in ready:  # grows while it is read: each step once, when its last parent is done
         for child in children[name]:
@@ -286,25 +352,6 @@ def _is_acyclic(workflow: Workflow, all_edges: tuple[Edge, ...]) -> bool:
             if not waiting[child]:
                 ready.append(child)
     return len(ready) == len(waiting)
-
-
-def _check_nothing_follows_a_fail(workflow: Workflow, all_edges: tuple[Edge, ...]) -> None:
-    """A Fail step ends the execution, so no step can wait for it or read from it (the
-    developer guide forbids a Fail step in DependsOn); such a step could never run."""
-    fails = {step.name for step in workflow.steps if step.kind is StepKind.FAIL}
-    if not fails:
-        return  # most pipelines: no edge needs looking at
-    for edge in all_edges:
-        if edge.origin in (EdgeOrigin.IF_BRANCH, EdgeOrigin.ELSE_BRANCH):
-            continue
-        if edge.source in fails:
-            raise ValidationError(
-                f"step {shorten(edge.target)} depends on the Fail step {shorten(edge.source)} "
-                f"({_ORIGIN_WORDS[edge.origin]}), but a Fail step ends the execution, so this "
-                "step could never run; remove that dependency",
-                step=edge.target,
-                path="DependsOn" if edge.origin is EdgeOrigin.DEPENDS_ON else "",
-            )
 
 
 _ORIGIN_WORDS = {
