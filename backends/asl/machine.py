@@ -777,27 +777,24 @@ class _Assembler:
         """Each step's position in run order: a block's steps have consecutive positions."""
         self.position: dict[str, int] = {}
         self._spans: dict[int, tuple[int, int, int]] = {}
-
-        def walk(item: Any) -> None:
-            if isinstance(item, split.Child):
-                walk(item.block)
-            elif isinstance(item, structure.Leaf):
-                self.position[item.step] = len(self.position)
-                for outcome in routes.OUTCOMES:
-                    arm = (
-                        self.blocks.get((item.step, outcome))
-                        if self.plan.routed(item.step)
-                        else None
-                    )
-                    if arm is not None:
-                        walk(arm)
-            else:
-                for child in item.parts if isinstance(item, structure.Series) else item.branches:
-                    walk(child)
-
         if block is not None:
-            walk(block)
+            self._number(block)
         self.order_by_position = list(self.position)
+
+    def _number(self, item: Any) -> None:
+        # A method, not a closure: a recursive closure holding self is a reference cycle,
+        # which would keep the assembler and its document alive until the next collection.
+        if isinstance(item, split.Child):
+            self._number(item.block)
+        elif isinstance(item, structure.Leaf):
+            self.position[item.step] = len(self.position)
+            for outcome in routes.OUTCOMES:
+                arm = self.blocks.get((item.step, outcome)) if self.plan.routed(item.step) else None
+                if arm is not None:
+                    self._number(arm)
+        else:
+            for child in item.parts if isinstance(item, structure.Series) else item.branches:
+                self._number(child)
 
     def _span(self, block: Any) -> tuple[int, int, int]:
         """(first, last) positions of the block's steps, and the furthest position of a step

@@ -174,22 +174,19 @@ def parallel_results(
     ``span``: a block's first and last positions in ``steps``; ``before[i]``: the document's
     bytes ahead of ``steps[i]`` (see ``boundaries``). Routed Conditions' arms are not walked."""
     found: list[ParallelResult] = []
-
-    def walk(item: structure.Block | Child) -> None:
+    # An explicit stack, not a recursive closure (a reference cycle): the same order.
+    stack: list[structure.Block | Child] = [block] if block is not None else []
+    while stack:
+        item = stack.pop()
         if isinstance(item, Child):
-            walk(item.block)
+            stack.append(item.block)
         elif isinstance(item, structure.Series):
-            for part in item.parts:
-                walk(part)
+            stack.extend(reversed(item.parts))
         elif isinstance(item, structure.Parallel):
             copies = -(-len(item.branches) // group_size)
             if copies > 1 and merged(item):
                 last = span(item)[1]
                 heads = tuple(steps[span(branch)[0]] for branch in item.branches)
                 found.append(ParallelResult(heads, copies, copies * before[last + 1]))
-            for branch in item.branches:
-                walk(branch)
-
-    if block is not None:
-        walk(block)
+            stack.extend(reversed(item.branches))
     return found
