@@ -142,7 +142,9 @@ def _shallow(brackets: bytes) -> bool:
 def _outside_strings(data: bytes) -> bytes:
     """The brackets of the JSON text that lie outside its strings (keys and values), maybe
     with other characters outside strings."""
-    if b'\\"' in data:  # an escaped quote: only a real scan can tell where strings end
+    # An escaped quote: only a real scan can tell where strings end. The one-byte search
+    # first: it runs at memory speed, the two-byte one at a tenth of it (8,000 steps: 19 ms).
+    if b"\\" in data and b'\\"' in data:
         return _STRING.sub(b"", data)
     # Without escaped quotes, quotes alternate between opening and closing a string. Of the
     # quotes and brackets alone, two quotes side by side hold nothing or nothing lies between
@@ -467,8 +469,10 @@ class _Reader:
 
     def _step(self, item: Any, pointer: str) -> str:
         """Read one step (and, for a Condition, its branch steps); return its name."""
-        fields = _expect_object(item, pointer, "a step")
-        name = _expect_string(fields, "Name", pointer, "the step's name")
+        fields = item if type(item) is dict else _expect_object(item, pointer, "a step")
+        name = fields.get("Name")
+        if type(name) is not str or not name:  # the checks' messages are built only for an error
+            name = _expect_string(fields, "Name", pointer, "the step's name")
         if name in self.pointers:
             raise InputError(
                 f"a second step is named {shorten(name)} (the first is at {self.pointers[name]}); "
@@ -488,28 +492,37 @@ class _Reader:
         return name
 
     def _build_step(self, fields: dict[str, Any], name: str, type_name: str, pointer: str) -> Step:
-        kind = _step_kind(type_name, fields.get("Arguments"))
-        known = _CHECK_STEP_KEYS if type_name in _CHECK_TYPES else _STEP_KEYS
-        options: dict[str, Any] = {"arguments": fields.get("Arguments", MISSING)}
+        # Checked and built in the order of the keywords below (errors in that order); a
+        # pointer is formatted only for a key that is present.
+        get = fields.get
+        arguments = get("Arguments", MISSING)
+        kind = KIND_OF_TYPE.get(type_name, StepKind.UNKNOWN)
+        if kind is StepKind.TRAINING:
+            kind = _step_kind(type_name, arguments)
+        is_check = type_name in _CHECK_TYPES
+        options: dict[str, Any] = {"arguments": arguments}
         if kind is StepKind.CONDITION:
-            options = self._condition(fields.get("Arguments", MISSING), f"{pointer}/Arguments")
+            options = self._condition(arguments, f"{pointer}/Arguments")
+        depends_on = get("DependsOn", MISSING)
         return Step(
             name=name,
             kind=kind,
             type_name=type_name,
-            depends_on=_depends_on(fields.get("DependsOn", MISSING), f"{pointer}/DependsOn"),
-            display_name=fields.get("DisplayName", MISSING),
-            description=fields.get("Description", MISSING),
+            depends_on=None
+            if depends_on is MISSING
+            else _depends_on(depends_on, f"{pointer}/DependsOn"),
+            display_name=get("DisplayName", MISSING),
+            description=get("Description", MISSING),
             cache_config=_read(fields, "CacheConfig", pointer, _cache_config),
             retry_policies=_read_list(fields, "RetryPolicies", pointer, _retry_policy),
-            property_files=_read_list(fields, "PropertyFiles", pointer, _property_file),
-            function_arn=fields.get("FunctionArn", MISSING),
-            sqs_queue_url=fields.get("SqsQueueUrl", MISSING),
+            property_files=_property_files(fields, pointer),
+            function_arn=get("FunctionArn", MISSING),
+            sqs_queue_url=get("SqsQueueUrl", MISSING),
             output_parameters=_read_list(fields, "OutputParameters", pointer, _output_parameter),
             check={key: fields[key] for key in CHECK_KEYS if key in fields}
-            if type_name in _CHECK_TYPES
+            if is_check
             else NO_EXTRA,
-            extra=_extra(fields, known),
+            extra=_extra(fields, _CHECK_STEP_KEYS if is_check else _STEP_KEYS),
             **options,
         )
 
@@ -609,6 +622,30 @@ def _read_list(
         return None
     items = _expect_list(fields[key], f"{pointer}/{key}", f"a list ({key})")
     return tuple(build(item, f"{pointer}/{key}/{i}") for i, item in enumerate(items))
+
+
+def _property_files(fields: dict[str, Any], pointer: str) -> tuple[PropertyFile, ...] | None:
+    """``_read_list(fields, "PropertyFiles", pointer, _property_file)``, faster for the usual
+    list of complete property files (most job steps declare one); anything else is read by
+    that, to raise the same error."""
+    items = fields.get("PropertyFiles")
+    if type(items) is list:
+        files = []
+        for item in items:
+            if type(item) is not dict or not _PROPERTY_FILE_KEYS.issuperset(item):
+                break
+            name = item.get("PropertyFileName")
+            output = item.get("OutputName")
+            path = item.get("FilePath")
+            if not (type(name) is str and name and type(output) is str and output
+                    and type(path) is str and path):  # fmt: skip
+                break
+            files.append(
+                PropertyFile(name=name, output_name=output, file_path=path, extra=NO_EXTRA)
+            )
+        else:
+            return tuple(files)
+    return _read_list(fields, "PropertyFiles", pointer, _property_file)
 
 
 def _cache_config(value: Any, pointer: str) -> CacheConfig:
