@@ -25,12 +25,11 @@ from typing import Any
 
 from pipeglot.errors import InputError, ValidationError, shorten
 from pipeglot.ir.expressions import (
-    EXPRESSION_KEYS,
     Condition,
     ExpressionError,
     Value,
     condition_from_json,
-    expression_from_json,
+    expression_or_object,
     json_type,
 )
 from pipeglot.ir.model import (
@@ -242,10 +241,7 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def _expression_hook(obj: dict[str, Any]) -> Any:
-    if len(obj) == 1 and next(iter(obj)) in EXPRESSION_KEYS:
-        return expression_from_json(obj)
-    return obj
+_expression_hook = expression_or_object
 
 
 def _reject_constant(name: str) -> None:
