@@ -269,11 +269,12 @@ def _spellings(workflow: Workflow, losses: Losses) -> list[list[Any]]:
     JSON pointer in the step's Arguments)."""
     groups: dict[str, list[Any]] = {}
     computed = losses.computed
+    fragments = _Fragments()
     for step in workflow.steps:
         if step.kind in losses.whole_kinds:  # the block keeps its arguments whole
             continue
         arguments = {"Conditions": step.conditions} if step.conditions else step.arguments
-        text = _json_text(arguments)
+        text = fragments.text(arguments)
         if '"Std:J' not in text and '"In"' not in text and not (computed and computed.search(text)):
             continue
         for spelling in _step_spellings(text, computed):
@@ -359,6 +360,32 @@ def _json_text(
         return json.dumps(
             value, default=default, separators=(",", ":"), ensure_ascii=False, sort_keys=sort
         )
+
+
+class _Fragments:
+    """Writes each IR node (an expression, a condition, a frozen mapping: immutable, and equal
+    Gets share one node) as JSON once, for ``orjson.dumps(..., default=...)``: its JSON by
+    id, with the node kept alive so that the id stays its own."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, tuple[Any, orjson.Fragment]] = {}
+
+    def __call__(self, node: Any) -> orjson.Fragment:
+        known = self.known.get(id(node))
+        if known is None:
+            text = orjson.dumps(_plain(node), default=self, option=_PASSTHROUGH)
+            known = self.known[id(node)] = (node, orjson.Fragment(text))
+        return known[1]
+
+    def text(self, value: Any) -> str:
+        """``_json_text(value)``."""
+        try:
+            return orjson.dumps(value, default=self, option=_PASSTHROUGH).decode()
+        except orjson.JSONEncodeError:  # an integer wider than 64 bits
+            return _json_text(value)
+
+
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _json_value(text: str) -> Any:

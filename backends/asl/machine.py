@@ -601,7 +601,7 @@ class _Assembler:
             for node in self.expressions[step.name]:
                 try:
                     if isinstance(node, StepProperty):
-                        self.values.step_property(node.step, node.path, rendered=False)
+                        self.values.step_property(node.step, node.path, rendered=False, node=node)
                     elif isinstance(node, JsonGet):
                         self.values.json_get_location(node)
                 except NotExpressible:

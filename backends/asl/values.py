@@ -141,6 +141,8 @@ class Values:
         self.best_only: frozenset[str] = frozenset()
         # id(StepProperty node) -> (the node, kept alive; its rendering; problems found)
         self._properties: dict[int, tuple[StepProperty, Ref | Value, list[str]]] = {}
+        # id(StepProperty node) -> (the node, kept alive; its stable request echo or None)
+        self._echoes: dict[int, tuple[StepProperty, Value]] = {}
 
     def context_from_run(self) -> None:
         """Read the execution's identity from the document (``$.Run``), where the parent
@@ -263,7 +265,7 @@ class Values:
         cached = self._properties.get(id(node))
         if cached is None:
             before = len(self.problems)
-            result = self.step_property(node.step, node.path)
+            result = self.step_property(node.step, node.path, node=node)
             cached = self._properties[id(node)] = (node, result, self.problems[before:])
         else:
             self.problems.extend(cached[2])
@@ -293,11 +295,16 @@ class Values:
     # --- step properties --------------------------------------------------------------------
 
     def step_property(
-        self, producer_name: str, path: tuple[PathPart, ...], rendered: bool = True
+        self,
+        producer_name: str,
+        path: tuple[PathPart, ...],
+        rendered: bool = True,
+        node: StepProperty | None = None,
     ) -> Ref | Value:
         """Where the property is, recording in ``kept`` the result fields it reads. With
         ``rendered=False`` a plain result field is only recorded (None): the references pass
-        needs no path, and that is most properties of a pipeline."""
+        needs no path, and that is most properties of a pipeline. ``node``, the property's
+        IR node if there is one, lets what depends on the request alone be computed once."""
         producer = self.workflow.step(producer_name)
         key = self.keys[producer_name]
         if not path or not isinstance(path[0], Attribute):
@@ -340,8 +347,8 @@ class Values:
             self.kept[producer_name].add("Step")
             return self._walk(fn.path("$", key, "Step"), path, None)
         if self.echo_output_uris:
-            echoed = self._request_echo(StepProperty(producer_name, path))
-            if echoed is not None and _is_stable(echoed):
+            echoed = self._stable_echo(node or StepProperty(producer_name, path))
+            if echoed is not None:
                 # Computed from the request, as SageMaker echoes it: nothing kept (the
                 # machine builder asks this of a pipeline whose kept results are large).
                 return self.render(echoed) if rendered else None
@@ -494,8 +501,8 @@ class Values:
                     pieces.append(self.string_piece(item))
             return pieces
         if isinstance(value, StepProperty):
-            echoed = self._request_echo(value)
-            if echoed is not None and _is_stable(echoed):
+            echoed = self._stable_echo(value)
+            if echoed is not None:
                 # The Describe response repeats this request field (an output S3 URI), so
                 # its literal parts, and with them the bucket, are known before the run.
                 return self._uri_pieces(echoed)
@@ -503,6 +510,18 @@ class Values:
         if isinstance(rendered, Ref):
             return [rendered]
         raise NotExpressible("the S3 URI of a Std:JsonGet is not a string")
+
+    def _stable_echo(self, node: StepProperty) -> Value:
+        """``_request_echo`` where it is stable (``_is_stable``), else None; once per node
+        (the references passes and the states all ask, and equal Gets share a node)."""
+        cached = self._echoes.get(id(node))
+        if cached is None:
+            echoed = self._request_echo(node)
+            cached = self._echoes[id(node)] = (
+                node,
+                echoed if echoed is not None and _is_stable(echoed) else None,
+            )
+        return cached[1]
 
     def _request_echo(self, node: StepProperty) -> Value:
         """The request value at ``node``'s path, for paths whose Describe value repeats it."""
