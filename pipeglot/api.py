@@ -48,7 +48,7 @@ def load(
     ledger = Diagnostics() if diagnostics is None else diagnostics
     if getattr(frontend, "RECORDS_DIAGNOSTICS", False):
         options["diagnostics"] = ledger
-    with internal_errors(f"reading {read}"), paused_garbage_collection():
+    with internal_errors(f"reading {read}"), paused_garbage_collection(keeps=True):
         workflow: Workflow = frontend.load(source, name=name, **options)
     ledger.check(level)
     return workflow

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from itertools import accumulate
 from pathlib import Path
 
+import networkx as nx
 from hypothesis import given
 from hypothesis import strategies as st
 
 import pipeglot
 from pipeglot.frontends import sagemaker
 from pipeglot.ir.expressions import collect_expressions
-from pipeglot.ir.graph import build_graph, step_expressions, step_values, topological_order
+from pipeglot.ir.graph import (
+    build_graph,
+    reduced_edges,
+    step_expressions,
+    step_values,
+    topological_order,
+)
+from pipeglot.ir.model import Step, StepKind, Workflow
 from pipeglot.ir.validate import MAX_NESTING
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -87,3 +96,65 @@ def test_reading_builds_no_graph_and_a_cycle_is_still_reported_with_its_steps() 
         )
     else:
         raise AssertionError("a cycle was accepted")
+
+
+# Random DAGs over steps 0..n-1: an edge only from a lower to a higher number, in any order.
+_DAGS = st.integers(min_value=1, max_value=14).flatmap(
+    lambda n: st.tuples(
+        st.just(n),
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=40),
+        st.permutations(range(n)),
+    )
+)
+
+
+@given(_DAGS)
+def test_the_graph_shortcuts_agree_with_networkx(
+    dag: tuple[int, list[tuple[int, int]], list[int]],
+) -> None:
+    _, pairs, document_order = dag
+    names = [f"S{i}" for i in document_order]  # document order differs from the edge order
+    parents: dict[str, list[str]] = {name: [] for name in names}
+    for a, b in pairs:
+        if a < b:
+            parents[f"S{b}"].append(f"S{a}")
+    steps = [
+        Step(name=name, kind=StepKind.FAIL, type_name="Fail", depends_on=tuple(parents[name]))
+        for name in names
+    ]
+    workflow = Workflow(steps=tuple(steps))
+    graph = build_graph(workflow)
+    position = {name: index for index, name in enumerate(names)}
+    expected = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+    assert topological_order(workflow) == expected
+    reduced = {(edge.source, edge.target) for edge in reduced_edges(workflow)}
+    assert reduced == set(nx.transitive_reduction(graph).edges)
+    assert len(reduced) == len(reduced_edges(workflow))  # each kept pair once
+
+
+def test_a_read_workflow_leaves_no_collection_pending_and_the_collector_as_it_was() -> None:
+    steps = [
+        {"Name": f"S{i}", "Type": "Fail", "Arguments": {"ErrorMessage": "x"}} for i in range(500)
+    ]
+    text = json.dumps({"Version": "2020-12-01", "Steps": steps})
+    gc.collect()
+    assert gc.isenabled()
+    collections = [generation["collections"] for generation in gc.get_stats()]
+    workflow = pipeglot.load(text)
+    # What reading built went to the oldest generation: resuming scanned none of it.
+    assert [generation["collections"] for generation in gc.get_stats()] == collections
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.get_count()[0] < 100, gc.get_count()
+    assert workflow.steps
+    gc.disable()
+    try:
+        pipeglot.load(text)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    try:
+        pipeglot.load(b'{"Steps": [{"Name": "A"}]}')
+    except pipeglot.InputError:
+        assert gc.isenabled()
+    else:
+        raise AssertionError("a step without a Type was accepted")
