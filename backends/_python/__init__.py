@@ -83,11 +83,11 @@ def render(doc: Doc | Entry, indent: int = 0, prefix: int = 0, suffix: int = 0) 
         return head + render(doc.value, indent, prefix + len(head), suffix)
     if type(doc) is Atom or not doc.items:
         return doc.flat
-    if len(doc.flat) <= LINE_LENGTH - len(INDENT) * indent - prefix - suffix:
+    if len(doc.flat) <= LINE_LENGTH - 4 * indent - prefix - suffix:  # 4: len(INDENT)
         return doc.flat
     inner = INDENT * (indent + 1)
     lines = [doc.open]
-    lines.extend(f"{inner}{render(item, indent + 1, 0, 1)}," for item in doc.items)
+    lines.extend([f"{inner}{render(item, indent + 1, 0, 1)}," for item in doc.items])
     lines.append(INDENT * indent + doc.close)
     return "\n".join(lines)
 
@@ -106,11 +106,16 @@ def statement(target: str, doc: Doc, indent: int = 0) -> str:
 def mark_long_lines(text: str) -> str:
     """Lines that stay too long (a long string cannot be broken) get ``# noqa: E501``, where
     ruff's E501 would flag them (it lets a single word or a trailing URL run over)."""
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        if len(line) > LINE_LENGTH and _too_long(line):  # the length first: most lines fit
-            lines[index] = line + "  # noqa: E501"
-    return "\n".join(lines)
+    # The long lines found by one regular expression: most lines fit.
+    return _LONG_LINE.sub(_marked, text)
+
+
+_LONG_LINE = re.compile(f"^.{{{LINE_LENGTH + 1},}}$", re.MULTILINE)  # "." is all but "\n"
+
+
+def _marked(match: re.Match[str]) -> str:
+    line = match.group()
+    return line + "  # noqa: E501" if _too_long(line) else line
 
 
 def _too_long(line: str) -> bool:

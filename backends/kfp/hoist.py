@@ -32,7 +32,6 @@ from pipeglot.backends._python import (
     Doc,
     Entry,
     Group,
-    flat,
     number_literal,
     string_literal,
 )
@@ -59,20 +58,29 @@ class Constants:
     bodies_of_builders: dict[str, Any] = field(default_factory=dict)
     builder_arguments: dict[str, dict[str, Any]] = field(default_factory=dict)
     references: dict[str, str] = field(default_factory=dict)  # "Steps.X..." -> its constant
+    gets: dict[str, Doc] = field(default_factory=dict)  # a Get's reference -> its source, once
 
     def doc(self, value: Any, *, inline: bool = False) -> Doc:
         """``value`` as Python source; shared parts by their name (the whole of ``value``
         too, unless ``inline``)."""
         kind = type(value)
         if kind is str:  # most values: first
-            name = None if inline else self.names.get(self.keys.get(id(value), ""))
+            key = None if inline else self.keys.get(id(value))
+            name = None if key is None else self.names.get(key)
             return _string_atom(value) if name is None else _name_atom(name)
         if not inline and (kind is dict or kind is list):
-            name = self.names.get(self.keys.get(id(value), ""))
+            key = self.keys.get(id(value))
+            name = None if key is None else self.names.get(key)
             if name is not None:
                 return _name_atom(name)
         if kind is dict:
             if len(value) == 1:
+                reference = value.get("Get")
+                if type(reference) is str:  # most expressions: the short way
+                    known = self.gets.get(reference)
+                    if known is None:
+                        known = self.gets[reference] = self._get(reference)
+                    return known
                 expression = self._expression(value)
                 if expression is not None:
                     return expression
@@ -92,7 +100,7 @@ class Constants:
         names the parameters), as Airflow's are; by name when it would be broken anyway."""
         docs = [self.doc(item) for _, item in value.arguments]
         positional = Group(f"{value.function}(", tuple(docs), ")")
-        if len(flat(positional)) <= ITEM_WIDTH:
+        if len(positional.flat) <= ITEM_WIDTH:
             return positional
         entries = tuple(
             Entry(name, "=", doc) for (name, _), doc in zip(value.arguments, docs, strict=True)
@@ -103,14 +111,17 @@ class Constants:
         """A SageMaker expression as a call of the file's ``Get``/``Join``/``JsonGet``."""
         ((key, body),) = value.items()
         if key == "Get" and type(body) is str:
-            name = self.references.get(body)
-            return _name_atom(name) if name is not None else reference_doc(body)
+            return self._get(body)
         if key == "Std:Join" and type(body) is dict and set(body) == {"On", "Values"}:
             values = Group("[", tuple(self.doc(item) for item in body["Values"]), "]")
             return Group("Join(", (Atom(string_literal(body["On"])), values), ")")
         if key == "Std:JsonGet" and type(body) is dict and set(body) == {"S3Uri", "Path"}:
             return Group("JsonGet(", (self.doc(body["S3Uri"]), self.doc(body["Path"])), ")")
         return None
+
+    def _get(self, reference: str) -> Doc:
+        name = self.references.get(reference)
+        return _name_atom(name) if name is not None else reference_doc(reference)
 
     def _entries(self, value: dict[str, Any]) -> tuple[Doc | Entry, ...]:
         runs = self.spreads.get(id(value), [])
@@ -196,10 +207,15 @@ def _key(value: Any, walk: _Walk, hint: str, place: str) -> str:
         return f"{_CODE}{value.name}"
     if kind is ItemCall:
         inner = ",".join(
-            f"{name}={_key(item, walk, name, f'{place}.{name}')}" for name, item in value.arguments
+            [
+                f"{name}={_item_key(item, walk, name, place, '.' + name)}"
+                for name, item in value.arguments
+            ]
         )
         return f"{_CODE}{value.function}({inner})"
     if kind is dict:
+        if len(value) == 1 and type(reference := value.get("Get")) is str:
+            return _get_key(value, reference, walk)  # most expressions: the short way
         if _is_expression(value):
             # An expression is written where it is used, but for a run-wide value that many
             # steps read (Execution.PipelineExecutionId): that one is named once.
@@ -235,6 +251,19 @@ def _key(value: Any, walk: _Walk, hint: str, place: str) -> str:
     return text
 
 
+def _get_key(value: dict[str, Any], reference: str, walk: _Walk) -> str:
+    """``_key`` of ``{"Get": reference}``: its JSON text (as ``_loose_text`` writes it); a step
+    property is noted, a run-wide value recorded as a possible constant."""
+    text = '{"Get": ' + encode_basestring_ascii(reference) + "}"
+    if reference.startswith("Steps."):
+        walk.references[reference] = None
+    elif reference.startswith("Execution."):
+        walk.keys[id(value)] = text
+        walk.seen.add(text)
+        walk.hints.setdefault(text, reference.removeprefix("Execution."))
+    return text
+
+
 def _item_key(value: Any, walk: _Walk, hint: str, place: str, step: str) -> str:
     """``_key`` of an item of a container at ``place + step``, where plain values, most of
     every request, take the short way (the same text; a long string is recorded as before)."""
@@ -248,6 +277,8 @@ def _item_key(value: Any, walk: _Walk, hint: str, place: str, step: str) -> str:
         return "true" if value else "false"
     if value is None:
         return "null"
+    if kind is dict and len(value) == 1 and type(reference := value.get("Get")) is str:
+        return _get_key(value, reference, walk)
     return _key(value, walk, hint, place + step)
 
 
@@ -267,8 +298,11 @@ def _choose(value: Any, keys: dict[int, str], counts: dict[str, int], chosen: di
     else:
         return
     for item in items:
-        # Only containers, and the long strings that have a key, can be or hold a constant.
-        if type(item) is not str or id(item) in keys:
+        # Only containers, and the long strings that have a key, can be or hold a constant;
+        # a Get holds none, and is one only if it has a key (a run-wide value).
+        kind = type(item)
+        leaf = kind is str or (kind is dict and len(item) == 1 and type(item.get("Get")) is str)
+        if not leaf or id(item) in keys:
             _choose(item, keys, counts, chosen)
 
 
