@@ -14,16 +14,23 @@ The decomposition is recursive and every step of it is exact when it can be:
 3. only a connected set without a cut step needs an inexact split: it is cut between two depth
    levels, at the boundary that adds the fewest waits (counted exactly with ancestor bitsets).
 
-Each level is linear in the size of the set it works on, apart from the ancestor bitsets of
-step 3, which are word-parallel Python integers. The whole decomposition costs the sizes of the
-sets summed over its levels: linear for series-parallel DAGs and for a bounded number of depth
-levels, but a deep DAG that is not series-parallel (an inexact cut often peels one level off a
-large set) costs its steps times its levels: the benchmark's 8,000 steps, about 90 levels,
-take about a second.
+Steps are worked on as their positions in the topological order: membership in a set, depth
+levels and visits are list slots stamped per set (no dict built per set), and each step's
+ancestors are one bitset over the whole DAG, built once (the sets are convex, so a step's
+ancestors inside a set are these ancestors masked by the set). One pass over a set finds its
+components (union-find), its single-sink prefixes and its depth levels; an inexact split adds one
+sweep that takes the prefix's sinks as a bitset at each level boundary, and counts the waits of
+the boundaries likeliest to be cheapest first, giving up on a boundary as soon as it costs more
+than the best so far. The whole decomposition costs the sizes of the sets summed over its
+levels: linear for series-parallel DAGs and for a bounded number of depth levels, but a deep DAG
+that is not series-parallel (an inexact cut often peels one level off a large set) costs its
+steps times its levels.
 """
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -78,67 +85,138 @@ def structure(
     """
     if not order:
         return None, []
-    builder = _Builder(predecessors, successors, {node for node in order if keep_last(node)})
-    return builder.decompose(list(order)), builder.extra_waits
+    if len(order) == 1:
+        return Leaf(order[0]), []
+    builder = _Builder(order, predecessors, successors, keep_last)
+    return builder.decompose(list(range(len(order)))), builder.extra_waits
 
 
 class _Builder:
+    """Works on steps as their positions in ``order`` (a topological order), so that a set's
+    membership, depth levels and visits are list slots stamped per set instead of dicts built
+    per set, and each step's ancestors are one bitset over the whole DAG, built once."""
+
     def __init__(
         self,
+        order: Sequence[str],
         predecessors: Mapping[str, Sequence[str]],
         successors: Mapping[str, Sequence[str]],
-        keep_last: set[str],
+        keep_last: Callable[[str], bool],
     ) -> None:
-        self.predecessors = predecessors
-        self.successors = successors
-        self.keep_last = keep_last
+        self.names = list(order)
+        index = {node: position for position, node in enumerate(order)}
+        self.preds = [[index[p] for p in predecessors[node] if p in index] for node in order]
+        self.succs = [[index[s] for s in successors[node] if s in index] for node in order]
+        self.keep = [i for i, node in enumerate(order) if keep_last(node)]
+        self.keep_set = set(self.keep)
+        count = len(order)
+        # A slot holds the stamp of the set being looked at when the step belongs to it:
+        # each set gets a new stamp, so nothing is cleared between sets.
+        self.mark = [0] * count
+        self.covered = [0] * count
+        self.level = [0] * count
+        self.parent = [0] * count  # union-find forest of the set's components
+        self.position = [0] * count
+        self.stamp = 0
+        self._ancestors: list[int] | None = None
         self.extra_waits: list[ExtraWait] = []
 
-    def decompose(self, nodes: list[str], connected: bool = False) -> Block:
+    @property
+    def ancestors(self) -> list[int]:
+        """Each step's ancestors as a bitset of positions in ``order`` (built on first use):
+        a set of the decomposition is convex, so its steps' ancestors in the set are these
+        ancestors masked by the set."""
+        if self._ancestors is None:
+            bits: list[int] = []
+            for preds in self.preds:
+                value = 0
+                for other in preds:
+                    value |= bits[other] | (1 << other)
+                bits.append(value)
+            self._ancestors = bits
+        return self._ancestors
+
+    def decompose(self, nodes: list[int], connected: bool = False) -> Block:
         """``nodes``: a convex set of the DAG, in topological order; ``connected``: known to
         be weakly connected (a component found one level up), so not searched again."""
         if len(nodes) == 1:
-            return Leaf(nodes[0])
-        inside = self._inside(nodes)  # once per level, for every question below
-        if not connected:
-            components = self._components(nodes, inside)
-            if len(components) > 1:
-                return _parallel(self.decompose(part, connected=True) for part in components)
-        cuts = self._cut_positions(nodes, inside)
+            return Leaf(self.names[nodes[0]])
+        # One pass in topological order (a step's predecessors come before it): stamp the
+        # set, count the prefixes with one sink, give each step its depth level, and join
+        # the step to its predecessors' components.
+        self.stamp += 1
+        stamp = self.stamp
+        mark, covered, level, parent, preds = (
+            self.mark,
+            self.covered,
+            self.level,
+            self.parent,
+            self.preds,
+        )
+        ends = alone = components = 0
+        single_sink: list[int] = []  # positions i >= 1 whose prefix nodes[:i+1] has one sink
+        for i, node in enumerate(nodes):
+            mark[node] = stamp
+            ends += 1
+            depth = 0
+            root = -1
+            for other in preds[node]:
+                if mark[other] != stamp:
+                    continue
+                if covered[other] != stamp:
+                    covered[other] = stamp
+                    ends -= 1
+                below = level[other] + 1
+                if below > depth:
+                    depth = below
+                if connected:  # a root all the same: the step has a predecessor here
+                    root = other
+                    continue
+                while parent[other] != other:  # find, halving the path
+                    parent[other] = parent[parent[other]]
+                    other = parent[other]
+                if root < 0:
+                    root = other
+                elif other != root:
+                    parent[other] = root
+                    components -= 1
+            level[node] = depth
+            if root < 0:
+                alone += 1
+                components += 1
+                parent[node] = node
+            else:
+                parent[node] = root
+            if ends == 1 and i:
+                single_sink.append(i)
+        if not connected and components > 1:
+            return _parallel(
+                self.decompose(part, connected=True) for part in self._components(nodes)
+            )
+        cuts = self._cut_positions(nodes, single_sink, alone == 1)
         if cuts:
             return self._split_at_cuts(nodes, cuts)
-        prefix, suffix = self._inexact_split(nodes, inside)
+        prefix, suffix = self._inexact_split(nodes)
         return _series([self.decompose(prefix), self.decompose(suffix)])
 
-    def _inside(self, nodes: list[str]) -> dict[str, int]:
-        return {node: index for index, node in enumerate(nodes)}
-
-    def _components(self, nodes: list[str], inside: dict[str, int]) -> list[list[str]]:
-        """Weakly connected components, each in topological order, ordered by first node."""
-        label: dict[str, int] = {}
-        predecessors, successors = self.predecessors, self.successors
-        for node in nodes:  # label each component by a search from its first node
-            if node in label:
-                continue
-            number = label[node] = len(label)
-            stack = [node]
-            while stack:
-                current = stack.pop()
-                for neighbours in (predecessors[current], successors[current]):
-                    for other in neighbours:
-                        if other not in label and other in inside:
-                            label[other] = number
-                            stack.append(other)
-        groups: dict[int, list[str]] = {}
+    def _components(self, nodes: list[int]) -> list[list[int]]:
+        """The components of the pass above, each in topological order, ordered by first
+        step."""
+        parent = self.parent
+        groups: dict[int, list[int]] = {}
         for node in nodes:
-            number = label[node]
-            if number in groups:
-                groups[number].append(node)
+            root = node
+            while parent[root] != root:
+                root = parent[root]
+            if root in groups:
+                groups[root].append(node)
             else:
-                groups[number] = [node]
+                groups[root] = [node]
         return list(groups.values())
 
-    def _cut_positions(self, nodes: list[str], inside: dict[str, int]) -> list[int]:
+    def _cut_positions(
+        self, nodes: list[int], single_sink: list[int], one_source: bool
+    ) -> list[int]:
         """Positions of the steps comparable to every other step of ``nodes``.
 
         In any topological order such a step's ancestors come before it and its descendants
@@ -147,171 +225,166 @@ class _Builder:
         from the first prefix with one sink on (the first step is a cut when it is the set's
         only source): most sets of a wide DAG have none, and skip that second pass.
         """
-        unique_sink, sources = self._unique_ends(nodes, inside, self.predecessors)
-        cuts = [0] if sources == 1 else []  # the first step is a source and its prefix's sink
-        later = [i for i in range(1, len(nodes)) if unique_sink[i]]
-        if later:
-            count = len(nodes)
-            backwards = nodes[: later[0] - 1 : -1]  # the suffix from later[0], last step first
-            unique_source, _ = self._unique_ends(backwards, inside, self.successors)
-            cuts += [i for i in later if unique_source[count - 1 - i]]
-        return cuts
-
-    @staticmethod
-    def _unique_ends(
-        nodes: list[str], inside: dict[str, int], backward: Mapping[str, Sequence[str]]
-    ) -> tuple[list[bool], int]:
-        """For each prefix ``nodes[:i+1]``: has it exactly one node with no successor in it?
-        And how many nodes have no ``backward`` neighbour in ``inside``."""
-        covered: set[str] = set()
+        cuts = [0] if one_source else []  # the first step is a source and its prefix's sink
+        if not single_sink:
+            return cuts
+        stamp = self.stamp
+        mark, covered, succs = self.mark, self.covered, self.succs
+        # the suffixes from the last step back to single_sink[0]: has each one source?
+        single_source: set[int] = set()
         ends = 0
-        alone = 0
-        result = []
-        for node in nodes:
+        for i in range(len(nodes) - 1, single_sink[0] - 1, -1):
             ends += 1
-            linked = False
-            for other in backward[node]:
-                if other in inside:
-                    linked = True
-                    if other not in covered:
-                        covered.add(other)
-                        ends -= 1
-            alone += not linked
-            result.append(ends == 1)
-        return result, alone
+            for other in succs[nodes[i]]:
+                if mark[other] == stamp and covered[other] != -stamp:
+                    covered[other] = -stamp
+                    ends -= 1
+            if ends == 1:
+                single_source.add(i)
+        return cuts + [i for i in single_sink if i in single_source]
 
-    def _split_at_cuts(self, nodes: list[str], cuts: list[int]) -> Block:
+    def _split_at_cuts(self, nodes: list[int], cuts: list[int]) -> Block:
         parts: list[Block] = []
         start = 0
         for cut in cuts:
             if cut > start:
                 parts.append(self.decompose(nodes[start:cut]))
-            parts.append(Leaf(nodes[cut]))
+            parts.append(Leaf(self.names[nodes[cut]]))
             start = cut + 1
         if start < len(nodes):
             parts.append(self.decompose(nodes[start:]))
         return _series(parts)
 
-    def _inexact_split(
-        self, nodes: list[str], inside: dict[str, int]
-    ) -> tuple[list[str], list[str]]:
+    def _inexact_split(self, nodes: list[int]) -> tuple[list[int], list[int]]:
         """Cut a connected set with no cut step between two depth levels, adding fewest waits.
 
-        One sweep over the level-ordered steps keeps the sinks of the prefix (as a bitset) and
-        the sources of the suffix up to date; at each candidate boundary the added waits are
-        counted exactly: for each suffix source, the prefix sinks that are not its ancestors.
+        One pass over the level-ordered steps keeps the sinks of the prefix as binary digits
+        and takes them as a bitset at each candidate boundary. A boundary's added waits are,
+        for each source of the suffix, the prefix sinks that are not its ancestors: counted
+        exactly, boundary by boundary, and given up as soon as they pass the best count so far.
         """
-        level, ordered = self._levels(nodes, inside)
+        ordered, boundaries, moved = self._levels(nodes)
         count = len(ordered)
-        boundaries = [i for i in range(1, count) if level[ordered[i]] != level[ordered[i - 1]]]
-        if len(boundaries) > _MAX_CANDIDATE_CUTS:
+        sampled = len(boundaries) > _MAX_CANDIDATE_CUTS
+        if sampled:
             stride = len(boundaries) / _MAX_CANDIDATE_CUTS
             boundaries = [boundaries[int(k * stride)] for k in range(_MAX_CANDIDATE_CUTS)]
-        position = {node: index for index, node in enumerate(ordered)}
-        ancestors, first_successor, last_predecessor = self._ancestor_bits(ordered, position)
-        # Steps by the boundary at which they stop being a prefix sink (a step without a
-        # successor never does) or become a suffix source (one without a predecessor is one).
-        stops_being_sink: dict[int, list[int]] = {}
-        becomes_source: dict[int, list[int]] = {}
-        for index in range(count):
-            first = first_successor[index]
-            if first < count:
-                stops_being_sink.setdefault(first, []).append(index)
-            becomes_source.setdefault(last_predecessor[index] + 1, []).append(index)
-        # The prefix's sinks as binary digits, step i at digit count-1-i: updating a digit is
-        # O(1), and the bitset is built only at candidate boundaries (updating a big integer
-        # per step would make the sweep quadratic in the size of the set).
-        sinks = bytearray(b"0" * count)
-        sources = set(becomes_source.get(0, ()))
-        candidates = set(boundaries)
-        best: tuple[int, int, int] | None = None
-        for boundary in range(1, count):
-            entering = boundary - 1  # the step that moves from the suffix to the prefix
-            sinks[count - 1 - entering] = _ONE
-            for index in stops_being_sink.get(entering, ()):
-                sinks[count - 1 - index] = _ZERO
-            sources.discard(entering)
-            sources.update(becomes_source.get(boundary, ()))
-            if boundary not in candidates:
-                continue
-            sink_mask = int(sinks, 2)
-            # |sinks - ancestors|, for each source: one AND per source, no complement
-            cost = len(sources) * sink_mask.bit_count() - sum(
-                (sink_mask & ancestors[i]).bit_count() for i in sources
-            )
-            key = (cost, abs(2 * boundary - count), boundary)
-            if best is None or key < best:
-                best = key
-                chosen = (sink_mask, sorted(sources))
+        stamp, mark, preds = self.stamp, self.mark, self.preds
+        low, high = min(ordered), max(ordered)
+        # The prefix's sinks as binary digits, step p at digit high-p: updating a digit is
+        # O(1), and the bitset is built only at candidate boundaries.
+        sinks = bytearray(b"0" * (high - low + 1))
+        masks: list[int] = []
+        sources: list[Sequence[int]]  # by boundary, the positions of the suffix's sources
+        ends = [*boundaries[1:], count]
+        next_boundary = boundaries[0]
+        taken = 0
+        if not sampled and not moved:
+            # Every boundary starts a depth level, and a step's predecessors are all in
+            # earlier levels, one of them in the level just before: the suffix's sources are
+            # the steps of its first level.
+            sources = [range(start, end) for start, end in zip(boundaries, ends, strict=True)]
+            for i, node in enumerate(ordered):
+                if i == next_boundary:  # the prefix is ordered[:i]
+                    masks.append(int(sinks, 2) << low)
+                    taken += 1
+                    next_boundary = ends[taken - 1]
+                sinks[high - node] = _ONE
+                for other in preds[node]:
+                    if mark[other] == stamp:
+                        sinks[high - other] = _ZERO
+        else:
+            position = self.position
+            # before[i + 1]: how many candidate boundaries are at most i
+            before = [0]
+            start = 0
+            for k, boundary in enumerate(boundaries):
+                before += [k] * (boundary - start)
+                start = boundary
+            before += [len(boundaries)] * (count - start)
+            filed: list[list[int]] = [[] for _ in boundaries]
+            for i, node in enumerate(ordered):
+                if i == next_boundary:
+                    masks.append(int(sinks, 2) << low)
+                    taken += 1
+                    next_boundary = ends[taken - 1]
+                position[node] = i
+                sinks[high - node] = _ONE
+                latest = -1
+                for other in preds[node]:
+                    if mark[other] == stamp:
+                        sinks[high - other] = _ZERO
+                        at = position[other]
+                        if at > latest:
+                            latest = at
+                # a source of the suffix at the boundaries b with latest < b <= i
+                for k in range(before[latest + 1], taken):
+                    filed[k].append(i)
+            sources = filed
+        ancestors = self.ancestors
+        sizes = [mask.bit_count() for mask in masks]
+        best: tuple[int, int, int, int] | None = None
+        # the likeliest boundaries first (fewest sources times sinks: a bound on the count)
+        for k in sorted(range(len(masks)), key=lambda k: len(sources[k]) * sizes[k]):
+            mask, size, boundary = masks[k], sizes[k], boundaries[k]
+            bound = count * count if best is None else best[0]
+            cost = 0
+            for i in sources[k]:
+                cost += size - (mask & ancestors[ordered[i]]).bit_count()
+                if cost > bound:
+                    break
+            else:
+                key = (cost, abs(2 * boundary - count), boundary, k)
+                if best is None or key < best:
+                    best = key
         assert best is not None  # a connected set of 2+ nodes has 2+ levels
-        boundary = best[2]
-        chosen_sinks, chosen_sources = chosen
-        for index in chosen_sources:
-            missing = chosen_sinks & ~ancestors[index]
+        boundary, chosen = best[2], masks[best[3]]
+        for i in sources[best[3]]:
+            node = ordered[i]
+            missing = chosen & ~ancestors[node]
             if missing:
-                named = tuple(_names(ordered, missing, NAMED_WAITS))
-                self.extra_waits.append(ExtraWait(ordered[index], named, missing.bit_count()))
+                named = self._names(missing, low)
+                self.extra_waits.append(ExtraWait(self.names[node], named, missing.bit_count()))
         return ordered[:boundary], ordered[boundary:]
 
-    def _levels(self, nodes: list[str], inside: dict[str, int]) -> tuple[dict[str, int], list[str]]:
-        """Longest-path depth inside the set, steps that must stay last at the deepest level;
-        and the nodes ordered by (level, position in ``nodes``)."""
-        level: dict[str, int] = {}
-        for node in nodes:
-            depth = 0
-            for predecessor in self.predecessors[node]:
-                if predecessor in inside:
-                    below = level[predecessor] + 1
-                    if below > depth:
-                        depth = below
-            level[node] = depth
-        deepest = max(level.values())
-        for node in self.keep_last.intersection(nodes):
-            if not any(s in inside for s in self.successors[node]):
-                level[node] = deepest + 1
-        by_level: list[list[str]] = [[] for _ in range(deepest + 2)]
+    def _levels(self, nodes: list[int]) -> tuple[list[int], list[int], bool]:
+        """The nodes ordered by (longest-path depth in the set, position in ``nodes``), steps
+        that must stay last after the deepest level; where each level starts but the first;
+        and whether a step was moved last."""
+        level = self.level
+        deepest = max(level[node] for node in nodes)
+        moved = False
+        if self.keep:
+            stamp, mark, succs, keep = self.stamp, self.mark, self.succs, self.keep_set
+            for node in self.keep if len(self.keep) < len(nodes) else nodes:
+                if (
+                    node in keep
+                    and mark[node] == stamp
+                    and not any(mark[s] == stamp for s in succs[node])
+                ):
+                    level[node] = deepest + 1
+                    moved = True
+        by_level: list[list[int]] = [[] for _ in range(deepest + 2)]
         for node in nodes:  # a stable bucket sort: within a level, the order of ``nodes``
             by_level[level[node]].append(node)
-        return level, [node for bucket in by_level for node in bucket]
+        ordered: list[int] = []
+        boundaries: list[int] = []
+        for bucket in by_level:
+            if bucket:
+                if ordered:
+                    boundaries.append(len(ordered))
+                ordered += bucket
+        return ordered, boundaries, moved
 
-    def _ancestor_bits(
-        self, ordered: list[str], position: dict[str, int]
-    ) -> tuple[list[int], list[int], list[int]]:
-        """For each step (by position in ``ordered``, a topological order of the set): its
-        ancestors in the set as a bitset, and the positions of its earliest successor (or
-        ``len(ordered)``) and latest predecessor (or -1) in the set; one pass over the edges."""
-        count = len(ordered)
-        bits = [0] * count
-        first_successor = [count] * count
-        last_predecessor = [-1] * count
-        for index, node in enumerate(ordered):
-            value = 0
-            latest = -1
-            for predecessor in self.predecessors[node]:
-                other = position.get(predecessor)
-                if other is not None:
-                    value |= bits[other] | (1 << other)
-                    if other > latest:
-                        latest = other
-                    if first_successor[other] == count:  # positions only grow: the earliest
-                        first_successor[other] = index
-            bits[index] = value
-            last_predecessor[index] = latest
-        return bits, first_successor, last_predecessor
-
-
-def _names(ordered: list[str], mask: int, limit: int) -> list[str]:
-    """The first ``limit`` steps whose bits are set in ``mask``, in order."""
-    # The binary digits (bit i at index last - i): one conversion instead of one big-integer
-    # operation per name (each as long as the set).
-    digits = bin(mask)
-    last = len(digits) - 1
-    names: list[str] = []
-    found = digits.rfind("1")
-    while found >= 2 and len(names) < limit:
-        names.append(ordered[last - found])
-        found = digits.rfind("1", 2, found)
-    return names
+    def _names(self, mask: int, low: int) -> tuple[str, ...]:
+        """The first ``NAMED_WAITS`` steps whose bits are set in ``mask`` (none below
+        ``low``), in topological order."""
+        # The binary digits, lowest first: splitting at the first ones gives their positions
+        # as running sums of the pieces' lengths, all without a Python loop.
+        pieces = bin(mask >> low)[:1:-1].split("1", NAMED_WAITS)
+        pieces.pop()
+        positions = map(operator.add, itertools.accumulate(map(len, pieces)), itertools.count(low))
+        return tuple(map(self.names.__getitem__, positions))
 
 
 def _series(parts: Iterable[Block]) -> Block:
