@@ -124,17 +124,26 @@ def build_graph(workflow: Workflow, all_edges: tuple[Edge, ...] | None = None) -
 
 
 def _new_graph(workflow: Workflow, all_edges: tuple[Edge, ...]) -> nx.DiGraph:
+    """What ``add_nodes_from`` then ``add_edges_from`` build, written into the graph's
+    dicts as those methods write them (the same dicts, in the same order), without their
+    checks of every node and edge (8,000 steps: 40 ms -> 10 ms). The nodes are the steps'
+    names, never None; tests/test_load_speed.py compares the two."""
     origins: dict[tuple[str, str], tuple[EdgeOrigin, ...]] = {}
     for edge in all_edges:
         pair = (edge.source, edge.target)
         origins[pair] = (*origins.get(pair, ()), edge.origin)
     graph = nx.DiGraph()
-    graph.add_nodes_from(step.name for step in workflow.steps)
-    graph.add_edges_from(
-        (source, target, {"origins": found})
-        for (source, target), found in origins.items()
-        if source in graph and target in graph
-    )
+    nodes, successors, predecessors = graph._node, graph._succ, graph._pred
+    for step in workflow.steps:
+        if step.name not in nodes:
+            successors[step.name] = {}
+            predecessors[step.name] = {}
+            nodes[step.name] = {}
+    for (source, target), found in origins.items():
+        if source in nodes and target in nodes:
+            data = {"origins": found}
+            successors[source][target] = data
+            predecessors[target][source] = data
     return graph
 
 

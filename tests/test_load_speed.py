@@ -16,7 +16,9 @@ import pipeglot
 from pipeglot.frontends import sagemaker
 from pipeglot.ir.expressions import collect_expressions
 from pipeglot.ir.graph import (
+    EdgeOrigin,
     build_graph,
+    edges,
     reduced_edges,
     step_expressions,
     step_values,
@@ -124,6 +126,18 @@ def test_the_graph_shortcuts_agree_with_networkx(
     ]
     workflow = Workflow(steps=tuple(steps))
     graph = build_graph(workflow)
+    # Built as networkx's own methods build it: the same dicts, in the same order.
+    origins: dict[tuple[str, str], list[EdgeOrigin]] = {}
+    for edge in edges(workflow):
+        origins.setdefault((edge.source, edge.target), []).append(edge.origin)
+    expected_graph = nx.DiGraph()
+    expected_graph.add_nodes_from(names)
+    expected_graph.add_edges_from((a, b, {"origins": tuple(o)}) for (a, b), o in origins.items())
+    assert list(graph.nodes(data=True)) == list(expected_graph.nodes(data=True))
+    for view in ("succ", "pred"):
+        assert [(node, list(near.items())) for node, near in getattr(graph, view).items()] == [
+            (node, list(near.items())) for node, near in getattr(expected_graph, view).items()
+        ]
     position = {name: index for index, name in enumerate(names)}
     expected = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
     assert topological_order(workflow) == expected
