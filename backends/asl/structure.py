@@ -107,8 +107,8 @@ class _Builder:
         index = {node: position for position, node in enumerate(order)}
         self.preds = [[index[p] for p in predecessors[node] if p in index] for node in order]
         self.succs = [[index[s] for s in successors[node] if s in index] for node in order]
-        self.keep = [i for i, node in enumerate(order) if keep_last(node)]
-        self.keep_set = set(self.keep)
+        self.keep_flag = [keep_last(node) for node in order]
+        self.keep = any(self.keep_flag)
         count = len(order)
         # A slot holds the stamp of the set being looked at when the step belongs to it:
         # each set gets a new stamp, so nothing is cleared between sets.
@@ -117,7 +117,9 @@ class _Builder:
         self.level = [0] * count
         self.parent = [0] * count  # union-find forest of the set's components
         self.position = [0] * count
-        self.stamp = 0
+        self.counter = 0  # the last stamp given out
+        self.stamp = 0  # the set being looked at: its steps' slots in ``mark``
+        self.visit = 0  # the pass over it: slots in ``covered``
         self._ancestors: list[int] | None = None
         self.extra_waits: list[ExtraWait] = []
 
@@ -136,63 +138,72 @@ class _Builder:
             self._ancestors = bits
         return self._ancestors
 
-    def decompose(self, nodes: list[int], connected: bool = False) -> Block:
-        """``nodes``: a convex set of the DAG, in topological order; ``connected``: known to
-        be weakly connected (a component found one level up), so not searched again."""
+    def decompose(self, nodes: list[int], component_of: int = 0) -> Block:
+        """``nodes``: a convex set of the DAG, in topological order. ``component_of``: the
+        stamp of the set that ``nodes`` is a component of, or 0. A component holds every
+        neighbour its steps have in that set, so its steps keep that stamp and the depth
+        levels found there, and it is known to be connected."""
         if len(nodes) == 1:
             return Leaf(self.names[nodes[0]])
-        # One pass in topological order (a step's predecessors come before it): stamp the
-        # set, count the prefixes with one sink, give each step its depth level, and join
-        # the step to its predecessors' components.
-        self.stamp += 1
-        stamp = self.stamp
-        mark, covered, level, parent, preds = (
-            self.mark,
-            self.covered,
-            self.level,
-            self.parent,
-            self.preds,
-        )
-        ends = alone = components = 0
+        self.counter += 1
+        visit = self.visit = self.counter
+        mark, covered, preds = self.mark, self.covered, self.preds
+        ends = alone = 0
         single_sink: list[int] = []  # positions i >= 1 whose prefix nodes[:i+1] has one sink
-        for i, node in enumerate(nodes):
-            mark[node] = stamp
-            ends += 1
-            depth = 0
-            root = -1
-            for other in preds[node]:
-                if mark[other] != stamp:
-                    continue
-                if covered[other] != stamp:
-                    covered[other] = stamp
-                    ends -= 1
-                below = level[other] + 1
-                if below > depth:
-                    depth = below
-                if connected:  # a root all the same: the step has a predecessor here
-                    root = other
-                    continue
-                while parent[other] != other:  # find, halving the path
-                    parent[other] = parent[parent[other]]
-                    other = parent[other]
+        if component_of:
+            stamp = self.stamp = component_of
+            for i, node in enumerate(nodes):
+                ends += 1
+                linked = False
+                for other in preds[node]:
+                    if mark[other] == stamp:
+                        linked = True
+                        if covered[other] != visit:
+                            covered[other] = visit
+                            ends -= 1
+                alone += not linked
+                if ends == 1 and i:
+                    single_sink.append(i)
+        else:
+            # One pass in topological order (a step's predecessors come before it): stamp
+            # the set, count the prefixes with one sink, give each step its depth level, and
+            # join the step to its predecessors' components (union-find).
+            stamp = self.stamp = visit
+            level, parent = self.level, self.parent
+            components = 0
+            for i, node in enumerate(nodes):
+                mark[node] = stamp
+                ends += 1
+                depth = 0
+                root = -1
+                for other in preds[node]:
+                    if mark[other] != stamp:
+                        continue
+                    if covered[other] != stamp:
+                        covered[other] = stamp
+                        ends -= 1
+                    below = level[other] + 1
+                    if below > depth:
+                        depth = below
+                    while parent[other] != other:  # find, halving the path
+                        parent[other] = parent[parent[other]]
+                        other = parent[other]
+                    if root < 0:
+                        root = other
+                    elif other != root:
+                        parent[other] = root
+                        components -= 1
+                level[node] = depth
                 if root < 0:
-                    root = other
-                elif other != root:
-                    parent[other] = root
-                    components -= 1
-            level[node] = depth
-            if root < 0:
-                alone += 1
-                components += 1
-                parent[node] = node
-            else:
-                parent[node] = root
-            if ends == 1 and i:
-                single_sink.append(i)
-        if not connected and components > 1:
-            return _parallel(
-                self.decompose(part, connected=True) for part in self._components(nodes)
-            )
+                    alone += 1
+                    components += 1
+                    parent[node] = node
+                else:
+                    parent[node] = root
+                if ends == 1 and i:
+                    single_sink.append(i)
+            if components > 1:
+                return _parallel(self.decompose(part, stamp) for part in self._components(nodes))
         cuts = self._cut_positions(nodes, single_sink, alone == 1)
         if cuts:
             return self._split_at_cuts(nodes, cuts)
@@ -228,7 +239,7 @@ class _Builder:
         cuts = [0] if one_source else []  # the first step is a source and its prefix's sink
         if not single_sink:
             return cuts
-        stamp = self.stamp
+        stamp, visit = self.stamp, -self.visit
         mark, covered, succs = self.mark, self.covered, self.succs
         # the suffixes from the last step back to single_sink[0]: has each one source?
         single_source: set[int] = set()
@@ -236,8 +247,8 @@ class _Builder:
         for i in range(len(nodes) - 1, single_sink[0] - 1, -1):
             ends += 1
             for other in succs[nodes[i]]:
-                if mark[other] == stamp and covered[other] != -stamp:
-                    covered[other] = -stamp
+                if mark[other] == stamp and covered[other] != visit:
+                    covered[other] = visit
                     ends -= 1
             if ends == 1:
                 single_source.add(i)
@@ -355,13 +366,10 @@ class _Builder:
         deepest = max(level[node] for node in nodes)
         moved = False
         if self.keep:
-            stamp, mark, succs, keep = self.stamp, self.mark, self.succs, self.keep_set
-            for node in self.keep if len(self.keep) < len(nodes) else nodes:
-                if (
-                    node in keep
-                    and mark[node] == stamp
-                    and not any(mark[s] == stamp for s in succs[node])
-                ):
+            stamp, mark, succs = self.stamp, self.mark, self.succs
+            # (the set's own: a component shares its stamp with the rest of its set)
+            for node in itertools.compress(nodes, map(self.keep_flag.__getitem__, nodes)):
+                if not any(mark[s] == stamp for s in succs[node]):
                     level[node] = deepest + 1
                     moved = True
         by_level: list[list[int]] = [[] for _ in range(deepest + 2)]
@@ -379,12 +387,26 @@ class _Builder:
     def _names(self, mask: int, low: int) -> tuple[str, ...]:
         """The first ``NAMED_WAITS`` steps whose bits are set in ``mask`` (none below
         ``low``), in topological order."""
-        # The binary digits, lowest first: splitting at the first ones gives their positions
-        # as running sums of the pieces' lengths, all without a Python loop.
-        pieces = bin(mask >> low)[:1:-1].split("1", NAMED_WAITS)
+        mask >>= low
+        lowest = (mask & -mask).bit_length() - 1
+        mask >>= lowest
+        low += lowest
+        # Only the low bits that hold the first names are written out in binary.
+        width = 256
+        while width < mask.bit_length():
+            window = mask & ((1 << width) - 1)
+            if window.bit_count() >= NAMED_WAITS:
+                mask = window
+                break
+            width *= 4
+        # The binary digits lowest first, cut after each of the first ones: a piece's end is
+        # a one's position, as a running sum of the pieces' lengths (no Python loop).
+        pieces = bin(mask)[:1:-1].replace("1", "1,", NAMED_WAITS).split(",", NAMED_WAITS)
         pieces.pop()
-        positions = map(operator.add, itertools.accumulate(map(len, pieces)), itertools.count(low))
-        return tuple(map(self.names.__getitem__, positions))
+        positions = list(itertools.accumulate(map(len, pieces), initial=low - 1))
+        if len(positions) == 2:
+            return (self.names[positions[1]],)
+        return operator.itemgetter(*positions[1:])(self.names)  # type: ignore[no-any-return]
 
 
 def _series(parts: Iterable[Block]) -> Block:
