@@ -15,22 +15,23 @@ component's source with ``inspect``), imported as a fresh module (kfp builds the
 
 Nothing in the spec depends on the time, the machine or the folder.
 
-kfp's compiler is quadratic or worse in three places on a file of reusable components; while it
-compiles here, its builder is helped in three narrow ways (``tests/test_kfp_yaml.py`` compares
+kfp's compiler is quadratic or worse in four places on a file of reusable components; while it
+compiles here, its builder is helped in four narrow ways (``tests/test_kfp_yaml.py`` compares
 the spec with kfp's unaided compile on every definition, and with sharing off, byte for byte):
 
 - it names the n-th task of a component by trying ``name-2``, ``name-3``... against a list of
   every name so far (cubic in the tasks of one component): here the same names, skipping the
   tries an earlier call already found taken;
-- its pure name sanitisers run once per task and pair of tasks, and it reads the source of each
-  runtime helper once per component that embeds it: here memoised;
+- its pure name sanitisers run once per task and pair of tasks, its type-name helpers several
+  times per input of each task, and it reads the source of each runtime helper once per
+  component that embeds it: here memoised;
 - it adds each task's copy of its component and executor, names each against a list of every
   entry so far, and after each task group (every condition branch) converts every executor into
   the spec's ``deploymentSpec`` (quadratic): here each task's copies are shared as soon as the
-  task is complete, so kfp's maps hold distinct entries only.
-
-One quadratic term is left in kfp's builder: it lists a DAG's task names once per task of it
-(at 800 steps a fifth of the compile's Python calls, about a tenth of its time).
+  task is complete, so kfp's maps hold distinct entries only;
+- it lists a DAG's task names once per task of the DAG (at 800 steps, 640,000 reads of a task's
+  name, a quarter of the compile's Python calls): here once per DAG, before its loop over the
+  tasks (the same list each time: it is only read, and nothing in the loop renames a task).
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def _compiled_pipeline(text: str, *, share: bool = True) -> Iterator[Any]:
         sys.modules[module_name] = module  # kfp looks components' modules up by name
         try:
             sharing = _sharing_while_built() if share else contextlib.nullcontext()
-            with _linear_names(), _sources_read_once(), sharing:
+            with _builder_helped(), sharing:
                 spec.loader.exec_module(module)
             yield module.pipeline
         finally:
@@ -156,6 +157,13 @@ def _represent_text(dumper: Any, text: str) -> Any:
 
 
 @contextlib.contextmanager
+def _builder_helped() -> Iterator[None]:
+    """kfp's builder with its quadratic or repeated work helped, sharing aside (see above)."""
+    with _linear_names(), _types_read_once(), _sources_read_once(), _dag_names_once():
+        yield
+
+
+@contextlib.contextmanager
 def _linear_names() -> Iterator[None]:
     """kfp's name helpers, in linear-time versions that give the same names (see above)."""
     from kfp.dsl import utils
@@ -194,6 +202,93 @@ class _UniqueNames:
             known.append(candidate)
             index += 1
         return candidate
+
+
+@contextlib.contextmanager
+def _types_read_once() -> Iterator[None]:
+    """kfp's pure type-name helpers, memoised: it reads the type of every input of every task
+    several times (at 800 steps 37,000 short type names, 18,000 parameter types), each by
+    regular expression. A type given as a dict (unhashable) takes kfp's own function."""
+    from kfp.dsl.types import type_annotations, type_utils
+
+    short_name = type_annotations.get_short_type_name
+    parameter_type, is_parameter = type_utils.get_parameter_type, type_utils.is_parameter_type
+    type_annotations.get_short_type_name = functools.lru_cache(maxsize=None)(short_name)
+    type_utils.get_parameter_type = _hashable_memo(parameter_type)
+    type_utils.is_parameter_type = _hashable_memo(is_parameter)
+    try:
+        yield
+    finally:
+        type_annotations.get_short_type_name = short_name
+        type_utils.get_parameter_type, type_utils.is_parameter_type = parameter_type, is_parameter
+
+
+def _hashable_memo(function: Any) -> Any:
+    """``function`` of one argument, memoised for hashable arguments (by type and value: a
+    type, a name)."""
+    memo: dict[tuple[type, Any], Any] = {}
+
+    def memoised(argument: Any) -> Any:
+        try:
+            key = (type(argument), argument)
+            return memo[key]
+        except KeyError:
+            result = memo[key] = function(argument)
+            return result
+        except TypeError:  # unhashable
+            return function(argument)
+
+    return memoised
+
+
+@contextlib.contextmanager
+def _dag_names_once() -> Iterator[None]:
+    """kfp's ``build_spec_by_group``, with its list of the DAG's task names made once per DAG
+    instead of once per task (see above); kfp's own where its source is not the one edited."""
+    from kfp.compiler import pipeline_spec_builder as builder
+
+    original = builder.build_spec_by_group
+    builder.build_spec_by_group = _names_listed_once(original) or original
+    try:
+        yield
+    finally:
+        builder.build_spec_by_group = original
+
+
+# In kfp's build_spec_by_group (kfp 2.16 and 2.17): the loop over a DAG's tasks, and the list
+# made at the start of each of its turns.
+_TASK_LOOP = """    subgroups = group.groups + group.tasks
+    for subgroup in subgroups:
+"""
+_NAMES_IN_LOOP = """        tasks_in_current_dag = [
+            utils.sanitize_task_name(subgroup.name) for subgroup in subgroups
+        ]
+"""
+_NAMES_BEFORE_LOOP = """    tasks_in_current_dag = [
+        utils.sanitize_task_name(subgroup.name) for subgroup in subgroups
+    ]
+"""
+
+
+@functools.cache
+def _names_listed_once(function: Any) -> Any:
+    """``function`` (kfp's ``build_spec_by_group``) recompiled from its source with the list
+    made before the loop, in kfp's module; None when the source is not as expected."""
+    import inspect
+
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return None
+    if source.count(_TASK_LOOP) != 1 or source.count(_NAMES_IN_LOOP) != 1:
+        return None
+    source = source.replace(_NAMES_IN_LOOP, "").replace(
+        _TASK_LOOP, _TASK_LOOP.replace("    for", _NAMES_BEFORE_LOOP + "    for")
+    )
+    namespace: dict[str, Any] = {}
+    code = compile(source, inspect.getsourcefile(function) or "<kfp>", "exec")
+    exec(code, function.__globals__, namespace)  # kfp's own code, with one list moved
+    return namespace[function.__name__]
 
 
 @contextlib.contextmanager
