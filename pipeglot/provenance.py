@@ -295,7 +295,7 @@ def _step_spellings(text: str, computed: re.Pattern[str] | None) -> list[Any]:
             if match.start() < end:  # inside a value already taken whole
                 continue
             value, end = _DECODER.raw_decode(text, match.start())
-            if _as_read(value) == value:
+            if not _joined_on_text(value) and _as_read(value) == value:
                 continue
             cuts = _join_cuts(value)
             if cuts is None:
@@ -305,6 +305,15 @@ def _step_spellings(text: str, computed: re.Pattern[str] | None) -> list[Any]:
             return spellings
     found = _respelled_values(_json_value(text), [], computed, [])
     return [_join_cuts(value) or [pointer, value] for pointer, value in found]
+
+
+def _joined_on_text(value: dict[str, Any]) -> bool:
+    """Is ``value`` a Std:Join on a non-empty text? That never reads back as itself (a Join
+    reads back as one of its values, or as a Join on ""), so ``_as_read`` need not say so."""
+    body = value.get("Std:Join")
+    return (
+        len(value) == 1 and type(body) is dict and type(body.get("On")) is str and body["On"] != ""
+    )
 
 
 def _join_cuts(value: dict[str, Any]) -> list[Any] | None:

@@ -180,6 +180,7 @@ class _Assembler:
         self.over_limit = False
         self.source_command: str | None = None  # what regenerates the machine, if known
         self._parameter_fail_state: State | None = None
+        self._field_sizes: dict[tuple[str, str], int] = {}
         self.diagnostics = diagnostics
         self.keys = data_keys(workflow.steps)
         self.values = Values(workflow, self.keys, diagnostics)
@@ -599,10 +600,11 @@ class _Assembler:
         for step in self.workflow.steps:
             self.values.current = step
             for node in self.expressions[step.name]:
+                kind = type(node)  # the expression types have no subclasses
                 try:
-                    if isinstance(node, StepProperty):
+                    if kind is StepProperty:
                         self.values.step_property(node.step, node.path, rendered=False, node=node)
-                    elif isinstance(node, JsonGet):
+                    elif kind is JsonGet:
                         self.values.json_get_location(node)
                 except NotExpressible:
                     pass  # reported when the step is built
@@ -634,6 +636,8 @@ class _Assembler:
         """The Tuning steps whose TrainingJobSummaries later states read only at [0]: the best
         training job, which the tuning job's description names, needs no list call."""
         tuning = {s.name for s in self.workflow.steps if s.kind is StepKind.TUNING}
+        if not tuning:
+            return frozenset()
         best_only = dict.fromkeys(tuning, True)
         for expressions in self.expressions.values():
             for node in expressions:
@@ -965,9 +969,7 @@ class _Assembler:
     def _json_get_states(self, step: Step) -> Iterable[tuple[str, State]]:
         """One S3 read per file the step's Std:JsonGet calls read, before it; sets
         ``Values.scratch``. Calls reading the same file share its read."""
-        nodes = list(
-            {id(n): n for n in self.expressions[step.name] if isinstance(n, JsonGet)}.values()
-        )
+        nodes = list({id(n): n for n in self.expressions[step.name] if type(n) is JsonGet}.values())
         slots: dict[str, str] = {}  # the read's request (as text) -> its slot
         for node in nodes:
             try:
@@ -1098,8 +1100,17 @@ class _Assembler:
         total = len(json.dumps(defaults, default=str))
         for step in self.workflow.steps:
             for field in self.values.kept[step.name].fields:
-                total += _estimated_size(step, field)
+                total += self._estimated_size(step, field)
         return total
+
+    def _estimated_size(self, step: Step, field: str) -> int:
+        """``_estimated_size``, once per step and field: the payload estimates ask up to five
+        times."""
+        key = (step.name, field)
+        size = self._field_sizes.get(key)
+        if size is None:
+            size = self._field_sizes[key] = _estimated_size(step, field)
+        return size
 
     def _check_limits(self) -> None:
         """Is a machine over Step Functions' definition or history limit?"""
@@ -1157,8 +1168,9 @@ class _Assembler:
         """What each step (in run order) adds to the document, and the parameters' bytes."""
         defaults = [p.default for p in self.workflow.parameter_list if p.default is not MISSING]
         added = [
-            sum(_estimated_size(self.workflow.step(name), f) for f in self.values.kept[name].fields)
+            sum(self._estimated_size(self.workflow.step(name), f) for f in fields)
             for name in self.order_by_position
+            for fields in (self.values.kept[name].fields,)
         ]
         return added, len(json.dumps(defaults, default=str))
 

@@ -143,12 +143,16 @@ class Values:
         self._properties: dict[int, tuple[StepProperty, Ref | Value, list[str]]] = {}
         # id(StepProperty node) -> (the node, kept alive; its stable request echo or None)
         self._echoes: dict[int, tuple[StepProperty, Value]] = {}
+        # Rendered once: each parameter's path, each execution variable's (of ``context``).
+        self._parameter_refs: dict[str, Ref] = {}
+        self._context_refs: dict[str, Ref] = {}
 
     def context_from_run(self) -> None:
         """Read the execution's identity from the document (``$.Run``), where the parent
         machine stored it: in a child machine ``$$.Execution`` is the child's execution."""
         for variable, key in RUN_CONTEXT.items():
             self.context[variable] = f"$.{RUN_KEY}.{key}"
+        self._context_refs.clear()
 
     # --- templates --------------------------------------------------------------------------
 
@@ -164,6 +168,8 @@ class Values:
                 rendered = self.template(item)
             elif kind is list:
                 rendered = self._render_list(item)
+            elif kind in _EXPRESSION_KINDS:
+                rendered = self.expression(item)
             else:
                 rendered = self.render(item)
             if key[-2:] == ".$":
@@ -197,7 +203,7 @@ class Values:
             if kind is str or kind is int or kind is bool or kind is float or item is None:
                 rendered.append(item)
                 continue
-            value = self.render(item)
+            value = self.expression(item) if kind in _EXPRESSION_KINDS else self.render(item)
             dynamic = dynamic or type(value) is Ref
             rendered.append(value)
         if not dynamic:
@@ -237,6 +243,22 @@ class Values:
             return None
 
     def _expression(self, node: Any) -> Ref | Value:
+        kind = type(node)
+        if kind is ParameterRef:
+            ref = self._parameter_refs.get(node.name)
+            if ref is None:
+                ref = self._parameter_refs[node.name] = fn.path("$", PARAMETERS_KEY, node.name)
+            return ref
+        if kind is ExecutionVariable:
+            ref = self._context_refs.get(node.name)
+            if ref is not None:
+                return ref
+            if node.name in self.context:
+                ref = self._context_refs[node.name] = Ref(self.context[node.name], True)
+                return ref
+            return self._execution_variable(node.name)
+        if kind is StepProperty:
+            return self._cached_property(node)
         if isinstance(node, ParameterRef):
             return fn.path("$", PARAMETERS_KEY, node.name)
         if isinstance(node, ExecutionVariable):
@@ -250,7 +272,8 @@ class Values:
             for position, item in enumerate(node.values):
                 if position:
                     pieces.append(node.on)
-                pieces.append(self.string_piece(item))
+                # A literal text is its own piece (what string_piece gives it).
+                pieces.append(item if type(item) is str else self.string_piece(item))
             return fn.format_string(pieces)
         if isinstance(node, JsonGet):
             try:
