@@ -64,9 +64,16 @@ def step_expressions(step: Step) -> list[Expression]:
     Found once per step and kept on it (validation finds them first): do not change the list."""
     known: list[Expression] | None = step._expressions
     if known is None:
-        known = []
-        for value in step_values(step):
-            collect_expressions(value, known)
+        values: tuple[Value, ...] = (
+            step.arguments,
+            step.function_arn,
+            step.sqs_queue_url,
+            step.display_name,
+            step.description,
+        )  # step_values(step), walked as one tuple (absent ones are MISSING, skipped)
+        if step.check or step.extra or step.conditions:
+            values = tuple(step_values(step))
+        known = collect_expressions(values, [])
         object.__setattr__(step, "_expressions", known)
     return known
 

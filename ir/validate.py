@@ -88,7 +88,7 @@ def _check_steps(workflow: Workflow, parameters: set[str]) -> tuple[Edge, ...]:
     depends_on, data = EdgeOrigin.DEPENDS_ON, EdgeOrigin.DATA
     for step in steps:
         name = step.name
-        if step.kind in _REQUIRED_KEYS:
+        if step.kind is StepKind.LAMBDA or step.kind is StepKind.CALLBACK:  # _REQUIRED_KEYS
             _check_required_keys(step)
         expressions = step._expressions
         if expressions is None:
@@ -207,6 +207,8 @@ def _check_experiment_config(workflow: Workflow, parameters: set[str]) -> None:
 
 
 def _check_unique_steps(workflow: Workflow) -> None:
+    if len(workflow._by_name) == len(workflow.steps):
+        return  # the map from names to steps lost none: every name is unique
     seen: set[str] = set()
     for step in workflow.steps:
         if step.name in seen:
@@ -221,7 +223,9 @@ def _check_unique_steps(workflow: Workflow) -> None:
 def _check_branches(workflow: Workflow) -> None:
     owner: dict[str, str] = {}
     for step in workflow.steps:
-        if step.kind is not StepKind.CONDITION and (step.if_steps or step.else_steps):
+        if not (step.if_steps or step.else_steps):
+            continue  # most steps
+        if step.kind is not StepKind.CONDITION:
             raise ValidationError("only Condition steps have branch steps", step=step.name)
         for child in (*step.if_steps, *step.else_steps):
             if not workflow.has_step(child):
