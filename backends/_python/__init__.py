@@ -15,6 +15,7 @@ import builtins
 import functools
 import keyword
 import math
+import operator
 import re
 import shlex
 from collections.abc import Iterable, Mapping
@@ -48,7 +49,7 @@ class Group:
 
     def __init__(self, open: str, items: tuple[Doc | Entry, ...], close: str) -> None:
         self.open, self.items, self.close = open, items, close
-        self.flat = open + ", ".join([item.flat for item in items]) + close
+        self.flat = open + ", ".join(map(_FLAT, items)) + close
 
     def __repr__(self) -> str:
         return f"Group({self.open!r}, {self.items!r}, {self.close!r})"
@@ -68,6 +69,7 @@ class Entry:
 
 
 Doc = Atom | Group
+_FLAT = operator.attrgetter("flat")
 
 
 def flat(doc: Doc | Entry) -> str:
@@ -86,8 +88,11 @@ def render(doc: Doc | Entry, indent: int = 0, prefix: int = 0, suffix: int = 0) 
     if len(doc.flat) <= LINE_LENGTH - 4 * indent - prefix - suffix:  # 4: len(INDENT)
         return doc.flat
     inner = INDENT * (indent + 1)
+    width = LINE_LENGTH - 4 * (indent + 1) - 1  # what an item that fits its line takes
     lines = [doc.open]
-    lines.extend([f"{inner}{render(item, indent + 1, 0, 1)}," for item in doc.items])
+    for item in doc.items:
+        text = item.flat  # most items fit: render(item, indent + 1, 0, 1) is their flat text
+        lines.append(f"{inner}{text if len(text) <= width else render(item, indent + 1, 0, 1)},")
     lines.append(INDENT * indent + doc.close)
     return "\n".join(lines)
 

@@ -86,7 +86,7 @@ class Constants:
                     return expression
             return Group("{", self._entries(value), "}")
         if kind is list:
-            return Group("[", tuple([self.doc(item) for item in value]), "]")
+            return Group("[", self._docs(value), "]")
         if value is None or kind is bool:
             return Atom(repr(value))
         if kind is Hole:  # a parameter of a request builder
@@ -95,11 +95,23 @@ class Constants:
             return self._item_call(value)
         return Atom(number_literal(value))
 
+    def _docs(self, values: Iterable[Any]) -> tuple[Doc, ...]:
+        """``doc`` of each of ``values``; strings, most items of lists, the short way."""
+        keys, names, docs = self.keys, self.names, []
+        for item in values:
+            if type(item) is str:
+                key = keys.get(id(item))
+                name = None if key is None else names.get(key)
+                docs.append(_string_atom(item) if name is None else _name_atom(name))
+            else:
+                docs.append(self.doc(item))
+        return tuple(docs)
+
     def _item_call(self, value: ItemCall) -> Group:
         """Positional when the call fits on its line (the builder's signature, written once,
         names the parameters), as Airflow's are; by name when it would be broken anyway."""
-        docs = [self.doc(item) for _, item in value.arguments]
-        positional = Group(f"{value.function}(", tuple(docs), ")")
+        docs = self._docs([item for _, item in value.arguments])
+        positional = Group(f"{value.function}(", docs, ")")
         if len(positional.flat) <= ITEM_WIDTH:
             return positional
         entries = tuple(
@@ -113,7 +125,7 @@ class Constants:
         if key == "Get" and type(body) is str:
             return self._get(body)
         if key == "Std:Join" and type(body) is dict and set(body) == {"On", "Values"}:
-            values = Group("[", tuple(self.doc(item) for item in body["Values"]), "]")
+            values = Group("[", self._docs(body["Values"]), "]")
             return Group("Join(", (Atom(string_literal(body["On"])), values), ")")
         if key == "Std:JsonGet" and type(body) is dict and set(body) == {"S3Uri", "Path"}:
             return Group("JsonGet(", (self.doc(body["S3Uri"]), self.doc(body["Path"])), ")")

@@ -154,7 +154,7 @@ def _request(plan: Plan, task: Task, constants: Constants) -> Doc:
         # own values.
         arguments = constants.builder_arguments[task.step.name]
         entries = tuple(
-            Entry(name, "=", constants.doc(arguments[name])) for name in family.parameters
+            [Entry(name, "=", constants.doc(arguments[name])) for name in family.parameters]
         )
         return Group(f"{family.function}(", entries, ")")
     if task.request is None:  # an untranslated step: its type and why
@@ -172,7 +172,7 @@ def builder_json(writer: RequestWriter, value: Any) -> Any:
     if kind in _AS_THEY_ARE:
         return value
     if kind is ItemCall:
-        arguments = tuple((name, builder_json(writer, item)) for name, item in value.arguments)
+        arguments = tuple([(name, builder_json(writer, item)) for name, item in value.arguments])
         return ItemCall(value.function, arguments)
     if kind is dict:
         return {key: builder_json(writer, item) for key, item in value.items()}

@@ -95,13 +95,19 @@ class RequestWriter:
         """Note what ``value`` reads, in the order ``self(value)`` would, without writing it:
         a request that a builder makes is written from the builder's parts instead."""
         kind = type(value)
-        if kind is dict:
-            for item in value.values():
-                if type(item) not in _LEAVES:
-                    self.read(item)
-        elif kind is list or kind is tuple:
-            for item in value:
-                if type(item) not in _LEAVES:
+        if kind is dict or kind is list or kind is tuple:
+            reads = self.reads
+            for item in value.values() if kind is dict else value:
+                kind = type(item)  # a leaf, or a reference (most of the rest): the short way
+                if kind in _LEAVES:
+                    continue
+                if kind is ParameterRef:
+                    reads.parameters[item.name] = None
+                elif kind is StepProperty:
+                    reads.steps[item.step] = None
+                elif kind is ExecutionVariable:
+                    reads.execution[item.name] = None
+                else:
                     self.read(item)
         elif kind is ParameterRef:
             self.reads.parameters[value.name] = None
