@@ -49,7 +49,7 @@ from pipeglot.ir.model import (
     StepKind,
     Workflow,
 )
-from pipeglot.ir.validate import MAX_NESTING, validate
+from pipeglot.ir.validate import MAX_NESTING, check_workflow
 
 READS_TEXT = True  # the CLI hands this frontend the input's bytes, not its path
 
@@ -391,7 +391,7 @@ class _Reader:
             extra=_extra(document, frozenset(_TOP_LEVEL_KEYS)),
         )
         try:
-            validate(workflow)
+            check_workflow(workflow)
         except ValidationError as error:
             raise self._relocate(error) from None
         if not workflow.steps:  # no writer can make a useful workflow of nothing

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import networkx as nx
@@ -104,7 +104,11 @@ def edges(workflow: Workflow) -> tuple[Edge, ...]:
     Found once per workflow (validation records those it finds: remember_edges)."""
     known: tuple[Edge, ...] | None = workflow._edges
     if known is None:
-        known = tuple(edge for step in workflow.steps for edge in step_edges(step))
+        rows = workflow._edge_rows
+        if rows is not None:
+            known = tuple([Edge(source, target, origin) for source, target, origin in rows])
+        else:
+            known = tuple(edge for step in workflow.steps for edge in step_edges(step))
         remember_edges(workflow, known)
     return known
 
@@ -112,6 +116,21 @@ def edges(workflow: Workflow) -> tuple[Edge, ...]:
 def remember_edges(workflow: Workflow, found: tuple[Edge, ...]) -> None:
     """Record ``found`` as the edges of ``workflow``: exactly what edges() would return."""
     object.__setattr__(workflow, "_edges", found)
+    object.__setattr__(workflow, "_edge_rows", None)
+
+
+def remember_edge_rows(workflow: Workflow, rows: tuple[tuple[str, str, EdgeOrigin], ...]) -> None:
+    """Record the edges of ``workflow`` as ``(source, target, origin)`` rows, in the order of
+    edges(), which makes the Edge objects only when it is called."""
+    object.__setattr__(workflow, "_edges", None)
+    object.__setattr__(workflow, "_edge_rows", rows)
+
+
+def _rows(workflow: Workflow) -> tuple[tuple[str, str, EdgeOrigin], ...]:
+    rows: tuple[tuple[str, str, EdgeOrigin], ...] | None = workflow._edge_rows
+    if rows is None:
+        rows = tuple((edge.source, edge.target, edge.origin) for edge in edges(workflow))
+    return rows
 
 
 def build_graph(workflow: Workflow, all_edges: tuple[Edge, ...] | None = None) -> nx.DiGraph:
@@ -122,23 +141,23 @@ def build_graph(workflow: Workflow, all_edges: tuple[Edge, ...] | None = None) -
     networkx raises if it is changed, so copy it first (``graph.copy()``).
     """
     if all_edges is not None:
-        return _new_graph(workflow, all_edges)
+        return _new_graph(workflow, [(edge.source, edge.target, edge.origin) for edge in all_edges])
     known: nx.DiGraph | None = workflow._graph
     if known is None:
-        known = nx.freeze(_new_graph(workflow, edges(workflow)))
+        known = nx.freeze(_new_graph(workflow, _rows(workflow)))
         object.__setattr__(workflow, "_graph", known)
     return known
 
 
-def _new_graph(workflow: Workflow, all_edges: tuple[Edge, ...]) -> nx.DiGraph:
+def _new_graph(workflow: Workflow, rows: Iterable[tuple[str, str, EdgeOrigin]]) -> nx.DiGraph:
     """What ``add_nodes_from`` then ``add_edges_from`` build, written into the graph's
     dicts as those methods write them (the same dicts, in the same order), without their
     checks of every node and edge (8,000 steps: 40 ms -> 10 ms). The nodes are the steps'
     names, never None; tests/test_load_speed.py compares the two."""
     origins: dict[tuple[str, str], tuple[EdgeOrigin, ...]] = {}
-    for edge in all_edges:
-        pair = (edge.source, edge.target)
-        origins[pair] = (*origins.get(pair, ()), edge.origin)
+    for source, target, origin in rows:
+        pair = (source, target)
+        origins[pair] = (*origins.get(pair, ()), origin)
     graph = nx.DiGraph()
     nodes, successors, predecessors = graph._node, graph._succ, graph._pred
     for step in workflow.steps:

@@ -246,6 +246,12 @@ class Workflow:
     # The step graph's edges (ir.graph.edges), found once: steps never change, and validation
     # records the edges it finds, so that no writer walks every step's values again.
     _edges: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    # ... or, until someone asks for the Edge objects, validation's (source, target, origin)
+    # rows of the same edges: a tuple costs a tenth of an Edge, and most writers only read
+    # the graph, which is built from the rows.
+    _edge_rows: tuple[tuple[str, str, Any], ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
     _graph: Any = field(default=None, init=False, repr=False, compare=False)  # ... and its graph
 
     def __post_init__(self) -> None:

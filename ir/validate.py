@@ -28,8 +28,9 @@ from pipeglot.ir.graph import (
     Edge,
     EdgeOrigin,
     build_graph,
+    edges,
     find_cycle,
-    remember_edges,
+    remember_edge_rows,
     step_expressions,
 )
 from pipeglot.ir.model import MISSING, Parameter, ParameterType, Step, StepKind, Workflow
@@ -57,17 +58,26 @@ _DEFAULT_TYPES: dict[ParameterType, tuple[type, ...]] = {
 
 def validate(workflow: Workflow) -> tuple[Edge, ...]:
     """Raise ValidationError for the first inconsistency; return the workflow's edges."""
+    check_workflow(workflow)
+    return edges(workflow)
+
+
+def check_workflow(workflow: Workflow) -> None:
+    """:func:`validate` without making the Edge objects: the edges found are remembered as
+    rows (``remember_edge_rows``), from which the graph is built and edges() makes them if
+    it is called. What frontends call: most writers read only the graph."""
     _check_parameters(workflow.parameter_list)
     _check_unique_steps(workflow)
     _check_branches(workflow)
     parameters = {parameter.name for parameter in workflow.parameter_list}
     _check_experiment_config(workflow, parameters)
-    found = _check_steps(workflow, parameters)
-    remember_edges(workflow, found)  # the same as edges(workflow): writers need not walk again
-    return found
+    # The same as edges(workflow): writers need not walk the steps again.
+    remember_edge_rows(workflow, _check_steps(workflow, parameters))
 
 
-def _check_steps(workflow: Workflow, parameters: set[str]) -> tuple[Edge, ...]:
+def _check_steps(
+    workflow: Workflow, parameters: set[str]
+) -> tuple[tuple[str, str, EdgeOrigin], ...]:
     """The checks of each step's references, and the edges, in one pass over the steps.
 
     The edges are those of :func:`step_edges` (DependsOn, then data, then branches), and the
@@ -75,16 +85,17 @@ def _check_steps(workflow: Workflow, parameters: set[str]) -> tuple[Edge, ...]:
     then dependencies on a Fail step, each at the first edge (in edge order) that fails it.
     Reading every step's expression list once serves the reference checks and the data edges;
     the graph of the edges is counted as they are made, for the cycle check (Kahn's
-    algorithm), with no pass over the edges afterwards."""
+    algorithm), with no pass over the edges afterwards. The edges are (source, target,
+    origin) rows."""
     steps = workflow.steps
     by_name = workflow._by_name
     fails = {step.name for step in steps if step.kind is StepKind.FAIL}
     children: dict[str, list[str]] = {step.name: [] for step in steps}
     waiting = dict.fromkeys(children, 0)
-    all_edges: list[Edge] = []
-    add = all_edges.append
-    self_edge: Edge | None = None  # the first edge from a step to itself
-    fail_edge: Edge | None = None  # the first edge out of a Fail step (not a branch)
+    rows: list[tuple[str, str, EdgeOrigin]] = []
+    add = rows.append
+    self_edge: tuple[str, str, EdgeOrigin] | None = None  # the first edge from a step to itself
+    fail_edge: tuple[str, str, EdgeOrigin] | None = None  # the first out of a Fail step
     depends_on, data = EdgeOrigin.DEPENDS_ON, EdgeOrigin.DATA
     for step in steps:
         name = step.name
@@ -103,7 +114,7 @@ def _check_steps(workflow: Workflow, parameters: set[str]) -> tuple[Edge, ...]:
                 continue
             origin, names = run
             for source in names:
-                edge = Edge(source, name, origin)
+                edge = (source, name, origin)
                 add(edge)
                 children[source].append(name)
                 waiting[name] += 1
@@ -117,29 +128,31 @@ def _check_steps(workflow: Workflow, parameters: set[str]) -> tuple[Edge, ...]:
                 (EdgeOrigin.ELSE_BRANCH, step.else_steps),
             ):
                 for child in branch:
-                    edge = Edge(name, child, origin)
+                    edge = (name, child, origin)
                     add(edge)
                     children[name].append(child)
                     waiting[child] += 1
                     if child == name and self_edge is None:
                         self_edge = edge
-    found = tuple(all_edges)
+    found = tuple(rows)
     if self_edge is not None:
+        _, target, origin = self_edge
         raise ValidationError(
-            f"step {shorten(self_edge.target)} depends on itself "
-            f"({_ORIGIN_WORDS[self_edge.origin]}); remove that dependency",
-            step=self_edge.target,
+            f"step {shorten(target)} depends on itself ({_ORIGIN_WORDS[origin]}); "
+            "remove that dependency",
+            step=target,
         )
     if not _is_acyclic(children, waiting):
-        remember_edges(workflow, found)
+        remember_edge_rows(workflow, found)
         _report_cycle(workflow)
     if fail_edge is not None:
+        source, target, origin = fail_edge
         raise ValidationError(
-            f"step {shorten(fail_edge.target)} depends on the Fail step "
-            f"{shorten(fail_edge.source)} ({_ORIGIN_WORDS[fail_edge.origin]}), but a Fail step "
-            "ends the execution, so this step could never run; remove that dependency",
-            step=fail_edge.target,
-            path="DependsOn" if fail_edge.origin is EdgeOrigin.DEPENDS_ON else "",
+            f"step {shorten(target)} depends on the Fail step {shorten(source)} "
+            f"({_ORIGIN_WORDS[origin]}), but a Fail step ends the execution, so this step "
+            "could never run; remove that dependency",
+            step=target,
+            path="DependsOn" if origin is EdgeOrigin.DEPENDS_ON else "",
         )
     return found
 

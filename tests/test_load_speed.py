@@ -20,12 +20,13 @@ from pipeglot.ir.graph import (
     build_graph,
     edges,
     reduced_edges,
+    step_edges,
     step_expressions,
     step_values,
     topological_order,
 )
 from pipeglot.ir.model import Step, StepKind, Workflow
-from pipeglot.ir.validate import MAX_NESTING
+from pipeglot.ir.validate import MAX_NESTING, validate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _DEPTH = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
@@ -172,3 +173,15 @@ def test_a_read_workflow_leaves_no_collection_pending_and_the_collector_as_it_wa
         assert gc.isenabled()
     else:
         raise AssertionError("a step without a Type was accepted")
+
+
+def test_reading_makes_no_edge_objects_and_the_remembered_rows_are_the_edges() -> None:
+    workflow = pipeglot.load(FIXTURES.joinpath("every-step-type.json").read_bytes())
+    assert workflow._edges is None and workflow._edge_rows
+    graph = build_graph(workflow)  # from the rows
+    walked = tuple(edge for step in workflow.steps for edge in step_edges(step))
+    assert edges(workflow) == walked and workflow._edges == walked
+    assert validate(workflow) == walked
+    fresh = dataclasses.replace(workflow)
+    assert fresh._edge_rows is None and fresh._edges is None
+    assert list(build_graph(fresh).edges(data=True)) == list(graph.edges(data=True))
