@@ -242,14 +242,22 @@ def _key(value: Any, walk: _Walk, hint: str, place: str) -> str:
                 walk.seen.add(text)
                 walk.hints.setdefault(text, reference.removeprefix("Execution."))
             return text
-        parts = [
-            encode_basestring(k) + ":" + _item_key(v, walk, k, place, f".{k}")
-            for k, v in value.items()
-        ]
+        parts = []
+        for k, v in value.items():  # a short string, most values, the short way
+            text = encode_basestring(v) if type(v) is str else None
+            if text is None or len(text) >= MIN_WIDTH:
+                text = _item_key(v, walk, k, place, f".{k}")
+            parts.append(encode_basestring(k) + ":" + text)
         text = "{" + ",".join(parts) + "}"
         walk.groups.setdefault((place, tuple(value)), []).append((walk.request, value))
     elif kind is list:
-        text = "[" + ",".join([_item_key(v, walk, hint, place, "[]") for v in value]) + "]"
+        parts = []
+        for v in value:  # as for a dict's values
+            text = encode_basestring(v) if type(v) is str else None
+            if text is None or len(text) >= MIN_WIDTH:
+                text = _item_key(v, walk, hint, place, "[]")
+            parts.append(text)
+        text = "[" + ",".join(parts) + "]"
     elif kind is str:
         text = encode_basestring(value)
         if len(text) < MIN_WIDTH:

@@ -175,9 +175,19 @@ def builder_json(writer: RequestWriter, value: Any) -> Any:
         arguments = tuple([(name, builder_json(writer, item)) for name, item in value.arguments])
         return ItemCall(value.function, arguments)
     if kind is dict:
-        return {key: builder_json(writer, item) for key, item in value.items()}
+        return {
+            key: item
+            if type(item) is str and KFP_PLACEHOLDER not in item
+            else builder_json(writer, item)
+            for key, item in value.items()
+        }
     if kind is list or kind is tuple:
-        return [builder_json(writer, item) for item in value]
+        return [
+            item
+            if type(item) is str and KFP_PLACEHOLDER not in item
+            else builder_json(writer, item)
+            for item in value
+        ]
     return writer(value)
 
 
