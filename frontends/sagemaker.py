@@ -359,6 +359,9 @@ class _Reader:
     def __init__(self) -> None:
         self.pointers: dict[str, str] = {}
         self.steps: list[Step] = []
+        # Equal property files are one object (records are immutable and compared by value):
+        # generated pipelines declare the same file on every step.
+        self.property_files: dict[tuple[str, str, str], tuple[PropertyFile, ...]] = {}
 
     def workflow(self, document: Any, name: str | None) -> Workflow:
         if not isinstance(document, dict):
@@ -511,7 +514,7 @@ class _Reader:
             description=get("Description", MISSING),
             cache_config=_read(fields, "CacheConfig", pointer, _cache_config),
             retry_policies=_read_list(fields, "RetryPolicies", pointer, _retry_policy),
-            property_files=_property_files(fields, pointer),
+            property_files=_property_files(fields, pointer, self.property_files),
             function_arn=get("FunctionArn", MISSING),
             sqs_queue_url=get("SqsQueueUrl", MISSING),
             output_parameters=_read_list(fields, "OutputParameters", pointer, _output_parameter),
@@ -620,13 +623,15 @@ def _read_list(
     return tuple(build(item, f"{pointer}/{key}/{i}") for i, item in enumerate(items))
 
 
-def _property_files(fields: dict[str, Any], pointer: str) -> tuple[PropertyFile, ...] | None:
+def _property_files(
+    fields: dict[str, Any], pointer: str, seen: dict[tuple[str, str, str], tuple[PropertyFile, ...]]
+) -> tuple[PropertyFile, ...] | None:
     """``_read_list(fields, "PropertyFiles", pointer, _property_file)``, faster for the usual
     list of complete property files (most job steps declare one); anything else is read by
-    that, to raise the same error."""
+    that, to raise the same error. A list of one file is ``seen[(name, output, path)]``."""
     items = fields.get("PropertyFiles")
     if type(items) is list:
-        files = []
+        files: list[PropertyFile] = []
         for item in items:
             if type(item) is not dict or not _PROPERTY_FILE_KEYS.issuperset(item):
                 break
@@ -636,6 +641,14 @@ def _property_files(fields: dict[str, Any], pointer: str) -> tuple[PropertyFile,
             if not (type(name) is str and name and type(output) is str and output
                     and type(path) is str and path):  # fmt: skip
                 break
+            if len(items) == 1:
+                key = (name, output, path)
+                known = seen.get(key)
+                if known is None:
+                    known = seen[key] = (
+                        PropertyFile(name=name, output_name=output, file_path=path, extra=NO_EXTRA),
+                    )
+                return known
             files.append(
                 PropertyFile(name=name, output_name=output, file_path=path, extra=NO_EXTRA)
             )
