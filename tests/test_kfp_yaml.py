@@ -193,9 +193,11 @@ def test_unique_names_are_kfps(calls):
 
 def test_compile_is_linear():
     """Python calls per step (unlike seconds, the same on a busy machine) at 100 and 400 steps
-    of the benchmark's pipeline: within 15%. kfp's builder still lists a DAG's task names once
-    per task of it (a few percent); unaided, its copies of each component, their names and the
-    conversion of every executor after every condition group add 55%."""
+    of the benchmark's pipeline, after a first compile: fewer at 400 (2,790 and 2,600: the
+    fixed costs spread over more steps). A quadratic term of kfp's builder adds calls per step
+    in proportion to the steps: its list of a DAG's task names made once per task gives 2,890
+    and 2,980; unaided, its copies of each component, their names and the conversion of every
+    executor after every condition group add 55%."""
     require_module("kfp")
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from generate import pipeline
@@ -204,11 +206,25 @@ def test_compile_is_linear():
     for size in (100, 400):
         source = json.dumps(pipeline(size))
         text = pipeglot.translate(source, write="kfp", unsupported="ignore")
+        if not per_step:  # once before: kfp's first compile imports and reads what it needs
+            compiled.compile_source(text)
         profile = cProfile.Profile()
         spec = profile.runcall(compiled.compile_source, text)
         per_step.append(pstats.Stats(profile).total_calls / size)
         assert len(spec) / size < 3_000  # bytes per step; kfp's own spec has 13,600
-    assert per_step[1] < 1.15 * per_step[0]
+    assert per_step[1] < per_step[0]
+
+
+def test_kfps_builder_is_the_one_helped():
+    """The installed kfp's ``build_spec_by_group`` is the source ``compiled`` edits (its list
+    of the DAG's task names moved out of its loop over the tasks): with another kfp, the
+    compile stays right (kfp's own function) but quadratic, and this says so."""
+    require_module("kfp")
+    from kfp.compiler import pipeline_spec_builder as builder
+
+    helped = compiled._names_listed_once(builder.build_spec_by_group)
+    assert helped is not None and helped is not builder.build_spec_by_group
+    assert helped.__globals__ is builder.__dict__  # kfp's names, patched ones too
 
 
 def test_deterministic_and_no_paths():
