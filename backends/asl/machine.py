@@ -77,6 +77,8 @@ START_CHILD = "arn:aws:states:::states:startExecution.sync:2"
 PARENT = "Main"
 
 Exit = Callable[[str | None], None]
+# The expression nodes that read step results (the expression types have no subclasses).
+_READS = (StepProperty, JsonGet)
 
 
 def build_definition(
@@ -181,6 +183,7 @@ class _Assembler:
         self.source_command: str | None = None  # what regenerates the machine, if known
         self._parameter_fail_state: State | None = None
         self._field_sizes: dict[tuple[str, str], int] = {}
+        self._reads: dict[str, list[Any]] | None = None  # see _collect_references
         self.diagnostics = diagnostics
         self.keys = data_keys(workflow.steps)
         self.values = Values(workflow, self.keys, diagnostics)
@@ -597,14 +600,18 @@ class _Assembler:
     def _collect_references(self) -> None:
         """Find which result fields of each step later states read (``Values.kept``)."""
         self.values.best_only = self._tuning_read_at_best_only()
+        if self._reads is None:  # the nodes that read results, once for both passes
+            self._reads = {
+                step.name: [n for n in self.expressions[step.name] if type(n) in _READS]
+                for step in self.workflow.steps
+            }
         for step in self.workflow.steps:
             self.values.current = step
-            for node in self.expressions[step.name]:
-                kind = type(node)  # the expression types have no subclasses
+            for node in self._reads[step.name]:
                 try:
-                    if kind is StepProperty:
+                    if type(node) is StepProperty:
                         self.values.step_property(node.step, node.path, rendered=False, node=node)
-                    elif kind is JsonGet:
+                    else:
                         self.values.json_get_location(node)
                 except NotExpressible:
                     pass  # reported when the step is built

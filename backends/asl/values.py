@@ -145,6 +145,8 @@ class Values:
         self._echoes: dict[int, tuple[StepProperty, Value]] = {}
         # Rendered once: each parameter's path, each execution variable's (of ``context``).
         self._parameter_refs: dict[str, Ref] = {}
+        # producer name -> (its step, its NameField, whether step_property has a case for it)
+        self._producers: dict[str, tuple[Step, NameField | None, bool]] = {}
         self._context_refs: dict[str, Ref] = {}
 
     def context_from_run(self) -> None:
@@ -328,13 +330,22 @@ class Values:
         ``rendered=False`` a plain result field is only recorded (None): the references pass
         needs no path, and that is most properties of a pipeline. ``node``, the property's
         IR node if there is one, lets what depends on the request alone be computed once."""
-        producer = self.workflow.step(producer_name)
+        known = self._producers.get(producer_name)
+        if known is None:
+            producer = self.workflow.step(producer_name)
+            spec = NAME_FIELDS.get(producer.kind)
+            special = producer.kind in _SPECIAL_PRODUCERS or (
+                spec is not None and not spec.per_attempt
+            )
+            known = self._producers[producer_name] = (producer, spec, special)
+        producer, spec, special = known
         key = self.keys[producer_name]
         if not path or not isinstance(path[0], Attribute):
             raise NotExpressible(f"Steps.{producer_name}{format_path(path)} names no property")
         head = path[0].name
+        if not special:  # a job's result field (most properties): none of the cases below
+            return self._result_field(producer, key, path, head, rendered, node)
         kind = producer.kind
-        spec = NAME_FIELDS.get(kind)
         if spec is not None and not spec.per_attempt and head == spec.field and len(path) == 1:
             return self.resource_name(producer)
         if kind is StepKind.CONDITION:
@@ -369,13 +380,25 @@ class Values:
                 return self.render(producer.arguments.get("ClusterId"))
             self.kept[producer_name].add("Step")
             return self._walk(fn.path("$", key, "Step"), path, None)
+        return self._result_field(producer, key, path, head, rendered, node)
+
+    def _result_field(
+        self,
+        producer: Step,
+        key: str,
+        path: tuple[PathPart, ...],
+        head: str,
+        rendered: bool,
+        node: StepProperty | None,
+    ) -> Ref | Value:
+        """A field of the step's described result (``step_property``'s common case)."""
         if self.echo_output_uris:
-            echoed = self._stable_echo(node or StepProperty(producer_name, path))
+            echoed = self._stable_echo(node or StepProperty(producer.name, path))
             if echoed is not None:
                 # Computed from the request, as SageMaker echoes it: nothing kept (the
                 # machine builder asks this of a pipeline whose kept results are large).
                 return self.render(echoed) if rendered else None
-        self.kept[producer_name].add(head)
+        self.kept[producer.name].add(head)
         if not rendered:
             return None
         arguments = producer.arguments if isinstance(producer.arguments, dict) else None
@@ -594,6 +617,22 @@ class Values:
 
 
 _EXPRESSION_KINDS = frozenset(EXPRESSION_TYPES)
+# The kinds whose properties step_property reads in a way of their own (besides the created
+# resources that keep their name: NameField.per_attempt False).
+_SPECIAL_PRODUCERS = frozenset(
+    {
+        StepKind.CONDITION,
+        StepKind.LAMBDA,
+        StepKind.CALLBACK,
+        StepKind.QUALITY_CHECK,
+        StepKind.CLARIFY_CHECK,
+        StepKind.AUTOML,
+        StepKind.TUNING,
+        StepKind.LINEAGE,
+        StepKind.EMR_SERVERLESS,
+        StepKind.EMR,
+    }
+)
 _JSON_GET_TOKEN = re.compile(r"\.?([A-Za-z0-9_\-:]+)|\[(\d+)\]|\['([^'\\]*)'\]")
 # Describe* fields that repeat what the create request said.
 _ECHOED_PATHS = frozenset({".OutputDataConfig.S3OutputPath", ".TransformOutput.S3OutputPath"})
