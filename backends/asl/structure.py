@@ -29,6 +29,7 @@ steps times its levels.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -219,6 +220,7 @@ class _Builder:
             root = node
             while parent[root] != root:
                 root = parent[root]
+            parent[node] = root
             if root in groups:
                 groups[root].append(node)
             else:
@@ -288,22 +290,21 @@ class _Builder:
         masks: list[int] = []
         sources: list[Sequence[int]]  # by boundary, the positions of the suffix's sources
         ends = [*boundaries[1:], count]
-        next_boundary = boundaries[0]
-        taken = 0
         if not sampled and not moved:
             # Every boundary starts a depth level, and a step's predecessors are all in
             # earlier levels, one of them in the level just before: the suffix's sources are
             # the steps of its first level.
             sources = [range(start, end) for start, end in zip(boundaries, ends, strict=True)]
-            for i, node in enumerate(ordered):
-                if i == next_boundary:  # the prefix is ordered[:i]
+            start = 0
+            for end in [*boundaries, count]:  # a level at a time: the prefix is ordered[:end]
+                for node in ordered[start:end]:
+                    sinks[high - node] = _ONE
+                    for other in preds[node]:
+                        if mark[other] == stamp:
+                            sinks[high - other] = _ZERO
+                if end < count:
                     masks.append(int(sinks, 2) << low)
-                    taken += 1
-                    next_boundary = ends[taken - 1]
-                sinks[high - node] = _ONE
-                for other in preds[node]:
-                    if mark[other] == stamp:
-                        sinks[high - other] = _ZERO
+                start = end
         else:
             position = self.position
             # before[i + 1]: how many candidate boundaries are at most i
@@ -314,6 +315,8 @@ class _Builder:
                 start = boundary
             before += [len(boundaries)] * (count - start)
             filed: list[list[int]] = [[] for _ in boundaries]
+            next_boundary = boundaries[0]
+            taken = 0
             for i, node in enumerate(ordered):
                 if i == next_boundary:
                     masks.append(int(sinks, 2) << low)
@@ -363,7 +366,7 @@ class _Builder:
         that must stay last after the deepest level; where each level starts but the first;
         and whether a step was moved last."""
         level = self.level
-        deepest = max(level[node] for node in nodes)
+        deepest = max(map(level.__getitem__, nodes))
         moved = False
         if self.keep:
             stamp, mark, succs = self.stamp, self.mark, self.succs
@@ -372,16 +375,12 @@ class _Builder:
                 if not any(mark[s] == stamp for s in succs[node]):
                     level[node] = deepest + 1
                     moved = True
-        by_level: list[list[int]] = [[] for _ in range(deepest + 2)]
-        for node in nodes:  # a stable bucket sort: within a level, the order of ``nodes``
-            by_level[level[node]].append(node)
-        ordered: list[int] = []
-        boundaries: list[int] = []
-        for bucket in by_level:
-            if bucket:
-                if ordered:
-                    boundaries.append(len(ordered))
-                ordered += bucket
+        # a stable sort (within a level, the order of ``nodes``), in C; a set taken from a
+        # level order is already sorted
+        ordered = sorted(nodes, key=level.__getitem__)
+        depths = list(map(level.__getitem__, ordered))
+        starts = (bisect.bisect_left(depths, depth) for depth in range(1, depths[-1] + 1))
+        boundaries = sorted(set(starts))  # a level that steps moved last left empty: once
         return ordered, boundaries, moved
 
     def _names(self, mask: int, low: int) -> tuple[str, ...]:
