@@ -119,7 +119,7 @@ def _ordered(
             members = _members(item)
             sort_key[key] = (position[item.condition], 1)
         for member in members:
-            for source in graph.predecessors(member):
+            for source in graph._pred[member]:  # networkx's own dict: no view per step
                 if source in key_of and source != key and len(guards[source]) == depth:
                     after[source].add(key)
         if isinstance(item, Branches) and item.condition in key_of:

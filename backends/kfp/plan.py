@@ -214,7 +214,7 @@ def _after(graph: nx.DiGraph, task: Task, drawn: set[tuple[str, str]]) -> tuple[
     wired, name = task.reads.steps, task.step.name
     return tuple(
         upstream
-        for upstream, data in graph.pred[name].items()
+        for upstream, data in graph._pred[name].items()  # networkx's own dict: no view
         if upstream not in wired
         and (upstream, name) in drawn
         and not set(data["origins"]) <= _BRANCH_ORIGINS
