@@ -421,7 +421,47 @@ def test_conditions_are_python_predicates_with_sagemakers_equality() -> None:
     # The runtime's equality is SageMaker's: values of different types are never equal.
     namespace: dict = {}
     runtime = (Path(airflow.__file__).parent / "runtime.py").read_text()
-    section = runtime.split("# section: conditions\n")[1].split("# section:")[0]
+    section = runtime.split("# section: equality\n")[1].split("# section:")[0]
     exec(compile(section, "runtime", "exec"), namespace)
     assert namespace["equal"](1, 1.0) and not namespace["equal"](True, 1)
     assert namespace["among"](1, [1.0]) and not namespace["among"](1, [True, "1"])
+
+
+def test_json_conditions_hold_as_sagemaker_decides() -> None:
+    # A condition in SageMaker's JSON form, its operands resolved first: Or, Not, In, Equals
+    # (never between types) and the ordered comparisons.
+    from pipeglot.backends.airflow.sections import runtime_sections
+
+    namespace: dict = {"json": json}
+    for text in runtime_sections({"expressions", "conditions", "equality", "condition_json"}):
+        exec(compile(text, "runtime", "exec"), namespace)
+    holds = namespace["holds"]
+    assert holds({"Type": "Not", "Condition": {"Type": "In", "QueryValue": 1, "Values": ["1"]}})
+    assert holds({"Type": "Or", "Conditions": [{"Type": "Equals", "LeftValue": True,
+                  "RightValue": 1}, {"Type": "LessThanOrEqualTo", "LeftValue": 2,
+                  "RightValue": 2.0}]})  # fmt: skip
+    assert not holds({"Type": "GreaterThan", "LeftValue": 1, "RightValue": 1})
+    with pytest.raises(TypeError):
+        holds({"Type": "LessThan", "LeftValue": "1", "RightValue": 2})
+
+    class TaskInstance:
+        def xcom_push(self, key: str, value: str) -> None:
+            self.pushed = (key, value)
+
+    ti = TaskInstance()
+    conditions = [{"Type": "Equals", "LeftValue": 1, "RightValue": 1.0}]
+    chooser = namespace["branch"](conditions, ["Yes"], ["No"], ["After"])
+    assert chooser(ti=ti) == ["Yes", "After"] and ti.pushed == ("Outcome", "True")
+
+
+def test_the_runtime_a_dag_carries_is_compact() -> None:
+    # The DAG processor compiles the whole file on every parse when bytecode is not cached:
+    # the abalone DAG's runtime helpers stay small (benchmarks/airflow_parse.py measures it).
+    from pipeglot.backends.airflow.sections import runtime_names
+
+    text = translate(Path(__file__).parent.parent / "examples" / "abalone.json")
+    tree = ast.parse(text)
+    runtime = runtime_names()
+    helpers = [n for n in tree.body if getattr(n, "name", None) in runtime]
+    assert len(helpers) <= 18  # 25 before the runtime was compacted
+    assert sum(1 for helper in helpers for _ in ast.walk(helper)) <= 1150  # AST nodes; 1460

@@ -7,7 +7,6 @@ the file will need, so that the assembly in dag_file.py writes exactly that and 
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Callable
 from typing import Any
@@ -277,24 +276,7 @@ class Emitter:
 
 
 def _step_output(function: str, node: StepProperty, name: str) -> Doc:
-    """``xcom("Step").Field.List["name"].Field`` when it fits on the line of ``name = ...`` and
-    every field reads as an attribute; else ``xcom("Step", "Field", "List", "name", ...)``."""
-    text = f"{function}({pysource.string_literal(node.step)})"
-    for part in node.path:
-        if isinstance(part, Attribute):
-            if not (part.name.isidentifier() and part.name[:1].isupper()) or keyword.iskeyword(
-                part.name
-            ):
-                break
-            text += f".{part.name}"
-        elif isinstance(part, Index):
-            text += f"[{part.position}]"
-        else:
-            key = part.name if isinstance(part, SelectByName) else part.key
-            text += f"[{pysource.string_literal(key)}]"
-    else:
-        if len(name) + 3 + len(text) <= pysource.LINE_LENGTH:
-            return Atom(text)
+    """``xcom("Step", "Field", "List", "name", ...)``: the step, then its property's path."""
     return call(function, literal(node.step), *map(_path_part, node.path))
 
 

@@ -29,24 +29,20 @@ from airflow.sdk.exceptions import AirflowFailException
 
 
 class Expression:
-    """A SageMaker expression (Get, Std:Join, Std:JsonGet), evaluated when the task runs."""
+    """A SageMaker expression (Get, Std:Join, ...), computed by ``evaluate`` as the task runs."""
+
+    def __init__(self, *args):
+        self.args = args
 
 
-class Run:
-    """What expressions read while one task runs: its context and, in a job step, the job name."""
-
-    def __init__(self, context, job_name=None):
-        self.context = context
-        self.job_name = job_name
-
-
-def evaluate(value, run):
-    """``value`` with every expression in it evaluated; containers are copied, never shared."""
+def evaluate(value, context, job=None):
+    """``value`` with each expression in it computed for this task (containers are copied);
+    ``job`` is the name of the job the task starts, if any."""
     if isinstance(value, dict):
-        return {key: evaluate(item, run) for key, item in value.items()}
+        return {key: evaluate(item, context, job) for key, item in value.items()}
     if isinstance(value, list):
-        return [evaluate(item, run) for item in value]
-    return value.evaluate(run) if isinstance(value, Expression) else value
+        return [evaluate(item, context, job) for item in value]
+    return value.evaluate(context, job) if isinstance(value, Expression) else value
 
 
 # section: as_text
@@ -61,14 +57,11 @@ def as_text(value):
 
 
 class Get(Expression):
-    """A SageMaker ``{"Get": reference}``, read by READERS[its first part]."""
+    """SageMaker's ``{"Get": "Parameters.Name"}``, read by READERS[its first part]."""
 
-    def __init__(self, reference):
-        self.reference = reference
-
-    def evaluate(self, run):
-        root, _, rest = self.reference.partition(".")
-        return READERS[root](rest, run)
+    def evaluate(self, context, job):
+        root, _, name = self.args[0].partition(".")
+        return READERS[root](name, context, job)
 
 
 # section: parameters
@@ -79,16 +72,15 @@ def param(name):
     return Get(f"Parameters.{name}")
 
 
-def parameter(name, run):
-    return run.context["params"][name]
+def parameter(name, context, job):
+    return context["params"][name]
 
 
 # section: execution
 
 
-def execution_variable(name, run):
+def execution_variable(name, context, job):
     """Execution.<name>; Airflow has no pipeline ARNs, so those stand in for SageMaker's."""
-    context = run.context
     dag_id = context["dag"].dag_id
     if name == "PipelineExecutionId":
         return execution_id(context)
@@ -102,21 +94,19 @@ def execution_variable(name, run):
         return (context["dag_run"].start_date or datetime.now(UTC)).isoformat()
     if name == "CurrentDateTime":
         return datetime.now(UTC).isoformat()
-    if run.job_name is None:
+    if job is None:
         raise ValueError(f"Execution.{name} is only known inside the step that runs the job")
-    return run.job_name
+    return job
 
 
 # section: experiment
 
 
-def experiment_value(name, run):
+def experiment_value(name, context, job):
     """PipelineExperimentConfig.<name>, with SageMaker's defaults (pipeline, execution)."""
     if name in EXPERIMENT_CONFIG:
-        return evaluate(EXPERIMENT_CONFIG[name], run)
-    if name == "ExperimentName":
-        return run.context["dag"].dag_id
-    return execution_id(run.context)
+        return evaluate(EXPERIMENT_CONFIG[name], context, job)
+    return context["dag"].dag_id if name == "ExperimentName" else execution_id(context)
 
 
 # section: execution_id
@@ -131,7 +121,7 @@ def execution_id(context):
 # section: steps
 
 # Step types whose provider operator returns {step type: Describe* response}.
-SAGEMAKER_OPERATOR_RESULTS = (
+SAGEMAKER_OPERATOR_RESULTS = {
     "Processing",
     "Training",
     "Transform",
@@ -139,7 +129,7 @@ SAGEMAKER_OPERATOR_RESULTS = (
     "Model",
     "EndpointConfig",
     "Endpoint",
-)
+}
 # A ['name'] part on one of these lists selects the item whose name field equals 'name'.
 NAME_FIELDS = {
     "Outputs": "OutputName",
@@ -154,63 +144,42 @@ NAME_FIELDS = {
 
 
 def xcom(step, *path):
-    """A step's property: the value at a path in what the step's task returned (its XCom),
-    written ``xcom("Train").ModelArtifacts.S3ModelArtifacts`` or ``xcom("Train", "A", 0)``.
-    A name on a list selects the item with that name (``.Outputs["train"]``), a number an item
-    by position, any other name a field or map key."""
-    return StepOutput(step, path)
+    """A step's property: the value at ``path`` in what the step's task returned (its XCom),
+    as in ``xcom("Train", "ModelArtifacts", "S3ModelArtifacts")``. A name on a list selects
+    the item with that name (``"Outputs", "train"``), a number an item by position."""
+    return StepOutput(step, *path)
 
 
 class StepOutput(Expression):
-    def __init__(self, step, path=()):
-        self.step = step
-        self.path = path
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return type(self)(self.step, (*self.path, name))
-
-    def __getitem__(self, key):
-        return type(self)(self.step, (*self.path, key))
-
-    def evaluate(self, run):
-        return step_property(self.step, self.path, run)
+    def evaluate(self, context, job):
+        return walk(step_result(self.args[0], context), self.args[1:])
 
 
-def step_property(step, path, run, value=None):
-    """The value at ``path`` in the step's result (or in ``value``, when given)."""
-    value, container = step_result(step, run) if value is None else value, None
+def walk(value, path, container=None):
+    """The value at ``path`` in ``value``."""
     for part in path:
-        if isinstance(part, int):
-            value = value[part]
-        elif isinstance(value, list):
-            value = select_by_name(value, NAME_FIELDS.get(container, "Name"), part)
+        if isinstance(value, list) and isinstance(part, str):
+            field = NAME_FIELDS.get(container, "Name")
+            matches = [item for item in value if item.get(field) == part]
+            if not matches:
+                raise KeyError(f"no item with {field} {part!r}")
+            value = matches[0]
         else:
             value, container = value[part], part
     return value
 
 
-def step_result(step, run):
+def step_result(step, context):
     """The step's properties from what its task returned (its XCom): the Describe* response of
     a job step, the OutputParameters of a Lambda or Callback step, the Outcome of a Condition."""
     task_id, step_type = STEP_RESULTS[step]
-    ti = run.context["ti"]
+    ti = context["ti"]
     if step_type == "Condition":
         return {"Outcome": ti.xcom_pull(task_ids=task_id, key="Outcome")}
     value = ti.xcom_pull(task_ids=task_id)
-    if value is None:
-        raise ValueError(f"step {step!r} (task {task_id!r}) has not returned a result")
     if step_type == "Lambda":
-        return {"OutputParameters": json.loads(value) if isinstance(value, str) else value}
+        return {"OutputParameters": json.loads(value)}  # the function's answer, as JSON text
     return value[step_type] if step_type in SAGEMAKER_OPERATOR_RESULTS else value
-
-
-def select_by_name(items, field, name):
-    for item in items:
-        if item.get(field) == name:
-            return item
-    raise KeyError(f"no item with {field} {name!r}")
 
 
 # section: tuning
@@ -218,13 +187,13 @@ def select_by_name(items, field, name):
 
 def tuning_xcom(step, *path):
     """``xcom`` for a tuning step's TrainingJobSummaries, which its Describe* response lacks."""
-    return TuningSummaries(step, path)
+    return TuningSummaries(step, *path)
 
 
 class TuningSummaries(StepOutput):
-    def evaluate(self, run):
-        summaries = tuning_summaries(step_result(self.step, run))
-        return step_property(self.step, self.path, run, {"TrainingJobSummaries": summaries})
+    def evaluate(self, context, job):
+        summaries = tuning_summaries(step_result(self.args[0], context))
+        return walk({"TrainingJobSummaries": summaries}, self.args[1:])
 
 
 def tuning_summaries(description):
@@ -247,33 +216,26 @@ def tuning_summaries(description):
 
 
 class Join(Expression):
-    """A SageMaker ``{"Std:Join": {"On": on, "Values": values}}``."""
+    """SageMaker's ``{"Std:Join": {"On": on, "Values": values}}``."""
 
-    def __init__(self, on, values):
-        self.on = on
-        self.values = values
-
-    def evaluate(self, run):
-        return self.on.join(as_text(evaluate(value, run)) for value in self.values)
+    def evaluate(self, context, job):
+        on, values = self.args
+        return on.join(map(as_text, evaluate(values, context, job)))
 
 
 # section: json_get
 
 
 class JsonGet(Expression):
-    """A SageMaker ``{"Std:JsonGet": ...}``: read a JSON file from S3, take the value at path."""
+    """SageMaker's ``{"Std:JsonGet": ...}``: read a JSON file from S3, take the value at path."""
 
-    def __init__(self, source, path):
-        self.source = source
-        self.path = path
-
-    def evaluate(self, run):
+    def evaluate(self, context, job):
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        bucket, key = S3Hook.parse_s3_url(as_text(evaluate(self.source, run)))
+        bucket, key = S3Hook.parse_s3_url(evaluate(self.args[0], context, job))
         value = json.loads(S3Hook().read_key(key=key, bucket_name=bucket))
         path = r"(?:^\$?\.?|\.)([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]"
-        for name, position, key, quoted in re.findall(path, self.path):
+        for name, position, key, quoted in re.findall(path, self.args[1]):
             value = value[int(position)] if position else value[name or key or quoted]
         return value
 
@@ -284,15 +246,10 @@ class JsonGet(Expression):
 class PropertyFile(Expression):
     """The S3 URI of a JSON file that a Processing step writes to one of its outputs."""
 
-    def __init__(self, step, output_name, file_path):
-        self.step = step
-        self.output_name = output_name
-        self.file_path = file_path
-
-    def evaluate(self, run):
-        outputs = step_property(self.step, ("ProcessingOutputConfig", "Outputs"), run)
-        output = select_by_name(outputs, "OutputName", self.output_name)
-        return output["S3Output"]["S3Uri"].rstrip("/") + "/" + self.file_path
+    def evaluate(self, context, job):
+        step, output, file_path = self.args
+        uri = xcom(step, "ProcessingOutputConfig", "Outputs", output, "S3Output", "S3Uri")
+        return uri.evaluate(context, job).rstrip("/") + "/" + file_path
 
 
 # section: resolved
@@ -300,7 +257,7 @@ class PropertyFile(Expression):
 
 def resolved(value):
     """A templated-field value that Airflow calls when the task starts, instead of rendering it."""
-    return lambda context, jinja_env=None: evaluate(value, Run(context))
+    return lambda context, jinja_env=None: evaluate(value, context)
 
 
 # section: resolved_json
@@ -308,9 +265,7 @@ def resolved(value):
 
 def resolved_json(value):
     """Like ``resolved``, for fields that take JSON text (a Lambda payload)."""
-    return lambda context, jinja_env=None: json.dumps(
-        evaluate(value, Run(context)), ensure_ascii=False
-    )
+    return lambda context, jinja_env=None: json.dumps(evaluate(value, context), ensure_ascii=False)
 
 
 # section: job_name
@@ -322,14 +277,13 @@ def request_with_job_name(request, name_key, max_length=63):
     SageMaker uses it (use_custom_job_prefix); the task id is the default."""
 
     def render(context, jinja_env=None):
-        ti = context["ti"]
-        prefix = evaluate(request.get(name_key), Run(context)) or ti.task_id
-        attempt = f"{context['dag'].dag_id}\n{context['run_id']}\n{ti.task_id}\n{ti.try_number}"
+        ti, rest = context["ti"], dict(request)
+        attempt = f"{ti.dag_id}\n{ti.run_id}\n{ti.task_id}\n{ti.try_number}"
+        prefix = evaluate(rest.pop(name_key, None), context) or ti.task_id
+        prefix = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-") or "step"
         digest = hashlib.sha256(attempt.encode()).hexdigest()[:12]
-        base = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-") or "step"
-        run = Run(context, f"{base[: max_length - 13].rstrip('-')}-{digest}")
-        rest = {key: value for key, value in request.items() if key != name_key}
-        return {name_key: run.job_name, **evaluate(rest, run)}
+        job = f"{prefix[: max_length - 13].rstrip('-')}-{digest}"
+        return {name_key: job, **evaluate(rest, context, job)}
 
     return render
 
@@ -338,15 +292,19 @@ def request_with_job_name(request, name_key, max_length=63):
 
 
 def branch_on(predicate, operands, if_steps, else_steps, always=()):
-    """``branch`` where the conditions are ``predicate``, a function of the resolved
-    ``operands``."""
+    """A branch callable: the steps of the branch that ``predicate`` of the resolved
+    ``operands`` chooses, plus ``always`` (downstream tasks that are not branch steps and so
+    must not be skipped). The Outcome, "True" or "False", is what later steps read."""
 
     def choose(**context):
-        outcome = bool(predicate(*evaluate(operands, Run(context))))
-        context["ti"].xcom_push(key="Outcome", value="True" if outcome else "False")
+        outcome = bool(predicate(*evaluate(operands, context)))
+        context["ti"].xcom_push(key="Outcome", value=str(outcome))
         return [*(if_steps if outcome else else_steps), *always]
 
     return choose
+
+
+# section: equality
 
 
 def among(query, values):
@@ -354,43 +312,35 @@ def among(query, values):
     return any(equal(query, value) for value in values)
 
 
-def is_number(value):
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def equal(left, right):
+    """SageMaker's Equals: values of different types are never equal, except numbers."""
     if is_number(left) and is_number(right):
         return left == right
     return type(left) is type(right) and left == right
+
+
+def is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 # section: condition_json
 
 
 def branch(conditions, if_steps, else_steps, always=()):
-    """A branch callable: the steps of the branch the AND-ed conditions choose, plus ``always``
-    (downstream tasks that are not branch steps and so must not be skipped)."""
-
-    def choose(**context):
-        run = Run(context)
-        outcome = all(holds(condition, run) for condition in conditions)
-        context["ti"].xcom_push(key="Outcome", value="True" if outcome else "False")
-        return [*(if_steps if outcome else else_steps), *always]
-
-    return choose
+    """``branch_on`` for conditions in SageMaker's JSON form: the if branch when all hold."""
+    return branch_on(lambda *met: all(map(holds, met)), conditions, if_steps, else_steps, always)
 
 
-def holds(condition, run):
+def holds(condition):
+    """Whether a resolved condition (its operands values, not expressions) holds."""
     kind = condition["Type"]
     if kind == "Not":
-        return not holds(condition["Condition"], run)
+        return not holds(condition["Condition"])
     if kind == "Or":
-        return any(holds(inner, run) for inner in condition["Conditions"])
+        return any(map(holds, condition["Conditions"]))
     if kind == "In":
-        query = evaluate(condition["QueryValue"], run)
-        return among(query, [evaluate(value, run) for value in condition["Values"]])
-    left = evaluate(condition["LeftValue"], run)
-    right = evaluate(condition["RightValue"], run)
+        return among(condition["QueryValue"], condition["Values"])
+    left, right = condition["LeftValue"], condition["RightValue"]
     if kind == "Equals":
         return equal(left, right)
     if not (is_number(left) and is_number(right)) and type(left) is not type(right):
@@ -409,7 +359,7 @@ def fail_with(message):
     """A callable that fails the run with the Fail step's message (evaluated at run time)."""
 
     def fail(**context):
-        raise AirflowFailException(as_text(evaluate(message, Run(context))))
+        raise AirflowFailException(as_text(evaluate(message, context)))
 
     return fail
 
@@ -440,21 +390,19 @@ def sagemaker_request(request, create, describe, name_key, arn_key, status_key, 
 
         from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 
-        client = SageMakerHook().conn
-        sent = request(context)
+        client, sent = SageMakerHook().conn, request(context)
         created = getattr(client, create)(**sent)
         name = sent.get(name_key) or created[arn_key]
         while True:
             description = getattr(client, describe)(**{name_key: name})
-            status = description.get(status_key) if status_key else None
+            status = description.get(status_key)
             if status in failed:
                 reason = description.get("FailureReason", "")
                 raise AirflowFailException(f"{name} ended {status}: {reason}")
             if status is None or status in done:
-                break
+                description.pop("ResponseMetadata", None)
+                return json.loads(json.dumps(description, default=str))
             time.sleep(30)
-        description.pop("ResponseMetadata", None)
-        return json.loads(json.dumps(description, default=str))
 
     return send
 
@@ -580,14 +528,13 @@ def send_callback(queue_url, arguments, execution_arn):
 
         from airflow.providers.amazon.aws.hooks.sqs import SqsHook
 
-        run = Run(context)
-        url = evaluate(queue_url, run)
+        url = evaluate(queue_url, context)
         base, fifo = (url[:-5], ".fifo") if url.endswith(".fifo") else (url, "")
         token = f"{base}-replies{fifo}#{secrets.token_hex(16)}"
         body = {
             "token": token,
-            "pipelineExecutionArn": evaluate(execution_arn, run),
-            "arguments": evaluate(arguments, run),
+            "pipelineExecutionArn": evaluate(execution_arn, context),
+            "arguments": evaluate(arguments, context),
             "status": "Executing",
         }
         fifo_ids = {"MessageGroupId": token[-32:], "MessageDeduplicationId": token[-32:]}

@@ -40,6 +40,8 @@ def condition(emitter: Emitter, step: Step) -> Task:
         function = emitter.identifiers.helper(f"{step.name}_holds")
         signature = Group(f"def {function}(", tuple(map(Atom, written.parameters)), "):")
         emitter.functions.append(f"{render(signature)}\n{returned}")
+        if written.helpers:  # equal() or among(): SageMaker's equality
+            emitter.need("equality")
         operands = emitter.value(written.operands)
         chooser = call("branch_on", Atom(function), operands, **arguments)
         return Task("BranchPythonOperator", {"python_callable": chooser})

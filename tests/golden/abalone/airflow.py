@@ -26,24 +26,20 @@ from airflow.sdk.exceptions import AirflowFailException
 
 
 class Expression:
-    """A SageMaker expression (Get, Std:Join, Std:JsonGet), evaluated when the task runs."""
+    """A SageMaker expression (Get, Std:Join, ...), computed by ``evaluate`` as the task runs."""
+
+    def __init__(self, *args):
+        self.args = args
 
 
-class Run:
-    """What expressions read while one task runs: its context and, in a job step, the job name."""
-
-    def __init__(self, context, job_name=None):
-        self.context = context
-        self.job_name = job_name
-
-
-def evaluate(value, run):
-    """``value`` with every expression in it evaluated; containers are copied, never shared."""
+def evaluate(value, context, job=None):
+    """``value`` with each expression in it computed for this task (containers are copied);
+    ``job`` is the name of the job the task starts, if any."""
     if isinstance(value, dict):
-        return {key: evaluate(item, run) for key, item in value.items()}
+        return {key: evaluate(item, context, job) for key, item in value.items()}
     if isinstance(value, list):
-        return [evaluate(item, run) for item in value]
-    return value.evaluate(run) if isinstance(value, Expression) else value
+        return [evaluate(item, context, job) for item in value]
+    return value.evaluate(context, job) if isinstance(value, Expression) else value
 
 
 def as_text(value):
@@ -52,14 +48,11 @@ def as_text(value):
 
 
 class Get(Expression):
-    """A SageMaker ``{"Get": reference}``, read by READERS[its first part]."""
+    """SageMaker's ``{"Get": "Parameters.Name"}``, read by READERS[its first part]."""
 
-    def __init__(self, reference):
-        self.reference = reference
-
-    def evaluate(self, run):
-        root, _, rest = self.reference.partition(".")
-        return READERS[root](rest, run)
+    def evaluate(self, context, job):
+        root, _, name = self.args[0].partition(".")
+        return READERS[root](name, context, job)
 
 
 def param(name):
@@ -67,12 +60,12 @@ def param(name):
     return Get(f"Parameters.{name}")
 
 
-def parameter(name, run):
-    return run.context["params"][name]
+def parameter(name, context, job):
+    return context["params"][name]
 
 
 # Step types whose provider operator returns {step type: Describe* response}.
-SAGEMAKER_OPERATOR_RESULTS = (
+SAGEMAKER_OPERATOR_RESULTS = {
     "Processing",
     "Training",
     "Transform",
@@ -80,7 +73,7 @@ SAGEMAKER_OPERATOR_RESULTS = (
     "Model",
     "EndpointConfig",
     "Endpoint",
-)
+}
 # A ['name'] part on one of these lists selects the item whose name field equals 'name'.
 NAME_FIELDS = {
     "Outputs": "OutputName",
@@ -95,90 +88,62 @@ NAME_FIELDS = {
 
 
 def xcom(step, *path):
-    """A step's property: the value at a path in what the step's task returned (its XCom),
-    written ``xcom("Train").ModelArtifacts.S3ModelArtifacts`` or ``xcom("Train", "A", 0)``.
-    A name on a list selects the item with that name (``.Outputs["train"]``), a number an item
-    by position, any other name a field or map key."""
-    return StepOutput(step, path)
+    """A step's property: the value at ``path`` in what the step's task returned (its XCom),
+    as in ``xcom("Train", "ModelArtifacts", "S3ModelArtifacts")``. A name on a list selects
+    the item with that name (``"Outputs", "train"``), a number an item by position."""
+    return StepOutput(step, *path)
 
 
 class StepOutput(Expression):
-    def __init__(self, step, path=()):
-        self.step = step
-        self.path = path
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return type(self)(self.step, (*self.path, name))
-
-    def __getitem__(self, key):
-        return type(self)(self.step, (*self.path, key))
-
-    def evaluate(self, run):
-        return step_property(self.step, self.path, run)
+    def evaluate(self, context, job):
+        return walk(step_result(self.args[0], context), self.args[1:])
 
 
-def step_property(step, path, run, value=None):
-    """The value at ``path`` in the step's result (or in ``value``, when given)."""
-    value, container = step_result(step, run) if value is None else value, None
+def walk(value, path, container=None):
+    """The value at ``path`` in ``value``."""
     for part in path:
-        if isinstance(part, int):
-            value = value[part]
-        elif isinstance(value, list):
-            value = select_by_name(value, NAME_FIELDS.get(container, "Name"), part)
+        if isinstance(value, list) and isinstance(part, str):
+            field = NAME_FIELDS.get(container, "Name")
+            matches = [item for item in value if item.get(field) == part]
+            if not matches:
+                raise KeyError(f"no item with {field} {part!r}")
+            value = matches[0]
         else:
             value, container = value[part], part
     return value
 
 
-def step_result(step, run):
+def step_result(step, context):
     """The step's properties from what its task returned (its XCom): the Describe* response of
     a job step, the OutputParameters of a Lambda or Callback step, the Outcome of a Condition."""
     task_id, step_type = STEP_RESULTS[step]
-    ti = run.context["ti"]
+    ti = context["ti"]
     if step_type == "Condition":
         return {"Outcome": ti.xcom_pull(task_ids=task_id, key="Outcome")}
     value = ti.xcom_pull(task_ids=task_id)
-    if value is None:
-        raise ValueError(f"step {step!r} (task {task_id!r}) has not returned a result")
     if step_type == "Lambda":
-        return {"OutputParameters": json.loads(value) if isinstance(value, str) else value}
+        return {"OutputParameters": json.loads(value)}  # the function's answer, as JSON text
     return value[step_type] if step_type in SAGEMAKER_OPERATOR_RESULTS else value
 
 
-def select_by_name(items, field, name):
-    for item in items:
-        if item.get(field) == name:
-            return item
-    raise KeyError(f"no item with {field} {name!r}")
-
-
 class Join(Expression):
-    """A SageMaker ``{"Std:Join": {"On": on, "Values": values}}``."""
+    """SageMaker's ``{"Std:Join": {"On": on, "Values": values}}``."""
 
-    def __init__(self, on, values):
-        self.on = on
-        self.values = values
-
-    def evaluate(self, run):
-        return self.on.join(as_text(evaluate(value, run)) for value in self.values)
+    def evaluate(self, context, job):
+        on, values = self.args
+        return on.join(map(as_text, evaluate(values, context, job)))
 
 
 class JsonGet(Expression):
-    """A SageMaker ``{"Std:JsonGet": ...}``: read a JSON file from S3, take the value at path."""
+    """SageMaker's ``{"Std:JsonGet": ...}``: read a JSON file from S3, take the value at path."""
 
-    def __init__(self, source, path):
-        self.source = source
-        self.path = path
-
-    def evaluate(self, run):
+    def evaluate(self, context, job):
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        bucket, key = S3Hook.parse_s3_url(as_text(evaluate(self.source, run)))
+        bucket, key = S3Hook.parse_s3_url(evaluate(self.args[0], context, job))
         value = json.loads(S3Hook().read_key(key=key, bucket_name=bucket))
         path = r"(?:^\$?\.?|\.)([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]"
-        for name, position, key, quoted in re.findall(path, self.path):
+        for name, position, key, quoted in re.findall(path, self.args[1]):
             value = value[int(position)] if position else value[name or key or quoted]
         return value
 
@@ -186,20 +151,15 @@ class JsonGet(Expression):
 class PropertyFile(Expression):
     """The S3 URI of a JSON file that a Processing step writes to one of its outputs."""
 
-    def __init__(self, step, output_name, file_path):
-        self.step = step
-        self.output_name = output_name
-        self.file_path = file_path
-
-    def evaluate(self, run):
-        outputs = step_property(self.step, ("ProcessingOutputConfig", "Outputs"), run)
-        output = select_by_name(outputs, "OutputName", self.output_name)
-        return output["S3Output"]["S3Uri"].rstrip("/") + "/" + self.file_path
+    def evaluate(self, context, job):
+        step, output, file_path = self.args
+        uri = xcom(step, "ProcessingOutputConfig", "Outputs", output, "S3Output", "S3Uri")
+        return uri.evaluate(context, job).rstrip("/") + "/" + file_path
 
 
 def resolved(value):
     """A templated-field value that Airflow calls when the task starts, instead of rendering it."""
-    return lambda context, jinja_env=None: evaluate(value, Run(context))
+    return lambda context, jinja_env=None: evaluate(value, context)
 
 
 def request_with_job_name(request, name_key, max_length=63):
@@ -208,50 +168,35 @@ def request_with_job_name(request, name_key, max_length=63):
     SageMaker uses it (use_custom_job_prefix); the task id is the default."""
 
     def render(context, jinja_env=None):
-        ti = context["ti"]
-        prefix = evaluate(request.get(name_key), Run(context)) or ti.task_id
-        attempt = f"{context['dag'].dag_id}\n{context['run_id']}\n{ti.task_id}\n{ti.try_number}"
+        ti, rest = context["ti"], dict(request)
+        attempt = f"{ti.dag_id}\n{ti.run_id}\n{ti.task_id}\n{ti.try_number}"
+        prefix = evaluate(rest.pop(name_key, None), context) or ti.task_id
+        prefix = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-") or "step"
         digest = hashlib.sha256(attempt.encode()).hexdigest()[:12]
-        base = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-") or "step"
-        run = Run(context, f"{base[: max_length - 13].rstrip('-')}-{digest}")
-        rest = {key: value for key, value in request.items() if key != name_key}
-        return {name_key: run.job_name, **evaluate(rest, run)}
+        job = f"{prefix[: max_length - 13].rstrip('-')}-{digest}"
+        return {name_key: job, **evaluate(rest, context, job)}
 
     return render
 
 
 def branch_on(predicate, operands, if_steps, else_steps, always=()):
-    """``branch`` where the conditions are ``predicate``, a function of the resolved
-    ``operands``."""
+    """A branch callable: the steps of the branch that ``predicate`` of the resolved
+    ``operands`` chooses, plus ``always`` (downstream tasks that are not branch steps and so
+    must not be skipped). The Outcome, "True" or "False", is what later steps read."""
 
     def choose(**context):
-        outcome = bool(predicate(*evaluate(operands, Run(context))))
-        context["ti"].xcom_push(key="Outcome", value="True" if outcome else "False")
+        outcome = bool(predicate(*evaluate(operands, context)))
+        context["ti"].xcom_push(key="Outcome", value=str(outcome))
         return [*(if_steps if outcome else else_steps), *always]
 
     return choose
-
-
-def among(query, values):
-    """SageMaker's In: ``query`` equals one of ``values`` (by ``equal``)."""
-    return any(equal(query, value) for value in values)
-
-
-def is_number(value):
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def equal(left, right):
-    if is_number(left) and is_number(right):
-        return left == right
-    return type(left) is type(right) and left == right
 
 
 def fail_with(message):
     """A callable that fails the run with the Fail step's message (evaluated at run time)."""
 
     def fail(**context):
-        raise AirflowFailException(as_text(evaluate(message, Run(context))))
+        raise AirflowFailException(as_text(evaluate(message, context)))
 
     return fail
 
@@ -267,21 +212,19 @@ def sagemaker_request(request, create, describe, name_key, arn_key, status_key, 
 
         from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 
-        client = SageMakerHook().conn
-        sent = request(context)
+        client, sent = SageMakerHook().conn, request(context)
         created = getattr(client, create)(**sent)
         name = sent.get(name_key) or created[arn_key]
         while True:
             description = getattr(client, describe)(**{name_key: name})
-            status = description.get(status_key) if status_key else None
+            status = description.get(status_key)
             if status in failed:
                 reason = description.get("FailureReason", "")
                 raise AirflowFailException(f"{name} ended {status}: {reason}")
             if status is None or status in done:
-                break
+                description.pop("ResponseMetadata", None)
+                return json.loads(json.dumps(description, default=str))
             time.sleep(30)
-        description.pop("ResponseMetadata", None)
-        return json.loads(json.dumps(description, default=str))
 
     return send
 
@@ -322,7 +265,7 @@ ABALONE_PROCESS_VALIDATION_S3_URI = xcom(
     "S3Output",
     "S3Uri",
 )
-ABALONE_TRAIN_S3_MODEL_ARTIFACTS = xcom("AbaloneTrain").ModelArtifacts.S3ModelArtifacts
+ABALONE_TRAIN_S3_MODEL_ARTIFACTS = xcom("AbaloneTrain", "ModelArtifacts", "S3ModelArtifacts")
 ABALONE_PROCESS_TEST_S3_URI = xcom(
     "AbaloneProcess",
     "ProcessingOutputConfig",
@@ -331,7 +274,7 @@ ABALONE_PROCESS_TEST_S3_URI = xcom(
     "S3Output",
     "S3Uri",
 )
-ABALONE_CREATE_MODEL_CREATE_MODEL_MODEL_NAME = xcom("AbaloneCreateModel-CreateModel").ModelName
+ABALONE_CREATE_MODEL_CREATE_MODEL_MODEL_NAME = xcom("AbaloneCreateModel-CreateModel", "ModelName")
 
 
 def processing_input(input_name, s3_uri, local_path):
@@ -636,7 +579,7 @@ with DAG(
     ]
     abalone_create_model_create_model >> abalone_transform
 # pipeglot-provenance v1 begin (JSON; join the lines as they are)
-# {"file":"075fb20b85a7","definition":{"Metadata":{},"PipelineExperimentConfig":{"ExperimentName":
+# {"file":"4358b922f7ce","definition":{"Metadata":{},"PipelineExperimentConfig":{"ExperimentName":
 # {"Get":"Execution.PipelineName"},"TrialName":{"Get":"Execution.PipelineExecutionId"}}},"steps":{
 # "PropertyFiles":[[[{"PropertyFileName":"EvaluationReport","OutputName":"evaluation","FilePath":"
 # evaluation.json"}],["AbaloneEval"]]]}}
