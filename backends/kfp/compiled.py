@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import io
 import sys
 import tempfile
 import uuid
@@ -131,10 +132,24 @@ def _commented(header: str) -> str:
 
 
 def _yaml(documents: list[dict[str, Any]]) -> str:
-    """The documents as YAML, keys sorted as kfp sorts them, multi-line text as literal blocks."""
-    import yaml
-
-    text = yaml.dump_all(documents, Dumper=_dumper(), sort_keys=True, width=_NO_FOLDING)
+    """The documents as YAML, keys sorted as kfp sorts them, multi-line text as literal blocks:
+    ``yaml.dump_all(documents, Dumper=_dumper(), sort_keys=True, width=_NO_FOLDING)``, with
+    each document's nodes made by ``_nodes`` (PyYAML's representer, the short way)."""
+    stream = io.StringIO()
+    dumper = _dumper()(stream, default_flow_style=False, sort_keys=True, width=_NO_FOLDING)
+    try:
+        dumper.open()
+        for document in documents:
+            try:
+                node = _nodes(document, dumper, set())
+            except _OwnWay:  # a value held twice (an anchor), keys of mixed types
+                dumper.represent(document)
+            else:
+                dumper.serialize(node)
+        dumper.close()
+    finally:
+        dumper.dispose()
+    text = stream.getvalue()
     # libyaml ends a document whose last block scalar keeps its final newlines with the
     # optional end marker "..."; PyYAML's own emitter does not. The same document either way.
     return text[: -len("...\n")] if text.endswith("\n...\n") else text
@@ -147,10 +162,61 @@ def _dumper() -> type:
     base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
     class SpecDumper(base):  # type: ignore[misc, valid-type]
-        pass
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # Which tag a scalar's text would be read as, for each text: the emitter asks
+            # twice per scalar, and kfp's specs repeat their texts (names, types) many times.
+            self.resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            if kind is not yaml.ScalarNode:
+                return super().resolve(kind, value, implicit)
+            key = (value, implicit)
+            tag = self.resolved.get(key)
+            if tag is None:
+                tag = self.resolved[key] = super().resolve(kind, value, implicit)
+            return tag
 
     SpecDumper.add_representer(str, _represent_text)
     return SpecDumper
+
+
+class _OwnWay(Exception):
+    """A document that PyYAML's representer writes its own way."""
+
+
+def _nodes(value: Any, dumper: Any, seen: set[int]) -> Any:
+    """The YAML node of ``value``, as the dumper's representer makes it (``_represent_text``
+    for text, block style, sorted keys); a value other than text, dict or list by the
+    representer itself. A container met twice (PyYAML writes an anchor) or keys that do not
+    sort raise ``_OwnWay``."""
+    kind = type(value)
+    if kind is str:
+        return _yaml_nodes().ScalarNode(_STR, value, style="|" if "\n" in value else None)
+    if kind is dict or kind is list:
+        if id(value) in seen:
+            raise _OwnWay
+        seen.add(id(value))
+        if kind is dict:
+            try:
+                pairs = sorted(value.items())
+            except TypeError:
+                raise _OwnWay from None
+            items = [(_nodes(k, dumper, seen), _nodes(v, dumper, seen)) for k, v in pairs]
+            return _yaml_nodes().MappingNode(_MAP, items, flow_style=False)
+        items = [_nodes(item, dumper, seen) for item in value]
+        return _yaml_nodes().SequenceNode(_SEQ, items, flow_style=False)
+    return dumper.represent_data(value)
+
+
+@functools.cache
+def _yaml_nodes() -> Any:
+    import yaml.nodes
+
+    return yaml.nodes
+
+
+_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "map", "seq"))
 
 
 def _represent_text(dumper: Any, text: str) -> Any:
