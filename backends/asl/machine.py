@@ -50,7 +50,7 @@ from pipeglot.backends.asl.steps import BUILDERS, CONTINUE, SDK_ARN, Build, Stat
 from pipeglot.backends.asl.values import Kept, Values
 from pipeglot.diagnostics import Diagnostics, Fidelity
 from pipeglot.ir.expressions import Attribute, Index, JsonGet, PropertyFileRef, StepProperty
-from pipeglot.ir.graph import EdgeOrigin, step_edges, step_expressions
+from pipeglot.ir.graph import EdgeOrigin, edges, step_expressions
 from pipeglot.ir.model import MISSING, Step, StepKind, Workflow
 from pipeglot.ir.regions import regions_of
 from pipeglot.ir.sagemaker import TUNING_SUMMARIES_FIELD
@@ -210,11 +210,7 @@ class _Assembler:
         # One expression walk per step: for the edges, the fields later states read, and the
         # property files each step reads.
         self.expressions = {step.name: step_expressions(step) for step in self.workflow.steps}
-        all_edges = [
-            edge
-            for step in self.workflow.steps
-            for edge in step_edges(step, self.expressions[step.name])
-        ]
+        all_edges = edges(self.workflow)  # found once while reading, in document order
         for edge in all_edges:
             if edge.source not in names or edge.target not in names:
                 continue
