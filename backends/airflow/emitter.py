@@ -276,8 +276,17 @@ class Emitter:
 
 
 def _step_output(function: str, node: StepProperty, name: str) -> Doc:
-    """``xcom("Step", "Field", "List", "name", ...)``: the step, then its property's path."""
-    return call(function, literal(node.step), *map(_path_part, node.path))
+    """``xcom("Step", "Field", "List", "name", ...)``: the step, then its property's path; as
+    ``ruff format`` lays it out, on the line of ``name = ``, else its arguments on one line of
+    their own when they fit there, else one per line."""
+    arguments = [literal(node.step), *map(_path_part, node.path)]
+    if all(isinstance(argument, Atom) for argument in arguments):
+        listed = ", ".join(argument.text for argument in arguments)
+        if len(name) + len(f" = {function}({listed})") <= pysource.LINE_LENGTH:
+            return Atom(f"{function}({listed})")
+        if len(pysource.INDENT + listed) <= pysource.LINE_LENGTH:
+            return Atom(f"{function}(\n{pysource.INDENT}{listed}\n)")
+    return call(function, *arguments)
 
 
 def _path_part(part: PathPart) -> Doc:

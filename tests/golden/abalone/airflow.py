@@ -250,29 +250,14 @@ TRAINING_IMAGE = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost
 # What tasks read from earlier steps (xcom: the result of the step's task) and from
 # the run (Get).
 ABALONE_PROCESS_TRAIN_S3_URI = xcom(
-    "AbaloneProcess",
-    "ProcessingOutputConfig",
-    "Outputs",
-    "train",
-    "S3Output",
-    "S3Uri",
+    "AbaloneProcess", "ProcessingOutputConfig", "Outputs", "train", "S3Output", "S3Uri"
 )
 ABALONE_PROCESS_VALIDATION_S3_URI = xcom(
-    "AbaloneProcess",
-    "ProcessingOutputConfig",
-    "Outputs",
-    "validation",
-    "S3Output",
-    "S3Uri",
+    "AbaloneProcess", "ProcessingOutputConfig", "Outputs", "validation", "S3Output", "S3Uri"
 )
 ABALONE_TRAIN_S3_MODEL_ARTIFACTS = xcom("AbaloneTrain", "ModelArtifacts", "S3ModelArtifacts")
 ABALONE_PROCESS_TEST_S3_URI = xcom(
-    "AbaloneProcess",
-    "ProcessingOutputConfig",
-    "Outputs",
-    "test",
-    "S3Output",
-    "S3Uri",
+    "AbaloneProcess", "ProcessingOutputConfig", "Outputs", "test", "S3Output", "S3Uri"
 )
 ABALONE_CREATE_MODEL_CREATE_MODEL_MODEL_NAME = xcom("AbaloneCreateModel-CreateModel", "ModelName")
 
@@ -579,7 +564,7 @@ with DAG(
     ]
     abalone_create_model_create_model >> abalone_transform
 # pipeglot-provenance v1 begin (JSON; join the lines as they are)
-# {"file":"4358b922f7ce","definition":{"Metadata":{},"PipelineExperimentConfig":{"ExperimentName":
+# {"file":"25ec90fb2abe","definition":{"Metadata":{},"PipelineExperimentConfig":{"ExperimentName":
 # {"Get":"Execution.PipelineName"},"TrialName":{"Get":"Execution.PipelineExecutionId"}}},"steps":{
 # "PropertyFiles":[[[{"PropertyFileName":"EvaluationReport","OutputName":"evaluation","FilePath":"
 # evaluation.json"}],["AbaloneEval"]]]}}
