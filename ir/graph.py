@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
@@ -229,6 +229,19 @@ def reduced_edges(workflow: Workflow, graph: nx.DiGraph | None = None) -> tuple[
     return tuple(kept)
 
 
+def kahn_order(children: Mapping[str, Iterable[str]], waiting: dict[str, int]) -> list[str]:
+    """Kahn's algorithm: the nodes in a topological order, each once its last parent is done.
+    ``children`` maps each node to the targets of its edges, ``waiting`` counts the edges into
+    each node (and is used up). Shorter than ``waiting`` exactly when there is a cycle."""
+    order = [node for node, count in waiting.items() if not count]
+    for node in order:  # grows while it is read
+        for child in children[node]:
+            waiting[child] -= 1
+            if not waiting[child]:
+                order.append(child)
+    return order
+
+
 def _transitive_reduction(graph: nx.DiGraph) -> set[tuple[str, str]]:
     """The edges of the transitive reduction of the acyclic ``graph``, in time linear in its
     edges times its nodes / 64: descendants are bitsets (Python ints), built in reverse
@@ -239,12 +252,7 @@ def _transitive_reduction(graph: nx.DiGraph) -> set[tuple[str, str]]:
     Kahn's, over the adjacency dicts."""
     successors = graph._succ
     waiting = {node: len(parents) for node, parents in graph._pred.items()}
-    order = [node for node, count in waiting.items() if not count]
-    for node in order:  # grows while it is read: each node once, when its last parent is done
-        for child in successors[node]:
-            waiting[child] -= 1
-            if not waiting[child]:
-                order.append(child)
+    order = kahn_order(successors, waiting)
     if len(order) != len(waiting):
         raise nx.NetworkXUnfeasible("the step graph has a cycle")
     position = {node: index for index, node in enumerate(order)}

@@ -30,6 +30,7 @@ from pipeglot.ir.graph import (
     build_graph,
     edges,
     find_cycle,
+    kahn_order,
     remember_edge_rows,
     step_expressions,
 )
@@ -362,13 +363,7 @@ def _is_acyclic(children: dict[str, list[str]], waiting: dict[str, int]) -> bool
 
     No graph is built here (a third of the time of building networkx's and asking it);
     writers that need one build it once, later."""
-    ready = [name for name, count in waiting.items() if not count]
-    for name in ready:  # grows while it is read: each step once, when its last parent is done
-        for child in children[name]:
-            waiting[child] -= 1
-            if not waiting[child]:
-                ready.append(child)
-    return len(ready) == len(waiting)
+    return len(kahn_order(children, waiting)) == len(waiting)
 
 
 _ORIGIN_WORDS = {
