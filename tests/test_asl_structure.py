@@ -88,25 +88,21 @@ def reference(graph: Graph) -> tuple[structure.Block | None, list[ExtraWait]]:
     rank = {node: i for i, node in enumerate(order)}
     waits: list[ExtraWait] = []
 
-    def ancestors(node: str, inside: set[str]) -> set[str]:
+    def reached(node: str, inside: set[str], neighbours: dict[str, list[str]]) -> set[str]:
         found: set[str] = set()
         stack = [node]
         while stack:
-            for other in predecessors[stack.pop()]:
+            for other in neighbours[stack.pop()]:
                 if other in inside and other not in found:
                     found.add(other)
                     stack.append(other)
         return found
 
+    def ancestors(node: str, inside: set[str]) -> set[str]:
+        return reached(node, inside, predecessors)
+
     def descendants(node: str, inside: set[str]) -> set[str]:
-        found: set[str] = set()
-        stack = [node]
-        while stack:
-            for other in successors[stack.pop()]:
-                if other in inside and other not in found:
-                    found.add(other)
-                    stack.append(other)
-        return found
+        return reached(node, inside, successors)
 
     def components(nodes: list[str], inside: set[str]) -> list[list[str]]:
         label: dict[str, int] = {}
