@@ -156,6 +156,85 @@ def test_the_yaml_is_pyyamls_with_either_emitter(path, monkeypatch):
         compiled._dumper.cache_clear()
 
 
+def _pyyamls(document: Any, dumper: type) -> str:
+    """What ``compiled`` has PyYAML write for one document, ``dumper`` its dumper class."""
+    text = yaml.dump_all([document], Dumper=dumper, sort_keys=True, width=compiled._NO_FOLDING)
+    return text[: -len("...\n")] if text.endswith("\n...\n") else text
+
+
+def _dumpers() -> list[type]:
+    """``compiled``'s dumper class with libyaml's emitter (where PyYAML has it) and with
+    PyYAML's own."""
+    with_libyaml = compiled._dumper()
+
+    class Python(yaml.SafeDumper):
+        pass
+
+    Python.add_representer(str, compiled._represent_text)
+    return [with_libyaml, Python]
+
+
+_TRICKY = st.text(
+    alphabet=st.sampled_from([*"a0.-:#? \n'\"{}[],!&*|>%@`~=<+eE", "\t", "é", "\x85"]),
+    max_size=8,
+)
+_TEXT = st.one_of(
+    _TRICKY,
+    st.sampled_from(["", "true", "No", "null", "~", "1.5", "-1", "0x1F", ".inf", "---", "..."]),
+    st.sampled_from(["2001-12-14", "1_000", "=", "<<", "a: b", "a #b", "a#b", "-a", "- a"]),
+    st.sampled_from(["\n", "a\n", "a\n\n", "\na", " a\nb", "a\n b\n", "a \nb", "a\nb "]),
+)
+_SCALARS = st.one_of(_TEXT, st.integers(), st.floats(allow_nan=True), st.booleans(), st.none())
+# Keys of one line (a key with a break, empty or of 128 characters is left to PyYAML).
+_KEYS = st.one_of(
+    st.text(alphabet=st.sampled_from([*"a0.-:#? '\"{}[],!&*|>%@`~=<+eE"]), min_size=1, max_size=6),
+    st.sampled_from(["true", "No", "null", "~", "1.5", "-1", ".inf", "---", "a: b", "- a", "<<"]),
+)
+_DOCUMENTS = st.dictionaries(
+    _KEYS,
+    st.recursive(
+        _SCALARS,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+        max_leaves=12,
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_DOCUMENTS)
+def test_yaml_written_directly_is_pyyamls(document):
+    """The spec's YAML written line by line (``yaml_text``) is PyYAML's, with either emitter,
+    for documents of tricky text (indicators, spaces, breaks, text that reads as another type,
+    other characters) and every kind of scalar: or the writer leaves it to PyYAML."""
+    for dumper in _dumpers():
+        written = compiled._writer(dumper).document_text(document)
+        if written is not None:
+            assert written == _pyyamls(document, dumper)
+
+
+@pytest.mark.parametrize("size", [50, 200])
+def test_generated_specs_are_written_directly(size):
+    """The benchmark's pipelines: the spec is written directly (not left to PyYAML), and
+    the text is PyYAML's with either emitter."""
+    require_module("kfp")
+    from google.protobuf import json_format
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import pipeline
+
+    text = pipeglot.translate(json.dumps(pipeline(size, seed=1)), write="kfp", unsupported="ignore")
+    with compiled._compiled_pipeline(text) as built:
+        spec = built.pipeline_spec
+        compiled.share_components(spec, built.platform_spec)
+        document = json_format.MessageToDict(spec)
+    for dumper in _dumpers():
+        written = compiled._writer(dumper).document_text(document)
+        assert written is not None
+        assert written == _pyyamls(document, dumper)
+
+
 def test_the_code_reads_as_code_and_tasks_of_one_kind_share_it():
     """The component's source is a literal block (its lines as they are in the kfp file),
     written once for abalone's two processing steps (and once for each other kind)."""

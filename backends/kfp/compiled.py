@@ -50,6 +50,7 @@ from typing import Any
 from pipeglot import provenance
 from pipeglot.backends import kfp as kfp_python
 from pipeglot.backends.kfp.spec_sharing import TaskSharing, share_components
+from pipeglot.backends.kfp.yaml_text import Writer
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import UsageError
 from pipeglot.ir.model import Workflow
@@ -135,6 +136,10 @@ def _yaml(documents: list[dict[str, Any]]) -> str:
     """The documents as YAML, keys sorted as kfp sorts them, multi-line text as literal blocks:
     ``yaml.dump_all(documents, Dumper=_dumper(), sort_keys=True, width=_NO_FOLDING)``, with
     each document's nodes made by ``_nodes`` (PyYAML's representer, the short way)."""
+    if len(documents) == 1:  # the common case, written directly (``yaml_text``)
+        text = _writer(_dumper()).document_text(documents[0])
+        if text is not None:
+            return text
     stream = io.StringIO()
     dumper = _dumper()(stream, default_flow_style=False, sort_keys=True, width=_NO_FOLDING)
     try:
@@ -179,6 +184,11 @@ def _dumper() -> type:
 
     SpecDumper.add_representer(str, _represent_text)
     return SpecDumper
+
+
+@functools.cache
+def _writer(dumper: type) -> Writer:
+    return Writer(dumper, _NO_FOLDING)
 
 
 class _OwnWay(Exception):
