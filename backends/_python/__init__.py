@@ -18,7 +18,7 @@ import math
 import operator
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 LINE_LENGTH = 100
 INDENT = "    "
@@ -213,6 +213,43 @@ def literal(
     raise TypeError(f"cannot write {type(value).__name__} as a Python literal")
 
 
+def writer(
+    expression: type | tuple[type, ...] = (),
+    node=None,
+    names: Mapping[str, str] | None = None,
+) -> Callable[[object], Doc]:
+    """``lambda value: literal(value, expression, node, names)``, as one closure that a backend
+    keeps for a whole file: the same Docs, with one call per value (not a call of literal and
+    of the caller's own wrapper), exact expression types found by one set lookup, and lists
+    written by ``map``. ``names`` is read when a string is written (it may still grow)."""
+    exact = frozenset(expression if isinstance(expression, tuple) else (expression,))
+    string_atom, quoted = _string_atom, string_literal
+
+    def write(value: object) -> Doc:
+        kind = type(value)
+        if kind is str:
+            if names:
+                name = names.get(value)
+                if name is not None:
+                    return Atom(name)
+            return string_atom(value)
+        if kind is dict:
+            entries = [
+                Entry(quoted(key) if type(key) is str else _key_literal(key), ": ", write(item))
+                for key, item in value.items()
+            ]
+            return Group("{", tuple(entries), "}")
+        if kind is list or kind is tuple:
+            return Group("[", tuple(map(write, value)), "]")
+        if kind in exact:
+            return node(value)
+        if value is None or kind is bool:
+            return Atom(repr(value))
+        return literal(value, expression, node, names)  # numbers and the general path
+
+    return write
+
+
 # --- Identifiers ----------------------------------------------------------------------------
 
 _RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
@@ -264,6 +301,14 @@ _NOT_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9]+")
 
 
 def _snake_case(name: str) -> str:
+    rest = name[1:]
+    if name.isascii() and name.isalnum() and rest == rest.lower():
+        # No upper-case letter after the first and nothing to replace (Step00042): the
+        # expressions below would only lower-case it.
+        text = name.lower()
+        if text[0].isdigit():
+            text = f"step_{text}"
+        return text[:MAX_IDENTIFIER].rstrip("_")
     text = _ACRONYM_WORD.sub(r"\1_\2", _LOWER_UPPER.sub(r"\1_\2", name))
     text = _NOT_ALPHANUMERIC.sub("_", text).strip("_").lower()
     if not text or text[0].isdigit():

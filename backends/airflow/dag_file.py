@@ -77,8 +77,7 @@ def _share(emitter: Emitter) -> None:
     """Find what steps share (shared.py) before any task is written: request builders for the
     families of config-operator steps, constants for long strings that steps repeat."""
     emitter.families = request_families(emitter.workflow, CONFIG_KINDS, emitter.identifiers)
-    names = shared_strings(emitter.workflow, emitter.families, set(runtime_names()))
-    emitter.shared_names, emitter.shared_constants = names, set(names.values())
+    emitter.share(shared_strings(emitter.workflow, emitter.families, set(runtime_names())))
 
 
 def _shared_constants(emitter: Emitter) -> list[str]:

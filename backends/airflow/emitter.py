@@ -7,6 +7,7 @@ the file will need, so that the assembly in dag_file.py writes exactly that and 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +58,7 @@ _ACRONYM_WORD = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _NOT_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9]+")
 
 
+@functools.lru_cache(maxsize=4096)  # the same property names recur in every step
 def _upper(text: str) -> str:
     text = _ACRONYM_WORD.sub(r"\1_\2", _LOWER_UPPER.sub(r"\1_\2", text))
     return _NOT_ALPHANUMERIC.sub("_", text).strip("_").upper() or "VALUE"
@@ -89,6 +91,11 @@ class Emitter:
         self.functions: list[str] = []  # module-level functions tasks call (predicates)
         self.references: dict[Any, tuple[str, Doc]] = {}  # node -> (its constant, its value)
         self._written: dict[int, tuple[Any, Doc]] = {}  # id(node) -> (node, its constant)
+        # The literal layout of a value, expression nodes as run-time helper calls: one
+        # closure for the file (pysource.writer), which reads shared_names as it grows.
+        self.value: Callable[[Value], Doc] = pysource.writer(
+            _WRITTEN_TYPES, self._expression, self.shared_names
+        )
 
     def successors(self, step: str) -> list[str]:
         """The steps drawn directly after ``step``, in task order (see _drawn_successors)."""
@@ -161,9 +168,10 @@ class Emitter:
 
     # Values ----------------------------------------------------------------------------------
 
-    def value(self, value: Value) -> Doc:
-        """The literal layout of ``value``; expression nodes become run-time helper calls."""
-        return literal(value, _WRITTEN_TYPES, self._expression, self.shared_names)
+    def share(self, names: dict[str, str]) -> None:
+        """Write each string of ``names`` as the module constant it maps to."""
+        self.shared_names.update(names)
+        self.shared_constants = set(names.values())
 
     def _expression(self, node: Any) -> Doc:
         kind = type(node)  # the IR's node classes have no subclasses
@@ -171,11 +179,14 @@ class Emitter:
             return Atom(node.name)
         if kind is ItemCall:
             # Positional: an item usually fits on one line, the builder's signature names them.
-            return call(node.function, *[self.value(value) for _, value in node.arguments])
+            write = self.value
+            arguments = tuple([write(value) for _, value in node.arguments])
+            return Group(f"{node.function}(", arguments, ")")
         if kind is Join:
-            self.need("join")
-            values = tuple([self.value(value) for value in node.values])
-            return call("Join", literal(node.on), Group("[", values, "]"))
+            if "join" not in self.sections:
+                self.need("join")
+            values = Group("[", tuple(map(self.value, node.values)), "]")
+            return Group("Join(", (literal(node.on), values), ")")
         if kind is JsonGet:
             self.need("json_get")
             if node.property_file is not None:
@@ -194,8 +205,9 @@ class Emitter:
             self._written[id(node)] = (node, doc)
             return doc
         if isinstance(node, StepProperty):
-            self.read_step_result(node.step, format_get(node))
-            self.need("steps")
+            self.read_step_result(node.step, node)
+            if "steps" not in self.sections:
+                self.need("steps")
             function = "xcom"
             if node.path[:1] == (Attribute("TrainingJobSummaries"),):
                 function = "tuning_xcom" if "tuning" in self.sections else function
@@ -217,25 +229,26 @@ class Emitter:
         """The module constant that holds the value ``written(its name)`` returns (a step
         property, an execution variable): tasks read it by a name that says what it is, and
         the file lists in one place what each task reads from earlier steps."""
-        if node not in self.references:
-            if isinstance(node, StepProperty):
-                parts = [p.name for p in node.path if isinstance(p, SelectByName | Attribute)]
-                picked = [p for p in node.path[:-1] if isinstance(p, SelectByName)]
-                words = [*(p.name for p in picked), parts[-1] if parts else "value"]
-                base = (
-                    f"{self.identifiers[node.step].rstrip('_').upper()}_{_upper('_'.join(words))}"
-                )
-            else:
-                base = _upper(node.name)
-            if base.endswith(_STEP_SUFFIXES):
-                base += "_VALUE"
-            name, number = base, 1
-            while name in self.shared_constants:
-                number += 1
-                name = f"{base}_{number}"
-            self.shared_constants.add(name)
-            self.references[node] = (name, written(name))
-        return Atom(self.references[node][0])
+        # Called for a node that _expression did not find in self.references. Frozen
+        # dataclasses hash their fields on every lookup: the node is hashed once here.
+        if isinstance(node, StepProperty):
+            parts = [p.name for p in node.path if isinstance(p, SelectByName | Attribute)]
+            picked = [p for p in node.path[:-1] if isinstance(p, SelectByName)]
+            words = [*(p.name for p in picked), parts[-1] if parts else "value"]
+            base = f"{self.identifiers[node.step].rstrip('_').upper()}_{_upper('_'.join(words))}"
+        else:
+            base = _upper(node.name)
+        if base.endswith(_STEP_SUFFIXES):
+            base += "_VALUE"
+        name, number = base, 1
+        while name in self.shared_constants:
+            number += 1
+            name = f"{base}_{number}"
+        self.shared_constants.add(name)
+        self.references[node] = (name, written(name))
+        doc = Atom(name)
+        self._written[id(node)] = (node, doc)
+        return doc
 
     def _property_file(self, reference: PropertyFileRef) -> Doc:
         self.need("property_file")
@@ -250,15 +263,17 @@ class Emitter:
             literal(file.file_path),
         )
 
-    def read_step_result(self, name: str, reference: str) -> None:
-        """Record that a task reads step ``name``'s result, so STEP_RESULTS lists it."""
+    def read_step_result(self, name: str, reference: str | StepProperty) -> None:
+        """Record that a task reads step ``name``'s result, so STEP_RESULTS lists it
+        (``reference``: the reference, or its node, written out only for a report)."""
         step = self.workflow.step(name)
         kind = RESULT_TYPES.get(step.kind)
         if kind is None:
             kind = step.type_name
+            shown = reference if isinstance(reference, str) else format_get(reference)
             self.diagnostics.unsupported(
                 "airflow.step_property",
-                f"reads {reference}, but the Airflow task of the {step.type_name} step "
+                f"reads {shown}, but the Airflow task of the {step.type_name} step "
                 f"{name!r} does not return its properties; the reference fails at run time",
                 self.current.name if self.current else None,
             )

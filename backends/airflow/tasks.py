@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipeglot.backends._python import Atom, Doc, call, literal
+from pipeglot.backends._python import Atom, Doc, Entry, Group, call, literal
 from pipeglot.backends.airflow.sections import SAGEMAKER_OPERATORS
 from pipeglot.ir.expressions import Value
 from pipeglot.ir.model import Step
@@ -62,8 +62,11 @@ def config_operator_task(
     if family is not None:
         emitter.need("resolved" if name_key is None else "job_name")
         family.name_key, family.max_length, family.used = name_key, max_length, True
-        own = {name: emitter.value(value) for name, value in family.arguments[step.name].items()}
-        return Task(operator, {"config": call(family.function, **own)})
+        write = emitter.value
+        own = tuple(
+            [Entry(name, "=", write(value)) for name, value in family.arguments[step.name].items()]
+        )
+        return Task(operator, {"config": Group(f"{family.function}(", own, ")")})
     return Task(
         operator,
         {"config": request_callable(emitter, step, name_key, max_length)},
