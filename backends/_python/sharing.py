@@ -18,9 +18,9 @@ constant holds the same string.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain, repeat
-from operator import itemgetter
+from itertools import chain, islice, repeat
 
 from pipeglot.backends._python import Identifiers
 from pipeglot.ir.expressions import Value
@@ -106,10 +106,10 @@ def _family(members: list[Step], function: str, identifiers: Identifiers) -> Fam
             builder, calls = found
             family.items.append(builder)
             holes[index] = (path, calls)
-    for index, step in enumerate(members):
-        family.arguments[step.name] = {
-            name: values[index] for name, (_, values) in zip(names, holes, strict=True)
-        }
+    # Member i's arguments are the i-th value of each hole: one row of the holes' columns.
+    rows = zip(*(values for _, values in holes), strict=True)
+    for step, row in zip(members, rows, strict=True):
+        family.arguments[step.name] = dict(zip(names, row, strict=True))
     return family
 
 
@@ -138,10 +138,10 @@ def _item_builder(
         ItemCall(function, tuple(zip(names, found, strict=True)))
         for found in zip(*(found for _, found in holes), strict=True)
     )
-    return builder, [[next(calls) for _ in value] for value in values]
+    return builder, [list(islice(calls, len(value))) for value in values]
 
 
-def _generalise(values: list[Value], path: tuple[str, ...], holes: list) -> Value:
+def _generalise(values: Sequence[Value], path: tuple[str, ...], holes: list) -> Value:
     """The common part of ``values``: equal values stay, dicts with the same keys are
     generalised key by key, anything else becomes a hole (``_PENDING``, named later).
 
@@ -153,12 +153,16 @@ def _generalise(values: list[Value], path: tuple[str, ...], holes: list) -> Valu
     if len(set(map(type, values))) == 1:  # one exact type: True is not 1, and 1 is not 1.0
         before = len(holes)
         if kind is dict and _same_keys(values):
+            # The columns, one tuple per key, from one pass over the dicts' values (a pass
+            # per key would visit every dict again for each of its keys).
+            columns = zip(*map(dict.values, values), strict=True)
             body: Value = {
-                key: _generalise(_column(values, key), (*path, str(key)), holes) for key in first
+                key: _generalise(column, (*path, str(key)), holes)
+                for key, column in zip(first, columns, strict=True)
             }
             return first if len(holes) == before else body
         if kind is list and _rows_of_dicts(values):
-            body = [_generalise(_column(values, index), path, holes) for index in range(len(first))]
+            body = [_generalise(column, path, holes) for column in zip(*values, strict=True)]
             return first if len(holes) == before else body
         if _all_same(first, values):
             return first
@@ -166,30 +170,47 @@ def _generalise(values: list[Value], path: tuple[str, ...], holes: list) -> Valu
     return _PENDING
 
 
-def _column(values: list, key: str | int) -> list[Value]:
-    """Each value's item at ``key``."""
-    return list(map(itemgetter(key), values))
+def _same_keys(values: Sequence[dict]) -> bool:
+    """Whether the dicts have the same keys in the same order: one length, then each
+    position's keys (a tuple per position, iterating the dicts once) equal to the first's."""
+    if len(set(map(len, values))) != 1:
+        return False
+    count = len(values)
+    return all(
+        column.count(key) == count
+        for key, column in zip(values[0], zip(*values, strict=True), strict=True)
+    )
 
 
-def _same_keys(values: list[dict]) -> bool:
-    """Whether the dicts have the same keys in the same order."""
-    keys = list(values[0])
-    return all(map(keys.__eq__, map(list, values)))
-
-
-def _rows_of_dicts(values: list[list]) -> bool:
+def _rows_of_dicts(values: Sequence[list]) -> bool:
     """Whether the lists have one length and hold only dicts."""
     return len(set(map(len, values))) == 1 and all(
         map(isinstance, chain.from_iterable(values), repeat(dict))
     )
 
 
-def _all_same(first: Value, values: list[Value]) -> bool:
+def _all_same(first: Value, values: Sequence[Value]) -> bool:
     """Whether every value (all of ``first``'s exact type) is _same as ``first``. Other than
     containers, values of one type are the same when equal, which list.count tells in C."""
+    count = len(values)
+    if type(first) is list and _flat(first):
+        # A list of scalars (a ContainerEntrypoint): _same as ``first`` exactly when equal
+        # to it with each item of the same exact type, which C compares for all at once.
+        return (
+            values.count(first) == count
+            and list(map(type, chain.from_iterable(values))) == list(map(type, first)) * count
+        )
     if isinstance(first, dict | list | tuple):
         return all(map(_same, repeat(first), values[1:]))
-    return values.count(first) == len(values)
+    return values.count(first) == count
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _flat(items: list) -> bool:
+    """Whether ``items`` holds only JSON scalars of exact types."""
+    return _SCALARS.issuperset(map(type, items))
 
 
 _PENDING = Hole("")
@@ -296,9 +317,9 @@ def _strings(value: Value, key: str) -> list[tuple[str, str]]:
             if len(value) >= MIN_SHARED_STRING:
                 found.append((key, value))
         elif type(value) is dict:
-            stack.extend((str(k), v) for k, v in reversed(value.items()))
+            stack.extend(zip(map(str, reversed(value)), reversed(value.values()), strict=True))
         elif type(value) is list:
-            stack.extend((key, item) for item in reversed(value))
+            stack.extend(zip(repeat(key), reversed(value), strict=False))  # repeat: endless
         elif type(value) is ItemCall:
-            stack.extend((name, item) for name, item in reversed(value.arguments))
+            stack.extend(reversed(value.arguments))
     return found
