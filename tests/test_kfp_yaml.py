@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import EXAMPLES, FIXTURES, ROOT, all_definitions, require, require_module
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_kfp_run import SOURCE, _sagemaker_calls, aws, moto_server  # noqa: F401 (fixtures)
 
@@ -204,6 +204,7 @@ _DOCUMENTS = st.dictionaries(
 
 @settings(max_examples=400, deadline=None)
 @given(_DOCUMENTS)
+@example({"a": 0.0, "b": -0.0, "c": [1, 1.0, True]})  # equal values, each its own text
 def test_yaml_written_directly_is_pyyamls(document):
     """The spec's YAML written line by line (``yaml_text``) is PyYAML's, with either emitter,
     for documents of tricky text (indicators, spaces, breaks, text that reads as another type,

@@ -51,7 +51,7 @@ class Writer:
         self.resolvers: dict[str, list[tuple[str, Any]]] = resolvers
         self.dumper, self.width = dumper, width
         self.texts: dict[str, str] = {}  # text -> its one-line scalar
-        self.others: dict[tuple[type, Any], str] = {}
+        self.others: dict[tuple[type, Any], str] = {}  # (type, value or float repr) -> scalar
 
     def document_text(self, document: Any) -> str | None:
         """The YAML text of one document (a dict), or None where PyYAML must write it."""
@@ -115,7 +115,7 @@ class Writer:
         kind = type(value)
         if kind not in (int, float, bool, type(None)):
             raise _NotHere
-        key = (kind, value)
+        key = (kind, repr(value) if kind is float else value)  # -0.0 == 0.0
         known = self.others.get(key)
         if known is None:
             known = self.others[key] = self.emitted(value)
