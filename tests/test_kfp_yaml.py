@@ -215,6 +215,40 @@ def test_yaml_written_directly_is_pyyamls(document):
             assert written == _pyyamls(document, dumper)
 
 
+def _same_json(first: Any, second: Any) -> bool:
+    """Equal as JSON (1, 1.0 and True apart, unlike ``==``)."""
+    return json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+@pytest.mark.parametrize("path", all_definitions())
+def test_spec_dict_is_json_formats(path):
+    """The spec message as a dict (``spec_dict``) is protobuf's ``MessageToDict`` of it, types
+    included, shared or not; and of a message holding values it leaves to ``MessageToDict``."""
+    require_module("kfp")
+    from google.protobuf import json_format, struct_pb2
+
+    from pipeglot.backends.kfp.spec_dict import message_dict
+
+    text = _kfp_file(path)
+    for share in (True, False):
+        with compiled._compiled_pipeline(text, share=share) as built:
+            spec = built.pipeline_spec
+            if share:
+                compiled.share_components(spec, built.platform_spec)
+            assert _same_json(message_dict(spec), json_format.MessageToDict(spec))
+    odd = struct_pb2.Struct()
+    odd.update({"a": 1, "b": [True, None, "x", {"c": 2.5}]})
+    assert _same_json(message_dict(odd), json_format.MessageToDict(odd))
+    odd["n"] = float("nan")  # json_format refuses it, and so must message_dict
+    nested = type(spec)()
+    nested.root.input_definitions.parameters["p"].default_value.number_value = float("nan")
+    for message in (odd, nested):
+        with pytest.raises(Exception) as refused:
+            json_format.MessageToDict(message)
+        with pytest.raises(refused.type):
+            message_dict(message)
+
+
 @pytest.mark.parametrize("size", [50, 200])
 def test_generated_specs_are_written_directly(size):
     """The benchmark's pipelines: the spec is written directly (not left to PyYAML), and
@@ -230,6 +264,7 @@ def test_generated_specs_are_written_directly(size):
         spec = built.pipeline_spec
         compiled.share_components(spec, built.platform_spec)
         document = json_format.MessageToDict(spec)
+        assert _same_json(compiled.message_dict(spec), document)
     for dumper in _dumpers():
         written = compiled._writer(dumper).document_text(document)
         assert written is not None

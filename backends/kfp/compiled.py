@@ -49,6 +49,7 @@ from typing import Any
 
 from pipeglot import provenance
 from pipeglot.backends import kfp as kfp_python
+from pipeglot.backends.kfp.spec_dict import message_dict
 from pipeglot.backends.kfp.spec_sharing import TaskSharing, share_components
 from pipeglot.backends.kfp.yaml_text import Writer
 from pipeglot.diagnostics import Diagnostics
@@ -117,7 +118,7 @@ def _spec_text(pipeline: Any, *, share: bool) -> str:
     platform_spec = pipeline.platform_spec
     if share:
         share_components(pipeline_spec, platform_spec)
-    document = json_format.MessageToDict(pipeline_spec)
+    document = message_dict(pipeline_spec)  # json_format.MessageToDict, the short way
     documents = [document]
     if len(platform_spec.platforms) > 0:
         documents.append(json_format.MessageToDict(platform_spec))
