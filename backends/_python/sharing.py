@@ -18,7 +18,7 @@ constant holds the same string.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice, repeat
 
@@ -310,16 +310,30 @@ def shared_strings(
 def _strings(value: Value, key: str) -> list[tuple[str, str]]:
     """(the key that holds it, string) for every long string in ``value``, in document order."""
     found: list[tuple[str, str]] = []
-    stack: list[tuple[str, Value]] = [(key, value)]
-    while stack:
-        key, value = stack.pop()
-        if type(value) is str:
-            if len(value) >= MIN_SHARED_STRING:
-                found.append((key, value))
-        elif type(value) is dict:
-            stack.extend(zip(map(str, reversed(value)), reversed(value.values()), strict=True))
-        elif type(value) is list:
-            stack.extend(zip(repeat(key), reversed(value), strict=False))  # repeat: endless
-        elif type(value) is ItemCall:
-            stack.extend(reversed(value.arguments))
+    if type(value) is str:
+        if len(value) >= MIN_SHARED_STRING:
+            found.append((key, value))
+    elif type(value) in _WALKED:
+        _collect(value, key, found)
     return found
+
+
+def _collect(value: Value, key: str, found: list[tuple[str, str]]) -> None:
+    """Add the long strings of ``value`` (a dict, list or ItemCall) to ``found``: the strings
+    among its items are checked in place, only nested containers take a call."""
+    kind = type(value)
+    if kind is dict:
+        pairs: Iterable[tuple[str, Value]] = zip(map(str, value), value.values(), strict=True)
+    elif kind is list:
+        pairs = zip(repeat(key), value, strict=False)  # repeat: endless
+    else:
+        pairs = value.arguments  # an ItemCall
+    for name, item in pairs:
+        if type(item) is str:
+            if len(item) >= MIN_SHARED_STRING:
+                found.append((name, item))
+        elif type(item) in _WALKED:
+            _collect(item, name, found)
+
+
+_WALKED = frozenset({dict, list, ItemCall})

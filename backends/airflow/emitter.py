@@ -36,7 +36,8 @@ from pipeglot.ir.expressions import (
     Value,
     format_get,
 )
-from pipeglot.ir.graph import build_graph, reduced_edges, topological_order
+from pipeglot.ir.graph import _transitive_reduction as transitive_reduction
+from pipeglot.ir.graph import build_graph, topological_order
 from pipeglot.ir.model import Step, Workflow
 
 # Execution variables whose Airflow value only stands in for SageMaker's.
@@ -321,8 +322,10 @@ def _drawn_successors(workflow: Workflow, graph, position: dict[str, int]) -> di
     leaves out ``a >> c`` when ``a >> b >> c`` orders them), plus every Condition's edge into
     each of its branch steps, since a branch operator skips only its direct followers."""
     drawn: dict[str, set[str]] = {}
-    for edge in reduced_edges(workflow, graph):
-        drawn.setdefault(edge.source, set()).add(edge.target)
+    # The pairs of reduced_edges(), without an Edge (and its origins) made for each: only
+    # which step follows which is drawn. The targets are sorted below.
+    for source, target in transitive_reduction(graph):
+        drawn.setdefault(source, set()).add(target)
     for step in workflow.steps:
         if step.if_steps or step.else_steps:
             drawn.setdefault(step.name, set()).update((*step.if_steps, *step.else_steps))
