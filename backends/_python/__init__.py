@@ -219,12 +219,18 @@ def writer(
     expression: type | tuple[type, ...] = (),
     node=None,
     names: Mapping[str, str] | None = None,
+    written: Mapping[int, tuple[object, Doc]] | None = None,
 ) -> Callable[[object], Doc]:
     """``lambda value: literal(value, expression, node, names)``, as one closure that a backend
     keeps for a whole file: the same Docs, with one call per value (not a call of literal and
     of the caller's own wrapper), exact expression types found by one set lookup, and lists
-    written by ``map``. ``names`` is read when a string is written (it may still grow)."""
+    written by ``map``. ``names`` is read when a string is written (it may still grow).
+
+    ``written``, if given, is the caller's record of expression nodes it has written,
+    ``id(node) -> (node, doc)``: a node found there (the same object) is written as that doc
+    without a call of ``node``, which must then return that doc for it."""
     exact = frozenset(expression if isinstance(expression, tuple) else (expression,))
+    memo = {} if written is None else written
     string_atom, quoted = _string_atom, string_literal
 
     def write(value: object) -> Doc:
@@ -244,6 +250,9 @@ def writer(
         if kind is list or kind is tuple:
             return Group("[", tuple(map(write, value)), "]")
         if kind in exact:
+            seen = memo.get(id(value))
+            if seen is not None and seen[0] is value:
+                return seen[1]
             return node(value)
         if value is None or kind is bool:
             return Atom(repr(value))

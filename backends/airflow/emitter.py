@@ -8,6 +8,7 @@ the file will need, so that the assembly in dag_file.py writes exactly that and 
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections.abc import Callable
 from typing import Any
@@ -49,6 +50,7 @@ _APPROXIMATE_VARIABLES = {
     "CurrentDateTime": "the time the task evaluates it, in ISO 8601",
 }
 
+_SECOND = operator.itemgetter(1)
 _TASK_ID = re.compile(r"[\w.-]{1,250}")
 _WRITTEN_TYPES = (*EXPRESSION_TYPES, Hole, ItemCall)
 _STEP_SUFFIXES = ("_ARGUMENTS", "_CHECK", "_CLUSTER", "_CONDITIONS", "_PAYLOAD", "_REQUEST")
@@ -95,7 +97,7 @@ class Emitter:
         # The literal layout of a value, expression nodes as run-time helper calls: one
         # closure for the file (pysource.writer), which reads shared_names as it grows.
         self.value: Callable[[Value], Doc] = pysource.writer(
-            _WRITTEN_TYPES, self._expression, self.shared_names
+            _WRITTEN_TYPES, self._expression, self.shared_names, self._written
         )
 
     def successors(self, step: str) -> list[str]:
@@ -180,8 +182,7 @@ class Emitter:
             return Atom(node.name)
         if kind is ItemCall:
             # Positional: an item usually fits on one line, the builder's signature names them.
-            write = self.value
-            arguments = tuple([write(value) for _, value in node.arguments])
+            arguments = tuple(map(self.value, map(_SECOND, node.arguments)))
             return Group(f"{node.function}(", arguments, ")")
         if kind is Join:
             if "join" not in self.sections:
