@@ -5,7 +5,7 @@ one ``>>`` per edge of the source graph."""
 from __future__ import annotations
 
 from pipeglot.backends import _python as pysource
-from pipeglot.backends._python import Atom, Doc, Group, call, literal, statement
+from pipeglot.backends._python import Atom, Doc, Entry, Group, call, literal, statement
 from pipeglot.backends._python.sharing import request_families, shared_strings
 from pipeglot.backends.airflow.dag_arguments import common_arguments, dag_call, report_workflow
 from pipeglot.backends.airflow.dispatch import CONFIG_KINDS, HANDLERS, SETUP_ROLES, UNSUPPORTED
@@ -41,10 +41,12 @@ def write_dag_file(
             constants.append(statement(emitter.constant(name, suffix), doc))
         if task.setup:
             tasks.append(_helper_statement(task.setup))
-        tasks.append(statement(variable, call(task.operator, **task.arguments), indent=1))
+        arguments = tuple([Entry(key, "=", doc) for key, doc in task.arguments.items()])
+        tasks.append(statement(variable, Group(f"{task.operator}(", arguments, ")"), indent=1))
         if task.teardown:
             tasks.append(_helper_statement(task.teardown))
-        helper_edges.extend(_helper_edges(task, variable))
+        if task.setup or task.teardown:
+            helper_edges.extend(_helper_edges(task, variable))
     emitter.current = None
     report_workflow(emitter)
     dag = dag_call(emitter)

@@ -92,7 +92,7 @@ class Emitter:
         self.shared_names: dict[str, str] = {}  # shared string -> its module constant
         self.shared_constants: set[str] = set()
         self.functions: list[str] = []  # module-level functions tasks call (predicates)
-        self.references: dict[Any, tuple[str, Doc]] = {}  # node -> (its constant, its value)
+        self.references: dict[Any, list] = {}  # node -> [its constant, its value]
         self._written: dict[int, tuple[Any, Doc]] = {}  # id(node) -> (node, its constant)
         # The literal layout of a value, expression nodes as run-time helper calls: one
         # closure for the file (pysource.writer), which reads shared_names as it grows.
@@ -196,49 +196,55 @@ class Emitter:
             else:
                 source = self.value(node.s3_uri)
             return call("JsonGet", source, literal(node.path))
-        # Written before: its constant (the common case). The reader gives one node to every
-        # occurrence of a reference, so the node itself is looked up first, then its value.
+        # Written before (the common case): the reader gives one node to every occurrence of
+        # a reference, so the node itself is looked up first (pysource.writer does this
+        # before calling here), then, for a named reference, its value.
         seen = self._written.get(id(node))
         if seen is not None and seen[0] is node:
             return seen[1]
-        known = self.references.get(node)
-        if known is not None:
-            doc = Atom(known[0])
-            self._written[id(node)] = (node, doc)
-            return doc
-        if isinstance(node, StepProperty):
+        if kind is StepProperty or kind is ExecutionVariable:
+            # One constant per distinct reference, equal nodes share it. A frozen dataclass
+            # hashes its fields at every lookup: the node is hashed once, and its slot is
+            # filled when it is new.
+            slot = self.references.setdefault(node, [])
+            if not slot:
+                self._named(node, slot)
+            doc = Atom(slot[0])
+        elif kind is ParameterRef:
+            self.need("parameters")
+            doc = call("param", literal(node.name))
+        elif kind is PropertyFileRef:  # the frontend allows these only in JsonGet
+            raise ValueError(f"{format_get(node)} outside Std:JsonGet")
+        else:
+            doc = self._get(node)
+        self._written[id(node)] = (node, doc)
+        return doc
+
+    def _get(self, node: Any) -> Doc:
+        """``Get("...")``: a reference the runtime reads by its text."""
+        reference = format_get(node)
+        self.need("get")
+        self.need(READERS[reference.partition(".")[0]][0])
+        return call("Get", literal(reference))
+
+    def _named(self, node: StepProperty | ExecutionVariable, slot: list) -> None:
+        """Fill ``slot`` with the module constant that holds the reference ``node`` (a step
+        property, an execution variable) and its value: tasks read it by a name that says
+        what it is, and the file lists in one place what each task reads from earlier steps."""
+        if type(node) is StepProperty:
             self.read_step_result(node.step, node)
             if "steps" not in self.sections:
                 self.need("steps")
             function = "xcom"
             if node.path[:1] == (Attribute("TrainingJobSummaries"),):
                 function = "tuning_xcom" if "tuning" in self.sections else function
-            return self._named(node, lambda name: _step_output(function, node, name))
-        if isinstance(node, ParameterRef):
-            self.need("parameters")
-            return call("param", literal(node.name))
-        if isinstance(node, PropertyFileRef):  # the frontend allows these only in JsonGet
-            raise ValueError(f"{format_get(node)} outside Std:JsonGet")
-        if isinstance(node, ExecutionVariable):
-            self._report_variable(node.name)
-        reference = format_get(node)
-        self.need("get")
-        self.need(READERS[reference.partition(".")[0]][0])
-        doc = call("Get", literal(reference))
-        return self._named(node, lambda name: doc) if isinstance(node, ExecutionVariable) else doc
-
-    def _named(self, node: Any, written: Callable[[str], Doc]) -> Doc:
-        """The module constant that holds the value ``written(its name)`` returns (a step
-        property, an execution variable): tasks read it by a name that says what it is, and
-        the file lists in one place what each task reads from earlier steps."""
-        # Called for a node that _expression did not find in self.references. Frozen
-        # dataclasses hash their fields on every lookup: the node is hashed once here.
-        if isinstance(node, StepProperty):
             parts = [p.name for p in node.path if isinstance(p, SelectByName | Attribute)]
             picked = [p for p in node.path[:-1] if isinstance(p, SelectByName)]
             words = [*(p.name for p in picked), parts[-1] if parts else "value"]
             base = f"{self.identifiers[node.step].rstrip('_').upper()}_{_upper('_'.join(words))}"
         else:
+            self._report_variable(node.name)
+            value = self._get(node)
             base = _upper(node.name)
         if base.endswith(_STEP_SUFFIXES):
             base += "_VALUE"
@@ -247,10 +253,9 @@ class Emitter:
             number += 1
             name = f"{base}_{number}"
         self.shared_constants.add(name)
-        self.references[node] = (name, written(name))
-        doc = Atom(name)
-        self._written[id(node)] = (node, doc)
-        return doc
+        if type(node) is StepProperty:
+            value = _step_output(function, node, name)
+        slot.extend((name, value))
 
     def _property_file(self, reference: PropertyFileRef) -> Doc:
         self.need("property_file")
@@ -309,13 +314,10 @@ def _step_output(function: str, node: StepProperty, name: str) -> Doc:
 def _path_part(part: PathPart) -> Doc:
     """A part of a step property's path as an argument of xcom(): a position is a number, a
     field, map key or list item's name is a string."""
-    if isinstance(part, Index):
+    kind = type(part)  # exact types: the IR's path parts have no subclasses
+    if kind is Index:
         return Atom(str(part.position))
-    if isinstance(part, Attribute):
-        return literal(part.name)
-    if isinstance(part, Key):
-        return literal(part.key)
-    return literal(part.name)  # SelectByName
+    return literal(part.key if kind is Key else part.name)  # Attribute, SelectByName
 
 
 def _drawn_successors(workflow: Workflow, graph, position: dict[str, int]) -> dict[str, list[str]]:

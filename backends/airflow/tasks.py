@@ -60,7 +60,9 @@ def config_operator_task(
     emitter.use(f"{SAGEMAKER_OPERATORS}.{operator}")
     family = emitter.families.get(step.name)
     if family is not None:
-        emitter.need("resolved" if name_key is None else "job_name")
+        section = "resolved" if name_key is None else "job_name"
+        if section not in emitter.sections:
+            emitter.need(section)
         family.name_key, family.max_length, family.used = name_key, max_length, True
         write = emitter.value
         own = tuple(
