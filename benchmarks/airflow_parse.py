@@ -30,7 +30,10 @@ not count); the best time of each, their ratio, and the ratio of the medians are
                    (ast.parse again), DagBag and serialisation; these ast passes run even when
                    the bytecode cache is on
 
-The issue's target: generated <= 1.2x hand-written. A benchmark, not a test: nothing fails.
+The issue's target is the DAG processor's parse time: ``dag_processor`` within 1.2x of the
+hand-written file's, with the bytecode cache on (Python's default) and off. The summary gives
+the worst ratio of every measure and the verdict on that one. A benchmark, not a test: nothing
+fails.
 """
 
 from __future__ import annotations
@@ -362,7 +365,7 @@ def main() -> int:
         f"{'pipeline (steps, lines)':<38} {'bytecode':>8}  {'measure':<13} "
         f"{'generated':>10} {'hand-written':>12} {'ratio':>6}  {'(median)':>8}"
     )
-    worst: dict[bool, float] = {}
+    worst: dict[tuple[str, bool], tuple[float, float]] = {}  # (measure, cache) -> best, median
     with tempfile.TemporaryDirectory() as home:
         for pipeline in pipelines:
             for cache in (False, True):
@@ -371,19 +374,39 @@ def main() -> int:
                 for kind, times in measured["results"].items():
                     generated, hand = times["generated.py"], times["handwritten.py"]
                     ratio = generated["best"] / hand["best"]
-                    worst[cache] = max(worst.get(cache, 0.0), ratio)
+                    median = generated["median"] / hand["median"]
+                    best, worst_median = worst.get((kind, cache), (0.0, 0.0))
+                    worst[kind, cache] = max(best, ratio), max(worst_median, median)
                     print(
                         f"{label:<38} {'on' if cache else 'off':>8}  {kind:<13} "
                         f"{generated['best'] * 1e3:>7.2f} ms {hand['best'] * 1e3:>9.2f} ms "
-                        f"{ratio:>5.2f}x  {generated['median'] / hand['median']:>7.2f}x"
+                        f"{ratio:>5.2f}x  {median:>7.2f}x"
                     )
-    for cache, ratio in worst.items():
-        verdict = "met" if ratio <= TARGET else "NOT met"
-        print(
-            f"worst ratio (best of each), bytecode cache {'on' if cache else 'off'}: {ratio:.2f}x "
-            f"(target <= {TARGET}x: {verdict})"
-        )
+    print(summary(worst))
     return 0
+
+
+def summary(worst: dict[tuple[str, bool], tuple[float, float]]) -> str:
+    """The worst ratios of each measure, then the verdict on the issue's measure: the DAG
+    processor's parse of the file (``process_file`` on an Airflow without ``dag_processor``)."""
+    lines = []
+    for cache in (False, True):
+        ratios = ", ".join(
+            f"{kind} {best:.2f}x (median {median:.2f}x)"
+            for (kind, on), (best, median) in worst.items()
+            if on is cache
+        )
+        lines.append(f"worst ratios, bytecode cache {'on' if cache else 'off'}: {ratios}")
+    target = (
+        "dag_processor" if any(kind == "dag_processor" for kind, _ in worst) else "process_file"
+    )
+    ratio = max(best for (kind, _), (best, _median) in worst.items() if kind == target)
+    verdict = "met" if ratio <= TARGET else "NOT met"
+    lines.append(
+        f"the DAG processor's parse ({target}), worst over both cache settings: {ratio:.2f}x "
+        f"(target <= {TARGET}x: {verdict}); the import alone is a part of it"
+    )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
