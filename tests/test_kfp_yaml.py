@@ -342,6 +342,23 @@ def test_kfps_builder_is_the_one_helped():
     assert helped.__globals__ is builder.__dict__  # kfp's names, patched ones too
 
 
+def test_builder_shortcuts_give_kfps_values():
+    """The helped builder's shortcuts: a DAG's task names answer membership as kfp's list does,
+    and a task without platform settings gets the platform spec kfp's function makes."""
+    require_module("kfp")
+    from kfp.compiler import pipeline_spec_builder as builder
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    names = compiled._TaskNames(["a", "b-2", "a"])
+    assert names == ["a", "b-2", "a"] and "b-2" in names and "b" not in names
+    assert [] not in names  # unhashable: the list's own answer
+    inputs = pipeline_spec_pb2.ComponentInputsSpec()
+    kfps = builder.platform_config_to_platform_spec({}, "exec-a", inputs, ["a"])
+    with compiled._no_platform_config_short():
+        short = builder.platform_config_to_platform_spec({}, "exec-a", inputs, ["a"])
+    assert short == kfps and short.SerializeToString() == kfps.SerializeToString()
+
+
 def test_deterministic_and_no_paths():
     require_module("kfp")
     source = (FIXTURES / "every-step-type.json").read_bytes()
