@@ -221,10 +221,21 @@ def writer(
     names: Mapping[str, str] | None = None,
     written: Mapping[int, tuple[object, Doc]] | None = None,
 ) -> Callable[[object], Doc]:
-    """``lambda value: literal(value, expression, node, names)``, as one closure that a backend
+    """The first of :func:`writers`: ``lambda value: literal(value, expression, node, names)``."""
+    return writers(expression, node, names, written)[0]
+
+
+def writers(
+    expression: type | tuple[type, ...] = (),
+    node=None,
+    names: Mapping[str, str] | None = None,
+    written: Mapping[int, tuple[object, Doc]] | None = None,
+) -> tuple[Callable[[object], Doc], Callable[[Iterable[object]], tuple[Doc, ...]]]:
+    """``lambda value: literal(value, expression, node, names)``, and the function that
+    writes each of some values (``tuple(map(write, values))``), as closures that a backend
     keeps for a whole file: the same Docs, with one call per value (not a call of literal and
-    of the caller's own wrapper), exact expression types found by one set lookup, and lists
-    written by ``map``. ``names`` is read when a string is written (it may still grow).
+    of the caller's own wrapper), exact expression types found by one set lookup, and string
+    items written in place. ``names`` is read when a string is written (it may still grow).
 
     ``written``, if given, is the caller's record of expression nodes it has written,
     ``id(node) -> (node, doc)``: a node found there (the same object) is written as that doc
@@ -232,6 +243,9 @@ def writer(
     exact = frozenset(expression if isinstance(expression, tuple) else (expression,))
     memo = {} if written is None else written
     string_atom, quoted = _string_atom, string_literal
+    # A string item that names does not hold is its cached Atom, written in place (most
+    # items are strings): no call of write for it. ``named`` is names, or nothing.
+    named: Mapping[str, str] = {} if names is None else names
 
     def write(value: object) -> Doc:
         kind = type(value)
@@ -243,12 +257,16 @@ def writer(
             return string_atom(value)
         if kind is dict:
             entries = [
-                Entry(quoted(key) if type(key) is str else _key_literal(key), ": ", write(item))
+                Entry(
+                    quoted(key) if type(key) is str else _key_literal(key),
+                    ": ",
+                    string_atom(item) if type(item) is str and item not in named else write(item),
+                )
                 for key, item in value.items()
             ]
             return Group("{", tuple(entries), "}")
         if kind is list or kind is tuple:
-            return Group("[", tuple(map(write, value)), "]")
+            return Group("[", write_items(value), "]")
         if kind in exact:
             seen = memo.get(id(value))
             if seen is not None and seen[0] is value:
@@ -258,7 +276,22 @@ def writer(
             return Atom(repr(value))
         return literal(value, expression, node, names)  # numbers and the general path
 
-    return write
+    def write_items(values: Iterable[object]) -> tuple[Doc, ...]:
+        items = []
+        for item in values:
+            kind = type(item)
+            if kind is str and item not in named:
+                items.append(string_atom(item))
+                continue
+            if kind in exact:
+                seen = memo.get(id(item))
+                if seen is not None and seen[0] is item:
+                    items.append(seen[1])
+                    continue
+            items.append(write(item))
+        return tuple(items)
+
+    return write, write_items
 
 
 # --- Identifiers ----------------------------------------------------------------------------

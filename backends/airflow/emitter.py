@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pipeglot.backends import _python as pysource
@@ -96,7 +96,9 @@ class Emitter:
         self._written: dict[int, tuple[Any, Doc]] = {}  # id(node) -> (node, its constant)
         # The literal layout of a value, expression nodes as run-time helper calls: one
         # closure for the file (pysource.writer), which reads shared_names as it grows.
-        self.value: Callable[[Value], Doc] = pysource.writer(
+        self.value: Callable[[Value], Doc]
+        self.values: Callable[[Iterable[Value]], tuple[Doc, ...]]  # each of some values
+        self.value, self.values = pysource.writers(
             _WRITTEN_TYPES, self._expression, self.shared_names, self._written
         )
 
@@ -182,12 +184,11 @@ class Emitter:
             return Atom(node.name)
         if kind is ItemCall:
             # Positional: an item usually fits on one line, the builder's signature names them.
-            arguments = tuple(map(self.value, map(_SECOND, node.arguments)))
-            return Group(f"{node.function}(", arguments, ")")
+            return Group(f"{node.function}(", self.values(map(_SECOND, node.arguments)), ")")
         if kind is Join:
             if "join" not in self.sections:
                 self.need("join")
-            values = Group("[", tuple(map(self.value, node.values)), "]")
+            values = Group("[", self.values(node.values), "]")
             return Group("Join(", (literal(node.on), values), ")")
         if kind is JsonGet:
             self.need("json_get")
