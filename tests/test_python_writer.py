@@ -209,3 +209,46 @@ def test_generalise_keeps_true_one_and_one_point_zero_apart():
     body = sharing._generalise(values, (), holes)
     assert [path for path, _ in holes] == [("a",), ("b", "c")]
     assert isinstance(body["a"], sharing.Hole)
+
+
+# --- shared strings -------------------------------------------------------------------------
+
+
+def _reference_strings(value, key):
+    """sharing._strings as first written: a stack of (key, value) pairs."""
+    found = []
+    stack = [(key, value)]
+    while stack:
+        key, value = stack.pop()
+        if type(value) is str:
+            if len(value) >= sharing.MIN_SHARED_STRING:
+                found.append((key, value))
+        elif type(value) is dict:
+            stack.extend((str(k), v) for k, v in reversed(value.items()))
+        elif type(value) is list:
+            stack.extend((key, item) for item in reversed(value))
+        elif type(value) is sharing.ItemCall:
+            stack.extend(reversed(value.arguments))
+    return found
+
+
+_TEXT = st.sampled_from(["short", "L" * 40, "M" * 41, "N" * 60])
+_HELD = st.recursive(
+    st.one_of(_TEXT, st.integers(), st.none(), st.builds(Node, st.just("n"))),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.lists(children, max_size=3).map(tuple),
+        st.dictionaries(st.sampled_from(["a", "b", "ImageUri"]), children, max_size=3),
+        st.dictionaries(st.integers(0, 3), children, max_size=2),
+        st.lists(st.tuples(st.sampled_from(["x", "y"]), children), max_size=3).map(
+            lambda pairs: sharing.ItemCall("item", tuple(pairs))
+        ),
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_HELD)
+def test_strings_finds_what_the_stack_walk_finds_in_order(value):
+    assert sharing._strings(value, "value") == _reference_strings(value, "value")

@@ -92,7 +92,13 @@ def render(doc: Doc | Entry, indent: int = 0, prefix: int = 0, suffix: int = 0) 
     lines = [doc.open]
     for item in doc.items:
         text = item.flat  # most items fit: render(item, indent + 1, 0, 1) is their flat text
-        lines.append(f"{inner}{text if len(text) <= width else render(item, indent + 1, 0, 1)},")
+        if len(text) > width:
+            if type(item) is Entry:  # render(item, indent + 1, 0, 1), one call fewer
+                head = item.key + item.separator
+                text = head + render(item.value, indent + 1, len(head), 1)
+            else:
+                text = render(item, indent + 1, 0, 1)
+        lines.append(f"{inner}{text},")
     lines.append(INDENT * indent + doc.close)
     return "\n".join(lines)
 

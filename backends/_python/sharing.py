@@ -332,6 +332,13 @@ def _collect(value: Value, key: str, found: list[tuple[str, str]]) -> None:
         if type(item) is str:
             if len(item) >= MIN_SHARED_STRING:
                 found.append((name, item))
+        elif type(item) is ItemCall:  # a list's item, in place: its arguments are pairs
+            for argument, given in item.arguments:
+                if type(given) is str:
+                    if len(given) >= MIN_SHARED_STRING:
+                        found.append((argument, given))
+                elif type(given) in _WALKED:
+                    _collect(given, argument, found)
         elif type(item) in _WALKED:
             _collect(item, name, found)
 

@@ -237,11 +237,12 @@ class Emitter:
             if "steps" not in self.sections:
                 self.need("steps")
             function = "xcom"
-            if node.path[:1] == (Attribute("TrainingJobSummaries"),):
+            path = node.path  # its parts are of exact types: the IR's have no subclasses
+            if path and type(path[0]) is Attribute and path[0].name == "TrainingJobSummaries":
                 function = "tuning_xcom" if "tuning" in self.sections else function
-            parts = [p.name for p in node.path if isinstance(p, SelectByName | Attribute)]
-            picked = [p for p in node.path[:-1] if isinstance(p, SelectByName)]
-            words = [*(p.name for p in picked), parts[-1] if parts else "value"]
+            parts = [p.name for p in path if type(p) is SelectByName or type(p) is Attribute]
+            words = [p.name for p in path[:-1] if type(p) is SelectByName]
+            words.append(parts[-1] if parts else "value")
             base = f"{self.identifiers[node.step].rstrip('_').upper()}_{_upper('_'.join(words))}"
         else:
             self._report_variable(node.name)
