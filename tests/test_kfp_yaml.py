@@ -359,6 +359,25 @@ def test_builder_shortcuts_give_kfps_values():
     assert short == kfps and short.SerializeToString() == kfps.SerializeToString()
 
 
+def test_compile_leaves_garbage_collection_as_it_was():
+    """compile_source pauses the cyclic collector while kfp builds (as export does) and leaves
+    it as it found it, enabled or not; on its own, it collects what it left in cycles."""
+    require_module("kfp")
+    import gc
+
+    text = _kfp_file(FIXTURES / "every-step-type.json")
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            compiled.compile_source(text)
+            assert gc.isenabled() is enabled
+        gc.enable()
+        compiled.compile_source(text)
+        assert gc.get_count()[0] < 700  # the youngest generation collected before returning
+    finally:
+        gc.enable()
+
+
 def test_deterministic_and_no_paths():
     require_module("kfp")
     source = (FIXTURES / "every-step-type.json").read_bytes()

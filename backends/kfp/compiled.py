@@ -10,14 +10,17 @@ component's source with ``inspect``), imported as a fresh module (kfp builds the
   of both, the component's whole source included, for every task, about 13 KB per step;
 - the YAML keeps kfp's layout (sorted keys, kfp's header comment) but writes multi-line text
   (the component's source, its shell commands) as literal blocks that read like the file they
-  are, folds no line, and uses libyaml's emitter where PyYAML has it (the pure-Python one
-  writes the same bytes, only slower; ``tests/test_kfp_yaml.py`` checks both).
+  are, and folds no line: PyYAML's ``dump`` of the spec, written line by line (``yaml_text``;
+  PyYAML itself, with libyaml's emitter where PyYAML has it, for what that writer leaves), from
+  the dict ``json_format.MessageToDict`` makes of the message (``spec_dict``, the short way);
+  ``tests/test_kfp_yaml.py`` checks both against PyYAML's emitters and json_format.
 
 Nothing in the spec depends on the time, the machine or the folder.
 
-kfp's compiler is quadratic or worse in four places on a file of reusable components; while it
-compiles here, its builder is helped in four narrow ways (``tests/test_kfp_yaml.py`` compares
-the spec with kfp's unaided compile on every definition, and with sharing off, byte for byte):
+kfp's compiler is quadratic or worse in five places on a file of reusable components, and
+repeats per task what is the same for every task of a component; while it compiles here, its
+builder is helped in narrow ways (``tests/test_kfp_yaml.py`` compares the spec with kfp's
+unaided compile on every definition, and with sharing off, byte for byte):
 
 - it names the n-th task of a component by trying ``name-2``, ``name-3``... against a list of
   every name so far (cubic in the tasks of one component): here the same names, skipping the
@@ -31,13 +34,21 @@ the spec with kfp's unaided compile on every definition, and with sharing off, b
   task is complete, so kfp's maps hold distinct entries only;
 - it lists a DAG's task names once per task of the DAG (at 800 steps, 640,000 reads of a task's
   name, a quarter of the compile's Python calls): here once per DAG, before its loop over the
-  tasks (the same list each time: it is only read, and nothing in the loop renames a task).
+  tasks (the same list each time: it is only read, and nothing in the loop renames a task),
+  and it asks that list whether each input's producer is in the DAG (a scan per input): here
+  the list answers through a set;
+- per task, it type-checks each argument, checks each element of the component's command for
+  placeholders, converts the component's structure into its spec message, deep-copies the
+  component's container and parses empty platform settings: here the checks are decided once
+  per kind of argument (and plain text passes the placeholder check), the conversions and
+  copies are made once per component and copied, and an empty platform spec made directly.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import importlib.util
 import io
 import sys
@@ -56,6 +67,7 @@ from pipeglot.backends.kfp.yaml_text import Writer
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.errors import UsageError
 from pipeglot.ir.model import Workflow
+from pipeglot.performance import paused_garbage_collection
 
 EXTENSION = ".yaml"
 # The options of the kfp Python file it compiles, and the provenance block; its step kinds.
@@ -78,10 +90,21 @@ def compile_source(text: str, *, share: bool = True) -> str:
     """Compile the source of a generated kfp pipeline file; returns the spec's YAML text.
 
     ``share=False`` keeps kfp's copy of each component per task: the spec kfp writes, in
-    pipeglot's YAML layout."""
+    pipeglot's YAML layout.
+
+    The cyclic garbage collector is paused while kfp builds the spec, as every backend's export
+    runs (``pipeglot.performance``; this is inside ``export``'s pause when ``--to kfp-yaml``
+    runs): kfp allocates a hundred thousand containers at 800 steps, and the collections they
+    trigger scan everything alive so far (a full one, 80 ms, every third compile or so). Called
+    on its own, what the compile left in cycles (kfp's tasks and groups) is collected before it
+    returns: a collection of the youngest generation, which holds only what was made since."""
     _kfp_compiler()
-    with _compiled_pipeline(text, share=share) as pipeline:
-        return _spec_text(pipeline, share=share)
+    collect = gc.isenabled()
+    with paused_garbage_collection(), _compiled_pipeline(text, share=share) as pipeline:
+        spec = _spec_text(pipeline, share=share)
+    if collect:
+        gc.collect(0)
+    return spec
 
 
 @contextlib.contextmanager
