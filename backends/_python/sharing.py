@@ -29,6 +29,7 @@ from pipeglot.ir.sagemaker import resource_api
 
 MIN_SHARED_STRING = 40  # shorter strings read better in place
 MIN_FAMILY = 2
+_UNSEEN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +77,20 @@ def request_families(
 ) -> dict[str, Family]:
     """Each step (of ``kinds``) that belongs to a family of at least two -> its family."""
     groups: dict[tuple, list[Step]] = {}
+    # Each kind's resource, looked up once per kind by the member's identity: an enum hashes
+    # in Python at every lookup, and enum members are singletons.
+    resources: dict[int, object] = {}
     for step in workflow.steps:
-        if step.kind in kinds and isinstance(step.arguments, dict) and step.arguments:
-            api = resource_api(step.kind)
-            key = (step.kind, api.resource if api else "", tuple(step.arguments))
+        kind = step.kind
+        resource = resources.get(id(kind), _UNSEEN)
+        if resource is _UNSEEN:
+            resource = None  # not a kind that families are made of
+            if kind in kinds:
+                api = resource_api(kind)
+                resource = api.resource if api else ""
+            resources[id(kind)] = resource
+        if resource is not None and isinstance(step.arguments, dict) and step.arguments:
+            key = (id(kind), resource, tuple(step.arguments))
             groups.setdefault(key, []).append(step)
     families: dict[str, Family] = {}
     for (_, resource, _), members in groups.items():

@@ -258,10 +258,12 @@ def _edges(emitter: Emitter) -> list[str]:
     the transitive reduction, plus each Condition's edges into its branches. An edge into a
     step with a setup helper goes to the helper, which runs first."""
     lines = []
+    entry, successors = emitter.entry_variable, emitter.successors
     for source in emitter.order:
-        targets = [emitter.entry_variable(target) for target in emitter.successors(source)]
-        if not targets:
+        followers = successors(source)
+        if not followers:
             continue
+        targets = [entry(target) for target in followers]
         variable = emitter.identifiers[source]
         joined = targets[0] if len(targets) == 1 else f"[{', '.join(targets)}]"
         line = f"{pysource.INDENT}{variable} >> {joined}"

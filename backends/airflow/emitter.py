@@ -342,7 +342,7 @@ def _task_ids(workflow: Workflow, diagnostics: Diagnostics) -> dict[str, str]:
     ids: dict[str, str] = {}
     taken = {step.name for step in workflow.steps if _TASK_ID.fullmatch(step.name)}
     for step in workflow.steps:
-        if _TASK_ID.fullmatch(step.name):
+        if step.name in taken:  # a valid task id (taken holds only those so far)
             ids[step.name] = step.name
             continue
         base = re.sub(r"[^\w.-]", "_", step.name)[:240] or "step"
