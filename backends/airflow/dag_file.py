@@ -212,12 +212,10 @@ def _tables(emitter: Emitter) -> list[str]:
         results = Group(
             "{",
             tuple(
-                pysource.Entry(
-                    pysource.string_literal(step),
-                    ": ",
-                    Group("(", (literal(task_id), literal(kind)), ")"),
-                )
-                for step, (task_id, kind) in sorted(emitter.step_results.items())
+                [
+                    _result_entry(step, task_id, kind)
+                    for step, (task_id, kind) in sorted(emitter.step_results.items())
+                ]
             ),
             "}",
         )
@@ -237,6 +235,18 @@ def _tables(emitter: Emitter) -> list[str]:
             + statement("READERS", Group("{", readers, "}"))
         )
     return tables
+
+
+def _result_entry(step: str, task_id: str, kind: str) -> Doc | pysource.Entry:
+    """``"Step": ("task id", "Type")`` in STEP_RESULTS: one Atom when it fits its line in the
+    table (the Entry's flat text, which is what rendering the Entry gives there), else the
+    Entry, whose pair breaks."""
+    key = pysource.string_literal(step)
+    if type(task_id) is str and type(kind) is str:
+        text = f"{key}: ({pysource.string_literal(task_id)}, {pysource.string_literal(kind)})"
+        if len(text) <= pysource.LINE_LENGTH - len(pysource.INDENT) - 1:
+            return Atom(text)
+    return pysource.Entry(key, ": ", Group("(", (literal(task_id), literal(kind)), ")"))
 
 
 def _experiment_config(emitter: Emitter) -> Doc:
