@@ -51,6 +51,7 @@ class Writer:
         self.resolvers: dict[str, list[tuple[str, Any]]] = resolvers
         self.dumper, self.width = dumper, width
         self.texts: dict[str, str] = {}  # text -> its one-line scalar
+        self.keys: dict[str, str] = {}  # a key checked -> its scalar
         self.others: dict[tuple[type, Any], str] = {}  # (type, value or float repr) -> scalar
 
     def document_text(self, document: Any) -> str | None:
@@ -126,6 +127,7 @@ class Writer:
             raise _NotHere
         scalar = self._text(key)
         assert scalar is not None
+        self.keys[key] = scalar
         return scalar
 
     @staticmethod
@@ -160,13 +162,14 @@ class Writer:
             raise _NotHere from None
         pad = " " * indent
         inner = indent + 2
+        known_keys, texts = self.keys, self.texts
         for key in keys:
             value = mapping[key]
-            head = lead + self._key(key) + ":"
+            head = lead + (known_keys.get(key) or self._key(key)) + ":"
             lead = pad
             kind = type(value)
             if kind is str:
-                scalar = self._text(value)
+                scalar = texts.get(value) or self._text(value)
                 if scalar is None:
                     out.append(head + " " + self._literal(value, inner))
                 else:
@@ -200,7 +203,7 @@ class Writer:
             lead = pad
             kind = type(item)
             if kind is str:
-                scalar = self._text(item)
+                scalar = self.texts.get(item) or self._text(item)
                 if scalar is None:
                     out.append(head + self._literal(item, inner))
                 else:
