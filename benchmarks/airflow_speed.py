@@ -132,7 +132,8 @@ def main() -> None:
             f" {first:>7.3f} {calls:>10.0f}  {sdk_shown:>32}  {ratios:>13}",
             flush=True,
         )
-    print(f"scaling exponent of --to airflow: {slope(sizes, times):.2f}")
+    if len(sizes) > 1:  # a slope needs two sizes
+        print(f"scaling exponent of --to airflow: {slope(sizes, times):.2f}")
 
 
 if __name__ == "__main__":

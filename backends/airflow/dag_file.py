@@ -89,7 +89,11 @@ def _shared_constants(emitter: Emitter) -> list[str]:
         lines = [_string_constant(name, text) for text, name in emitter.shared_names.items()]
         blocks.append("# Values that several steps share.\n" + "\n".join(lines))
     if emitter.references:
-        lines = [statement(name, doc) for name, doc in emitter.references.values()]
+        lines = [
+            # statement(name, doc), which for an Atom (most: xcom(...)) is its text
+            f"{name} = {doc.flat}" if type(doc) is Atom else statement(name, doc)
+            for name, doc in emitter.references.values()
+        ]
         blocks.append(
             "# What tasks read from earlier steps (xcom: the result of the step's task) and from\n"
             "# the run (Get).\n" + "\n".join(lines)
