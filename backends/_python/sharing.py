@@ -204,6 +204,13 @@ def _all_same(first: Value, values: Sequence[Value]) -> bool:
     """Whether every value (all of ``first``'s exact type) is _same as ``first``. Other than
     containers, values of one type are the same when equal, which list.count tells in C."""
     count = len(values)
+    if count > 1 and type(first) is not dict and type(first) is not tuple:
+        # Where the values differ they usually do at once (a step's own argument): the
+        # second value, compared as list.count compares it, settles it without a pass
+        # that visits every value (for a list it is the first step of _same too).
+        second = values[1]
+        if second is not first and not second == first:  # noqa: SIM201 (as count compares)
+            return False
     if type(first) is list and _flat(first):
         # A list of scalars (a ContainerEntrypoint): _same as ``first`` exactly when equal
         # to it with each item of the same exact type, which C compares for all at once.
