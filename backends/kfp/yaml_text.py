@@ -6,7 +6,8 @@ and booleans; for the ones that are common in it, what the emitter writes is sim
 mappings with sorted keys, sequences indented as PyYAML indents them (a mapping's sequence at
 its keys' column), ``{}`` and ``[]`` for empty ones, and each scalar plain, single-quoted or a
 literal block by the emitter's rules. ``document_text`` writes that here, one line at a time,
-instead of making a node per value for the emitter to walk (a third of the compile at 800 steps).
+instead of making a node per value for the emitter to walk (which took a third of the
+compile at 800 steps).
 
 What it does not decide for itself it asks the emitter, or leaves to it: a one-line scalar
 other than plain printable ASCII text (a number, text with other characters) is written as the
@@ -58,6 +59,9 @@ class Writer:
         """The YAML text of one document (a dict), or None where PyYAML must write it."""
         if type(document) is not dict or not document:
             return None
+        # What is known of texts is kept for one document (a spec repeats its names and types;
+        # kept across documents, every request's text would stay in memory).
+        self.texts, self.keys, self.others = {}, {}, {}
         out: list[str] = []
         try:
             self._mapping(document, 0, "", out, set())
