@@ -252,3 +252,31 @@ _HELD = st.recursive(
 @given(_HELD)
 def test_strings_finds_what_the_stack_walk_finds_in_order(value):
     assert sharing._strings(value, "value") == _reference_strings(value, "value")
+
+
+# --- no cyclic garbage ----------------------------------------------------------------------
+
+
+def test_airflow_writer_leaves_nothing_for_the_cyclic_collector():
+    """The emitter and its writer closures refer to each other; the file writer breaks that
+    cycle when it is done, so reference counting frees them (else a collection after every
+    translation scans and frees them: 15,000 objects at 1,000 steps)."""
+    import gc
+    import json
+    import sys
+    from pathlib import Path
+
+    import pipeglot
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from generate import pipeline
+
+    workflow = pipeglot.load(json.dumps(pipeline(120, seed=2)))
+    pipeglot.dump(workflow, write="airflow", unsupported="ignore")  # lazy imports, caches
+    gc.collect()
+    gc.disable()
+    try:
+        pipeglot.dump(workflow, write="airflow", unsupported="ignore")
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -19,6 +19,7 @@ import operator
 import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 
 LINE_LENGTH = 100
 INDENT = "    "
@@ -221,6 +222,15 @@ def literal(
     raise TypeError(f"cannot write {type(value).__name__} as a Python literal")
 
 
+class Writers(NamedTuple):
+    """The closures :func:`writers` makes: ``value`` writes a value, ``values`` each of some
+    values; ``release()`` (once the file is written) breaks the cycles they form."""
+
+    value: Callable[[object], Doc]
+    values: Callable[[Iterable[object]], tuple[Doc, ...]]
+    release: Callable[[], None]
+
+
 def writer(
     expression: type | tuple[type, ...] = (),
     node=None,
@@ -236,7 +246,7 @@ def writers(
     node=None,
     names: Mapping[str, str] | None = None,
     written: Mapping[int, tuple[object, Doc]] | None = None,
-) -> tuple[Callable[[object], Doc], Callable[[Iterable[object]], tuple[Doc, ...]]]:
+) -> Writers:
     """``lambda value: literal(value, expression, node, names)``, and the function that
     writes each of some values (``tuple(map(write, values))``), as closures that a backend
     keeps for a whole file: the same Docs, with one call per value (not a call of literal and
@@ -297,7 +307,15 @@ def writers(
             items.append(write(item))
         return tuple(items)
 
-    return write, write_items
+    def release() -> None:
+        """Let go of what the closures hold. ``write`` calls itself, so it and its cell form
+        a reference cycle, and a caller that keeps the closures while ``node`` refers back to
+        it (a bound method) is in that cycle too: only the cyclic collector would free them,
+        and everything they hold, scanning it all (1,000 steps: 15,000 objects, 10 ms)."""
+        nonlocal write, write_items, node, memo, named, names
+        write = write_items = node = memo = named = names = None  # type: ignore[assignment]
+
+    return Writers(write, write_items, release)
 
 
 # --- Identifiers ----------------------------------------------------------------------------

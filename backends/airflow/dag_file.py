@@ -72,6 +72,7 @@ def write_dag_file(
     edges = "\n".join([*_edges(emitter), *helper_edges])
     if edges:
         text += "\n\n" + edges
+    emitter.close()
     return pysource.mark_long_lines(text) + "\n"
 
 
