@@ -52,6 +52,7 @@ from pipeglot.ir.model import (
     Step,
     StepKind,
     Workflow,
+    new_step,
 )
 from pipeglot.ir.validate import MAX_NESTING, check_workflow
 
@@ -577,7 +578,7 @@ class _Reader:
         if kind is StepKind.CONDITION:
             options = self._condition(arguments, f"{pointer}/Arguments")
         depends_on = get("DependsOn", MISSING)
-        return Step(
+        return new_step(
             name=name,
             kind=kind,
             type_name=type_name,
