@@ -566,37 +566,67 @@ class _Reader:
         return name
 
     def _build_step(self, fields: dict[str, Any], name: str, type_name: str, pointer: str) -> Step:
-        # Checked and built in the order of the keywords below (errors in that order); a
-        # pointer is formatted only for a key that is present.
+        # Checked and built in the order of the keywords of new_step below (errors in that
+        # order); a pointer is formatted only for a key that is present, and a reader is
+        # called only for a key that is present.
         get = fields.get
         arguments = get("Arguments", MISSING)
         kind = KIND_OF_TYPE.get(type_name, StepKind.UNKNOWN)
         if kind is StepKind.TRAINING:
             kind = _step_kind(type_name, arguments)
         is_check = type_name in _CHECK_TYPES
-        options: dict[str, Any] = {"arguments": arguments}
+        options: dict[str, Any] | None = None
         if kind is StepKind.CONDITION:
             options = self._condition(arguments, f"{pointer}/Arguments")
         depends_on = get("DependsOn", MISSING)
+        depends_on = (
+            None if depends_on is MISSING else _depends_on(depends_on, f"{pointer}/DependsOn")
+        )
+        display_name = get("DisplayName", MISSING)
+        description = get("Description", MISSING)
+        cache_config = (
+            None
+            if "CacheConfig" not in fields
+            else _cache_config(fields["CacheConfig"], f"{pointer}/CacheConfig")
+        )
+        retry_policies = (
+            None
+            if "RetryPolicies" not in fields
+            else _read_list(fields, "RetryPolicies", pointer, _retry_policy)
+        )
+        property_files = (
+            None
+            if "PropertyFiles" not in fields
+            else _property_files(fields, pointer, self.property_files)
+        )
+        output_parameters = (
+            None
+            if "OutputParameters" not in fields
+            else _read_list(fields, "OutputParameters", pointer, _output_parameter)
+        )
+        if is_check:
+            check: Mapping[str, Value] = {key: fields[key] for key in CHECK_KEYS if key in fields}
+            known = _CHECK_STEP_KEYS
+        else:
+            check, known = NO_EXTRA, _STEP_KEYS
+        extra = NO_EXTRA if known.issuperset(fields) else _extra(fields, known)
+        if options is None:
+            options = {"arguments": arguments}
         return new_step(
             name=name,
             kind=kind,
             type_name=type_name,
-            depends_on=None
-            if depends_on is MISSING
-            else _depends_on(depends_on, f"{pointer}/DependsOn"),
-            display_name=get("DisplayName", MISSING),
-            description=get("Description", MISSING),
-            cache_config=_read(fields, "CacheConfig", pointer, _cache_config),
-            retry_policies=_read_list(fields, "RetryPolicies", pointer, _retry_policy),
-            property_files=_property_files(fields, pointer, self.property_files),
+            depends_on=depends_on,
+            display_name=display_name,
+            description=description,
+            cache_config=cache_config,
+            retry_policies=retry_policies,
+            property_files=property_files,
             function_arn=get("FunctionArn", MISSING),
             sqs_queue_url=get("SqsQueueUrl", MISSING),
-            output_parameters=_read_list(fields, "OutputParameters", pointer, _output_parameter),
-            check={key: fields[key] for key in CHECK_KEYS if key in fields}
-            if is_check
-            else NO_EXTRA,
-            extra=_extra(fields, _CHECK_STEP_KEYS if is_check else _STEP_KEYS),
+            output_parameters=output_parameters,
+            check=check,
+            extra=extra,
             **options,
         )
 
@@ -717,10 +747,6 @@ def _depends_on(value: Any, pointer: str) -> tuple[str, ...] | None:
                 f"DependsOn lists step names, not {json_type(item)}", location=f"{pointer}/{index}"
             )
     return tuple(names)
-
-
-def _read(fields: dict[str, Any], key: str, pointer: str, build: Callable[[Any, str], Any]) -> Any:
-    return None if key not in fields else build(fields[key], f"{pointer}/{key}")
 
 
 def _read_list(
