@@ -25,10 +25,13 @@ from typing import Any
 
 from pipeglot.errors import InputError, ValidationError, shorten
 from pipeglot.ir.expressions import (
+    _GET_TYPES,
     EXPRESSION_KEYS,
     MISSING,
     Condition,
     ExpressionError,
+    Join,
+    JsonGet,
     Value,
     collect_expressions,
     condition_from_json,
@@ -352,7 +355,7 @@ class _Made:
             if next(iter(obj)) in expression_keys:
                 node = expression_from_json(obj)
                 # The nodes inside it were the last made: it goes before them.
-                made.insert(len(made) + 1 - len(collect_expressions(node, [])), node)
+                made.insert(len(made) - _nodes_inside(node), node)
                 return node
             return obj
 
@@ -360,6 +363,24 @@ class _Made:
             return total
 
         self.made, self.ends, self.hook, self.pairs = made, ends, hook, pairs
+
+
+def _nodes_inside(node: Any) -> int:
+    """How many nodes collect_expressions finds inside ``node`` (a Join or JsonGet); first
+    the usual cases: a Join of strings and Gets, a JsonGet of a property file."""
+    if type(node) is Join:
+        count = 0
+        for value in node.values:
+            kind = type(value)
+            if kind is str:
+                continue
+            if kind not in _GET_TYPES:
+                return len(collect_expressions(node, [])) - 1
+            count += 1
+        return count
+    if type(node) is JsonGet and node.property_file is not None:
+        return 1
+    return len(collect_expressions(node, [])) - 1
 
 
 _STEP_LISTS = ("Steps", "IfSteps", "ElseSteps")

@@ -377,6 +377,10 @@ def expression_from_json(obj: dict[str, Value]) -> Expression:
 
 
 def _join_from_json(body: Value) -> Join:
+    if type(body) is dict and len(body) == 2:  # the usual case, with fewer tests
+        on, values = body.get("On"), body.get("Values")
+        if type(on) is str and type(values) is list:
+            return Join(on, tuple(values))
     if not isinstance(body, dict) or set(body) != {"On", "Values"}:
         raise ExpressionError('"Std:Join" takes an object with exactly the keys "On" and "Values"')
     if not isinstance(body["On"], str):
