@@ -3,6 +3,7 @@ exactly those a walk of the step's values finds, in the same order, or are not u
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import dataclasses
 import inspect
@@ -187,3 +188,12 @@ def test_new_step_makes_the_dataclass_step() -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
             made.name = "B"  # type: ignore[misc]
     assert not hasattr(Step, "__post_init__")  # which new_step would not run
+
+
+@pytest.mark.parametrize(
+    "text", ['{"Steps": []}', '{"A": "caf\\u00e9 \u00e9 \U0001f600", "Steps": [1]}', " \n{}"]
+)
+def test_bytes_are_their_own_encoding(text: str) -> None:
+    for source in (text.encode(), codecs.BOM_UTF8 + text.encode()):
+        decoded = sagemaker._decode(source)
+        assert sagemaker._encoded(source, decoded) == decoded.encode("utf-8", "surrogatepass")
