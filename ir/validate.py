@@ -14,6 +14,8 @@ from typing import Any
 from pipeglot.errors import ValidationError, shorten
 from pipeglot.ir.expressions import (
     EXPRESSION_TYPES,
+    ExecutionVariable,
+    ExperimentConfigRef,
     Expression,
     Join,
     JsonGet,
@@ -106,14 +108,12 @@ def _check_steps(
         if expressions is None:
             expressions = step_expressions(step)
         sources = _checked_sources(workflow, step, expressions, parameters, by_name)
-        runs = (
-            (depends_on, dict.fromkeys(step.depends_on)) if step.depends_on else None,
-            (data, sources) if sources else None,
+        runs: tuple[tuple[EdgeOrigin, dict[str, None]], ...] = (
+            ((depends_on, dict.fromkeys(step.depends_on)), (data, sources))
+            if step.depends_on
+            else ((data, sources),)
         )
-        for run in runs:
-            if run is None:
-                continue
-            origin, names = run
+        for origin, names in runs:
             for source in names:
                 edge = (source, name, origin)
                 add(edge)
@@ -264,7 +264,7 @@ def _checked_sources(
 ) -> dict[str, None]:
     """Check the references of ``step``; return the steps it reads from (:func:`data_sources`),
     each once, in order of first reference."""
-    for name in step.explicit_dependencies:
+    for name in step.depends_on or ():  # step.explicit_dependencies
         if name not in by_name:
             raise ValidationError(
                 f"DependsOn names {shorten(name)}, which is not a step of this pipeline; "
@@ -285,6 +285,8 @@ def _checked_sources(
         elif kind is ParameterRef:
             if node.name in parameters:
                 continue
+        elif kind in _NOTHING_TO_CHECK:
+            continue
         elif kind is JsonGet:
             read += node.property_file is not None
             continue
@@ -303,6 +305,10 @@ def _checked_sources(
     if files != read:
         _report_property_file_use(step)
     return sources
+
+
+# Nodes whose references validation does not check (their children are in the list too).
+_NOTHING_TO_CHECK = frozenset({ExecutionVariable, ExperimentConfigRef, Join})
 
 
 def _report_property_file_use(step: Step) -> None:
