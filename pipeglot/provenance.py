@@ -66,7 +66,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -78,7 +78,7 @@ from pipeglot.diagnostics import Diagnostic, Diagnostics, Fidelity
 from pipeglot.errors import InputError
 from pipeglot.frontends._readers.fidelity import text_form
 from pipeglot.ir.expressions import Condition, condition_to_json
-from pipeglot.ir.graph import EdgeOrigin, edges
+from pipeglot.ir.graph import EdgeOrigin, _rows, edges
 from pipeglot.ir.model import CHECK_KEYS, MISSING, Step, StepKind, Workflow
 
 PROVENANCE = Option(
@@ -190,19 +190,24 @@ def attach(
     write: str,
     diagnostics: Diagnostics,
     enabled: bool = True,
+    reduced: Collection[tuple[str, str]] | None = None,
 ) -> str:
     """``text`` (the output of writer ``write``) with the provenance block embedded; with
     ``enabled`` False, ``text`` unchanged and what reading it back does not give named in
-    ``diagnostics``."""
-    block = declared(workflow, LOSSES[write])
+    ``diagnostics``. ``reduced``, if given, is the transitive reduction of ``workflow``'s step
+    graph (its ``(source, target)`` pairs), which the writer found (so it is acyclic)."""
+    block = declared(workflow, LOSSES[write], reduced)
     if not enabled:
         _report_losses(block, write, diagnostics)
         return text
     return _EMBED[write](text, block)
 
 
-def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
-    """The block of ``workflow`` for a target that loses ``losses`` (without ``file``)."""
+def declared(
+    workflow: Workflow, losses: Losses, reduced: Collection[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """The block of ``workflow`` for a target that loses ``losses`` (without ``file``);
+    ``reduced`` as attach takes it."""
     top_level = _document(replace(workflow, steps=()))  # the definition without its steps
     block: dict[str, Any] = {}
     top = {key: top_level[key] for key in _DEFINITION_KEYS if key in top_level}
@@ -222,7 +227,7 @@ def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
             group = steps.setdefault(key, {}).setdefault(_fast_canonical(value), [value, []])
             group[1].append(step.name)
     grouped = {key: list(groups.values()) for key, groups in steps.items()}
-    depends = _depends_on(workflow, losses)
+    depends = _depends_on(workflow, losses, reduced)
     for key, value in (
         ("definition", top),
         ("enums", enums),
@@ -238,16 +243,29 @@ def declared(workflow: Workflow, losses: Losses) -> dict[str, Any]:
     return block
 
 
-def _depends_on(workflow: Workflow, losses: Losses) -> dict[str, list[str]]:
+def _depends_on(
+    workflow: Workflow, losses: Losses, reduced: Collection[tuple[str, str]] | None = None
+) -> dict[str, list[str]]:
     """The DependsOn the block holds: every step's where the target cannot tell one from its
     own waits, else the steps' whose DependsOn the target cannot keep as written."""
     if losses.every_depends_on:
         return {step.name: list(step.depends_on) for step in workflow.steps if step.depends_on}
     data: dict[str, set[str]] = {}
-    for edge in edges(workflow):
-        if edge.origin is EdgeOrigin.DATA:
-            data.setdefault(edge.target, set()).add(edge.source)
-    implied = _implied_dependencies(workflow)
+    for source, target, origin in _rows(workflow):  # edges(), without an Edge for each
+        if origin is EdgeOrigin.DATA:
+            data.setdefault(target, set()).add(source)
+    if reduced is None:
+        implied = _implied_dependencies(workflow)
+    else:
+        # An explicit edge between two steps that the reduction leaves out: what
+        # _implied_dependencies finds, for an acyclic graph (another path from the
+        # dependency to the step, through another of the step's predecessors).
+        implied = {
+            (dependency, step.name)
+            for step in workflow.steps
+            for dependency in step.depends_on or ()
+            if workflow.has_step(dependency) and (dependency, step.name) not in reduced
+        }
     return {
         step.name: list(step.depends_on)
         for step in workflow.steps
@@ -463,7 +481,7 @@ def _step_order(workflow: Workflow, losses: Losses) -> list[str]:
         return names
     if losses.step_order == "unless-topological":
         rank = {name: index for index, name in enumerate(names)}
-        if any(rank[edge.source] > rank[edge.target] for edge in edges(workflow)):
+        if any(rank[source] > rank[target] for source, target, _ in _rows(workflow)):
             return names
     return []
 

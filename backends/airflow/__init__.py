@@ -30,6 +30,7 @@ from pipeglot.backend import SOURCE_COMMAND, Option
 from pipeglot.backends.airflow import schedule
 from pipeglot.backends.airflow.dag_file import write_dag_file
 from pipeglot.backends.airflow.dispatch import HANDLERS, UNSUPPORTED
+from pipeglot.backends.airflow.emitter import Emitter
 from pipeglot.backends.airflow.profiles import PROFILES, Profile, profile_for
 from pipeglot.diagnostics import Diagnostics
 from pipeglot.ir.model import Workflow
@@ -62,6 +63,12 @@ def export(
     profile = profile_for(airflow_version)
     ledger = Diagnostics() if diagnostics is None else diagnostics
     scheduled = schedule.scheduled_workflow(workflow, ledger)
-    text = write_dag_file(scheduled, ledger, profile, source_command)
+    emitter = Emitter(scheduled, ledger, profile)
+    text = write_dag_file(scheduled, ledger, profile, source_command, emitter)
     embed = options.pop(provenance.PROVENANCE.name, True)
-    return provenance.attach(workflow, text, write="airflow", diagnostics=ledger, enabled=embed)
+    # The provenance block's DependsOn reads the transitive reduction the emitter found: the
+    # same steps (scheduling changes only parameter defaults), so the same edges.
+    reduced = emitter.reduced if scheduled.steps is workflow.steps else None
+    return provenance.attach(
+        workflow, text, write="airflow", diagnostics=ledger, enabled=embed, reduced=reduced
+    )

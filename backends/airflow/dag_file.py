@@ -23,10 +23,13 @@ def write_dag_file(
     diagnostics: Diagnostics,
     profile: Profile,
     source_command: str | None = None,
+    emitter: Emitter | None = None,
 ) -> str:
     """The DAG file's text. Tasks are written first: they decide what the file imports and
-    which runtime sections and tables it carries."""
-    emitter = Emitter(workflow, diagnostics, profile)
+    which runtime sections and tables it carries. ``emitter``, if given, is a new Emitter of
+    these arguments (the caller reads its step graph afterwards)."""
+    if emitter is None:
+        emitter = Emitter(workflow, diagnostics, profile)
     _declare_setups(emitter)
     _share(emitter)
     constants: list[str] = []

@@ -37,8 +37,7 @@ from pipeglot.ir.expressions import (
     Value,
     format_get,
 )
-from pipeglot.ir.graph import _transitive_reduction as transitive_reduction
-from pipeglot.ir.graph import build_graph, edges, topological_order
+from pipeglot.ir.graph import _rows, topological_order
 from pipeglot.ir.model import Step, Workflow
 
 # Execution variables whose Airflow value only stands in for SageMaker's.
@@ -74,14 +73,18 @@ class Emitter:
         self.workflow = workflow
         self.diagnostics = diagnostics
         self.profile = profile
-        # A graph of its own, not the one build_graph keeps on the workflow: this one is
-        # freed with the emitter, where a kept one (30,000 dicts at 8,000 steps) would be
-        # scanned by the first garbage collection after the writer. The edges are the
-        # workflow's (kept: the provenance block reads them too).
-        self.graph = build_graph(workflow, edges(workflow))
-        self.order = topological_order(workflow, self.graph)
+        # The step graph as adjacency dicts of its own (see _StepGraph), freed with the
+        # emitter: not build_graph's networkx graph, whose edges carry their origins, nor
+        # the workflow's Edge objects (only which step follows which is drawn).
+        graph = _StepGraph(workflow)
+        self.order = topological_order(workflow, graph)  # type: ignore[arg-type]
         self.position = {name: index for index, name in enumerate(self.order)}
-        self._successors = _drawn_successors(workflow, self.graph, self.position)
+        # The transitive reduction's pairs (the provenance block reads them too), and the
+        # edges the DAG draws.
+        self.reduced: set[tuple[str, str]] = set()
+        self._successors = _drawn_successors(
+            workflow, graph, self.order, self.position, self.reduced
+        )
         self.modules: set[str] = set()  # import x
         self.names: dict[str, set[str]] = {}  # from x import a, b
         self.sections: set[str] = set()
@@ -332,19 +335,64 @@ def _path_part(part: PathPart) -> Doc:
     return literal(part.key if kind is Key else part.name)  # Attribute, SelectByName
 
 
-def _drawn_successors(workflow: Workflow, graph, position: dict[str, int]) -> dict[str, list[str]]:
+class _StepGraph:
+    """The two adjacency dicts of the step graph that topological_order reads, as build_graph
+    fills them (the steps in document order, each edge once, in the order of the workflow's
+    edges, an edge to a step that does not exist left out), the values unused (None)."""
+
+    __slots__ = ("_pred", "_succ")
+
+    def __init__(self, workflow: Workflow) -> None:
+        successors: dict[str, dict[str, None]] = {}
+        predecessors: dict[str, dict[str, None]] = {}
+        for step in workflow.steps:
+            if step.name not in successors:
+                successors[step.name] = {}
+                predecessors[step.name] = {}
+        for source, target, _ in _rows(workflow):
+            children = successors.get(source)
+            if children is not None and target in successors:
+                children[target] = None  # a pair seen again keeps its place
+                predecessors[target][source] = None
+        self._succ, self._pred = successors, predecessors
+
+
+def _drawn_successors(
+    workflow: Workflow,
+    graph: _StepGraph,
+    order: list[str],
+    position: dict[str, int],
+    reduced: set[tuple[str, str]],
+) -> dict[str, list[str]]:
     """The edges the DAG draws: the transitive reduction of the step graph (an Airflow author
-    leaves out ``a >> c`` when ``a >> b >> c`` orders them), plus every Condition's edge into
-    each of its branch steps, since a branch operator skips only its direct followers."""
-    drawn: dict[str, set[str]] = {}
-    # The pairs of reduced_edges(), without an Edge (and its origins) made for each: only
-    # which step follows which is drawn. The targets are sorted below.
-    for source, target in transitive_reduction(graph):
-        drawn.setdefault(source, set()).add(target)
+    leaves out ``a -> c`` when ``a -> b -> c`` orders them), plus every Condition's edge into
+    each of its branch steps, since a branch operator skips only its direct followers; each
+    step's followers in task order. The reduction's pairs are added to ``reduced``.
+
+    The reduction as ir.graph._transitive_reduction finds it, over ``order`` (a topological
+    order: any gives the same edges): descendants as bitsets built in reverse order, a
+    node's edge to a child kept unless an earlier child already reaches it."""
+    successors = graph._succ
+    reach: dict[str, int] = {}
+    drawn: dict[str, list[str]] = {}
+    for node in reversed(order):
+        children = successors[node]
+        covered = 0
+        kept = []
+        for child in sorted(children, key=position.__getitem__) if len(children) > 1 else children:
+            bit = 1 << position[child]
+            if not covered & bit:
+                kept.append(child)
+            covered |= bit | reach[child]
+        reach[node] = covered
+        if kept:
+            drawn[node] = kept  # in task order, as the children were visited
+            reduced.update([(node, child) for child in kept])
     for step in workflow.steps:
         if step.if_steps or step.else_steps:
-            drawn.setdefault(step.name, set()).update((*step.if_steps, *step.else_steps))
-    return {source: sorted(targets, key=position.__getitem__) for source, targets in drawn.items()}
+            targets = {*drawn.get(step.name, ()), *step.if_steps, *step.else_steps}
+            drawn[step.name] = sorted(targets, key=position.__getitem__)
+    return drawn
 
 
 def _task_ids(workflow: Workflow, diagnostics: Diagnostics) -> dict[str, str]:
