@@ -92,8 +92,13 @@ def _check_steps(
     origin) rows."""
     steps = workflow.steps
     by_name = workflow._by_name
-    fails = {step.name for step in steps if step.kind is StepKind.FAIL}
-    children: dict[str, list[str]] = {step.name: [] for step in steps}
+    fails: set[str] = set()
+    children: dict[str, list[str]] = {}
+    fail = StepKind.FAIL
+    for step in steps:  # one pass over the steps for both
+        children[step.name] = []
+        if step.kind is fail:
+            fails.add(step.name)
     waiting = dict.fromkeys(children, 0)
     rows: list[tuple[str, str, EdgeOrigin]] = []
     add = rows.append
