@@ -100,7 +100,7 @@ def _decode(source: str | bytes) -> str:
                 f"the input is not UTF-8 text (invalid byte at offset {error.start}); "
                 "save the definition as UTF-8"
             ) from None
-    if not text.strip():
+    if not text or text.isspace():  # not text.strip(), which copies a text ending in "\n"
         raise InputError(
             "the input is empty; expected a SageMaker pipeline definition "
             '(a JSON object with "Steps")'

@@ -197,3 +197,14 @@ def test_bytes_are_their_own_encoding(text: str) -> None:
     for source in (text.encode(), codecs.BOM_UTF8 + text.encode()):
         decoded = sagemaker._decode(source)
         assert sagemaker._encoded(source, decoded) == decoded.encode("utf-8", "surrogatepass")
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\t \r", "\u3000\u2028", "\ufeff", " x ", "\n{}\n"])
+def test_an_empty_input_is_told_as_strip_tells_it(text: str) -> None:
+    for source in (text, text.encode()):
+        decoded = source if isinstance(source, str) else source.decode("utf-8-sig")
+        if decoded.strip():
+            assert sagemaker._decode(source) == decoded
+        else:
+            with pytest.raises(sagemaker.InputError, match="the input is empty"):
+                sagemaker._decode(source)
