@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeglot.frontends import sagemaker
 from pipeglot.ir.expressions import In, collect_expressions
@@ -208,3 +210,40 @@ def test_an_empty_input_is_told_as_strip_tells_it(text: str) -> None:
         else:
             with pytest.raises(sagemaker.InputError, match="the input is empty"):
                 sagemaker._decode(source)
+
+
+_REFERENCES = st.sampled_from(
+    ["Parameters.P", "Execution.PipelineExecutionId", "Steps.A.Name", "Steps.A.PropertyFiles.F"]
+)
+_GETS = _REFERENCES.map(_get)
+_LEAVES = st.one_of(st.text(max_size=3), st.integers(), st.none(), st.booleans(), _GETS)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "Arguments", "Get"]), inner, max_size=3),
+        st.lists(inner, max_size=3).map(lambda v: {"Std:Join": {"On": ",", "Values": v}}),
+        inner.map(lambda v: {"Std:JsonGet": {"S3Uri": v, "Path": "p"}}),
+        st.just({"Std:JsonGet": {"PropertyFile": _get("Steps.A.PropertyFiles.F"), "Path": "p"}}),
+    ),
+    max_leaves=12,
+)
+_STEP_KEYS = st.dictionaries(
+    st.sampled_from(["DisplayName", "Description", "CacheConfig", "Unknown", "FunctionArn"]),
+    _VALUES,
+    max_size=2,
+)
+
+
+@given(st.lists(st.tuples(_VALUES, _STEP_KEYS), min_size=1, max_size=4))
+def test_recorded_nodes_of_any_arguments_are_the_walked_ones(steps: list[Any]) -> None:
+    """Any values where nodes may be, in the arguments and beside them: what the reader takes
+    from the record is what a walk finds (a definition it rejects has nothing to compare)."""
+    first = {**_step("A", {"X": 1}), "PropertyFiles": [
+        {"PropertyFileName": "F", "OutputName": "o", "FilePath": "f"}]}  # fmt: skip
+    others = [  # the other keys after the arguments, or before them
+        {**_step(f"S{i}", arguments), **keys} if i % 2 else {**keys, **_step(f"S{i}", arguments)}
+        for i, (arguments, keys) in enumerate(steps)
+    ]
+    with contextlib.suppress(sagemaker.InputError):
+        _taken(_document(first, *others))
