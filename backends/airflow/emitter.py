@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pipeglot.backends import _python as pysource
-from pipeglot.backends._python import Atom, Doc, Group, call, literal
+from pipeglot.backends._python import Atom, Doc, Group, call, literal, string_literal
 from pipeglot.backends._python.sharing import Family, Hole, ItemCall
 from pipeglot.backends.airflow.profiles import Profile
 from pipeglot.backends.airflow.results import RESULT_TYPES
@@ -316,14 +316,32 @@ def _step_output(function: str, node: StepProperty, name: str) -> Doc:
     """``xcom("Step", "Field", "List", "name", ...)``: the step, then its property's path; as
     ``ruff format`` lays it out, on the line of ``name = ``, else its arguments on one line of
     their own when they fit there, else one per line."""
-    arguments = [literal(node.step), *map(_path_part, node.path)]
-    if all(isinstance(argument, Atom) for argument in arguments):
-        listed = ", ".join(argument.text for argument in arguments)
+    # The arguments' texts, as literal and _path_part write them: a string's literal, a
+    # position's digits (each an Atom), without making the Atoms.
+    texts = [string_literal(node.step)] if type(node.step) is str else None
+    for part in node.path:
+        if texts is None:
+            break
+        kind = type(part)  # exact types: the IR's path parts have no subclasses
+        if kind is Index:
+            texts.append(str(part.position))
+            continue
+        value = part.key if kind is Key else part.name  # Attribute, SelectByName
+        if type(value) is str:
+            texts.append(string_literal(value))
+        else:  # not what the reader makes: the general path below
+            texts = None
+    if texts is None:
+        arguments = [literal(node.step), *map(_path_part, node.path)]
+        if all(isinstance(argument, Atom) for argument in arguments):
+            texts = [argument.text for argument in arguments]
+    if texts is not None:
+        listed = ", ".join(texts)
         if len(name) + len(f" = {function}({listed})") <= pysource.LINE_LENGTH:
             return Atom(f"{function}({listed})")
         if len(pysource.INDENT + listed) <= pysource.LINE_LENGTH:
             return Atom(f"{function}(\n{pysource.INDENT}{listed}\n)")
-    return call(function, *arguments)
+    return call(function, literal(node.step), *map(_path_part, node.path))
 
 
 def _path_part(part: PathPart) -> Doc:
