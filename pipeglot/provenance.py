@@ -292,6 +292,8 @@ def _spellings(workflow: Workflow, losses: Losses) -> list[list[Any]]:
         if step.kind in losses.whole_kinds:  # the block keeps its arguments whole
             continue
         arguments = {"Conditions": step.conditions} if step.conditions else step.arguments
+        if arguments is MISSING:  # a step written without Arguments spells nothing
+            continue
         text = fragments.text(arguments)
         if '"Std:J' not in text and '"In"' not in text and not (computed and computed.search(text)):
             continue

@@ -194,6 +194,14 @@ def test_a_step_without_its_required_key_is_rejected(step: dict, key: str) -> No
     assert f"/Steps/0 (step {step['Name']!r})" in str(error)
 
 
+def test_a_step_written_without_arguments_reaches_every_writer() -> None:
+    """A job step with no "Arguments" key (the fuzzer deleted it) is read as written; the
+    ASL writer's provenance once serialised the missing value and crashed (exit 4)."""
+    step = {"Name": "Evaluate", "Type": "Processing"}
+    text = definition(step, processing("Train", DependsOn=["Evaluate"]))
+    assert set(every_writer_succeeds_or_reports(text).values()) == {"translated"}
+
+
 # --- Unicode ---------------------------------------------------------------------------------
 
 
