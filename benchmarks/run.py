@@ -86,10 +86,11 @@ def measure(
             f"{size:>7} {megabytes:>6.1f} {baseline:>12.3f} {translate:>14.3f} {ratios[-1]:>6.2f}"
             f" {calls:>11.0f}"
         )
-    print(
-        f"scaling exponent: translate {slope(sizes, times):.2f} "
-        f"(the JSON round trip itself: {slope(sizes, baselines):.2f})"
-    )
+    if len(sizes) > 1:  # a slope needs two sizes
+        print(
+            f"scaling exponent: translate {slope(sizes, times):.2f} "
+            f"(the JSON round trip itself: {slope(sizes, baselines):.2f})"
+        )
     return times, ratios
 
 
