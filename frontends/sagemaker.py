@@ -56,7 +56,6 @@ from pipeglot.ir.model import (
     Step,
     StepKind,
     Workflow,
-    new_step,
 )
 from pipeglot.ir.validate import MAX_NESTING, check_workflow
 
@@ -597,7 +596,7 @@ class _Reader:
         return name
 
     def _build_step(self, fields: dict[str, Any], name: str, type_name: str, pointer: str) -> Step:
-        # Checked and built in the order of the keywords of new_step below (errors in that
+        # Checked and built in the order of the keywords of Step below (errors in that
         # order); a pointer is formatted only for a key that is present, and a reader is
         # called only for a key that is present.
         get = fields.get
@@ -642,7 +641,7 @@ class _Reader:
             check, known = NO_EXTRA, _STEP_KEYS
         extra = NO_EXTRA if known.issuperset(fields) else _extra(fields, known)
         if options is None:  # not a Condition: no keywords to unpack
-            return new_step(
+            return Step(
                 name=name,
                 kind=kind,
                 type_name=type_name,
@@ -659,7 +658,7 @@ class _Reader:
                 check=check,
                 extra=extra,
             )
-        return new_step(
+        return Step(
             name=name,
             kind=kind,
             type_name=type_name,

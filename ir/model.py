@@ -214,66 +214,6 @@ class Step:
         return arguments.get("ErrorMessage")
 
 
-class _WritableStep:
-    """A Step's slots without the frozen dataclass's guard, to be filled in and then made a
-    Step by ``__class__`` assignment, which CPython allows between classes of the same slots.
-    Step's frozen ``__init__`` sets each of its 20 fields through ``object.__setattr__``:
-    2.4 us a step (1,000 steps: a fifteenth of reading), this a fifth of it."""
-
-    __slots__ = Step.__slots__
-
-
-def new_step(
-    *,
-    name: str,
-    kind: StepKind,
-    type_name: str,
-    arguments: Value = MISSING,
-    depends_on: tuple[str, ...] | None = None,
-    display_name: Value = MISSING,
-    description: Value = MISSING,
-    cache_config: CacheConfig | None = None,
-    retry_policies: tuple[RetryPolicy, ...] | None = None,
-    property_files: tuple[PropertyFile, ...] | None = None,
-    function_arn: Value = MISSING,
-    sqs_queue_url: Value = MISSING,
-    output_parameters: tuple[OutputParameter, ...] | None = None,
-    check: Mapping[str, Value] = NO_EXTRA,
-    conditions: tuple[Condition, ...] = (),
-    if_steps: tuple[str, ...] = (),
-    else_steps: tuple[str, ...] = (),
-    branch_keys: tuple[str, ...] = ("IfSteps", "ElseSteps"),
-    extra: Mapping[str, Value] = NO_EXTRA,
-) -> Step:
-    """``Step(...)`` with the same keywords and defaults, made faster (for frontends that
-    make thousands): the same object, field for field (tests/test_load_spans.py). Step has
-    no ``__post_init__`` to run."""
-    step: Any = _WritableStep()
-    step.name = name
-    step.kind = kind
-    step.type_name = type_name
-    step.arguments = arguments
-    step.depends_on = depends_on
-    step.display_name = display_name
-    step.description = description
-    step.cache_config = cache_config
-    step.retry_policies = retry_policies
-    step.property_files = property_files
-    step.function_arn = function_arn
-    step.sqs_queue_url = sqs_queue_url
-    step.output_parameters = output_parameters
-    step.check = check
-    step.conditions = conditions
-    step.if_steps = if_steps
-    step.else_steps = else_steps
-    step.branch_keys = branch_keys
-    step.extra = extra
-    step._expressions = None
-    step.__class__ = Step
-    made: Step = step
-    return made
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExperimentConfig:
     """``PipelineExperimentConfig``. ``enabled=False`` is the SDK's explicit ``null``."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import dataclasses
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -17,16 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeglot.frontends import sagemaker
-from pipeglot.ir.expressions import In, collect_expressions
+from pipeglot.ir.expressions import collect_expressions
 from pipeglot.ir.graph import step_values
-from pipeglot.ir.model import (
-    CacheConfig,
-    OutputParameter,
-    RetryPolicy,
-    Step,
-    StepKind,
-    new_step,
-)
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from generate import pipeline
@@ -161,35 +151,6 @@ def _objects(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [o for item in value for o in _objects(item)]
     return []
-
-
-def test_new_step_makes_the_dataclass_step() -> None:
-    """new_step has Step's keywords and defaults, and makes the same frozen object."""
-    parameters = inspect.signature(new_step).parameters
-    fields = [f for f in dataclasses.fields(Step) if f.init]
-    assert list(parameters) == [f.name for f in fields]
-    for f in fields:
-        default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
-        assert parameters[f.name].default == default or f.default is dataclasses.MISSING
-    every = {
-        "name": "A", "kind": StepKind.CONDITION, "type_name": "Condition",
-        "arguments": {"X": 1}, "depends_on": ("B",), "display_name": "d", "description": "e",
-        "cache_config": CacheConfig(enabled=True), "property_files": (),
-        "retry_policies": (RetryPolicy(exception_types=("X",)),), "function_arn": "f",
-        "sqs_queue_url": "q", "output_parameters": (OutputParameter(name="o"),),
-        "check": {"CheckType": "c"}, "conditions": (In(1, (1,)),), "if_steps": ("B",),
-        "else_steps": ("C",), "branch_keys": ("IfSteps",), "extra": {"Z": 2},
-    }  # fmt: skip
-    for keywords in ({"name": "A", "kind": StepKind.FAIL, "type_name": "Fail"}, every):
-        made, built = new_step(**keywords), Step(**keywords)
-        assert type(made) is Step
-        assert [getattr(made, slot) for slot in Step.__slots__] == [
-            getattr(built, slot) for slot in Step.__slots__
-        ]
-        assert made == built and repr(made) == repr(built)
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            made.name = "B"  # type: ignore[misc]
-    assert not hasattr(Step, "__post_init__")  # which new_step would not run
 
 
 @pytest.mark.parametrize(
