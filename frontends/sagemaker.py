@@ -640,24 +640,6 @@ class _Reader:
         else:
             check, known = NO_EXTRA, _STEP_KEYS
         extra = NO_EXTRA if known.issuperset(fields) else _extra(fields, known)
-        if options is None:  # not a Condition: no keywords to unpack
-            return Step(
-                name=name,
-                kind=kind,
-                type_name=type_name,
-                arguments=arguments,
-                depends_on=depends_on,
-                display_name=display_name,
-                description=description,
-                cache_config=cache_config,
-                retry_policies=retry_policies,
-                property_files=property_files,
-                function_arn=get("FunctionArn", MISSING),
-                sqs_queue_url=get("SqsQueueUrl", MISSING),
-                output_parameters=output_parameters,
-                check=check,
-                extra=extra,
-            )
         return Step(
             name=name,
             kind=kind,
@@ -673,7 +655,8 @@ class _Reader:
             output_parameters=output_parameters,
             check=check,
             extra=extra,
-            **options,
+            # A Condition's arguments are read into its conditions and branches.
+            **({"arguments": arguments} if options is None else options),
         )
 
     def _condition(self, arguments: Any, pointer: str) -> dict[str, Any]:
