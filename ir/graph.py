@@ -243,27 +243,39 @@ def kahn_order(children: Mapping[str, Iterable[str]], waiting: dict[str, int]) -
 
 
 def _transitive_reduction(graph: nx.DiGraph) -> set[tuple[str, str]]:
-    """The edges of the transitive reduction of the acyclic ``graph``, in time linear in its
-    edges times its nodes / 64: descendants are bitsets (Python ints), built in reverse
-    topological order; a node's edge to a child is kept unless an earlier child (in
-    topological order) already reaches it. networkx's transitive_reduction is quadratic here.
-
-    Any topological order gives the same edges (the reduction of a DAG is unique); this one is
-    Kahn's, over the adjacency dicts."""
+    """The edges of the transitive reduction of the acyclic ``graph`` (see reduced_children),
+    over Kahn's order of its adjacency dicts. networkx's transitive_reduction is quadratic here."""
     successors = graph._succ
     waiting = {node: len(parents) for node, parents in graph._pred.items()}
     order = kahn_order(successors, waiting)
     if len(order) != len(waiting):
         raise nx.NetworkXUnfeasible("the step graph has a cycle")
     position = {node: index for index, node in enumerate(order)}
+    kept = reduced_children(successors, order, position)
+    return {(node, child) for node, children in kept.items() for child in children}
+
+
+def reduced_children(
+    successors: Mapping[str, Iterable[str]], order: list[str], position: Mapping[str, int]
+) -> dict[str, list[str]]:
+    """Each node's children in the transitive reduction of an acyclic graph (the nodes with
+    none left out), in ``position`` order. ``order`` is a topological order and ``position``
+    each node's index in it: any topological order gives the same edges (the reduction of a
+    DAG is unique). Linear in the edges times the nodes / 64: descendants are bitsets (Python
+    ints), built in reverse order; a node's edge to a child is kept unless an earlier child
+    already reaches it."""
     reach: dict[str, int] = {}
-    kept: set[tuple[str, str]] = set()
+    kept: dict[str, list[str]] = {}
     for node in reversed(order):
+        children = successors[node]
         covered = 0
-        for child in sorted(successors[node], key=position.__getitem__):
+        found = []
+        for child in sorted(children, key=position.__getitem__):
             bit = 1 << position[child]
             if not covered & bit:
-                kept.add((node, child))
+                found.append(child)
             covered |= bit | reach[child]
         reach[node] = covered
+        if found:
+            kept[node] = found
     return kept

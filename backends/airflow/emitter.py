@@ -37,7 +37,7 @@ from pipeglot.ir.expressions import (
     Value,
     format_get,
 )
-from pipeglot.ir.graph import _rows, topological_order
+from pipeglot.ir.graph import _rows, reduced_children, topological_order
 from pipeglot.ir.model import Step, Workflow
 
 # Execution variables whose Airflow value only stands in for SageMaker's.
@@ -387,25 +387,10 @@ def _drawn_successors(
     each of its branch steps, since a branch operator skips only its direct followers; each
     step's followers in task order. The reduction's pairs are added to ``reduced``.
 
-    The reduction as ir.graph._transitive_reduction finds it, over ``order`` (a topological
-    order: any gives the same edges): descendants as bitsets built in reverse order, a
-    node's edge to a child kept unless an earlier child already reaches it."""
-    successors = graph._succ
-    reach: dict[str, int] = {}
-    drawn: dict[str, list[str]] = {}
-    for node in reversed(order):
-        children = successors[node]
-        covered = 0
-        kept = []
-        for child in sorted(children, key=position.__getitem__) if len(children) > 1 else children:
-            bit = 1 << position[child]
-            if not covered & bit:
-                kept.append(child)
-            covered |= bit | reach[child]
-        reach[node] = covered
-        if kept:
-            drawn[node] = kept  # in task order, as the children were visited
-            reduced.update([(node, child) for child in kept])
+    ``position`` is each step's index in ``order``, a topological order."""
+    drawn = reduced_children(graph._succ, order, position)  # in task order
+    for node, kept in drawn.items():
+        reduced.update([(node, child) for child in kept])
     for step in workflow.steps:
         if step.if_steps or step.else_steps:
             targets = {*drawn.get(step.name, ()), *step.if_steps, *step.else_steps}
