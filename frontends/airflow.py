@@ -648,8 +648,8 @@ class _DagReader:
     def _built_value(self, node: ast.expr, step: str) -> Any:
         """Values built by the file's own code that only assembles data: a function whose body
         is one ``return`` of an expression (inlined with its arguments), and the expression
-        constructors of pipeglot's generated DAG files (``Get``, ``Join``, ``xcom(...)``,
-        ``resolved``, ``request_with_job_name``) when the file defines them."""
+        constructors of pipeglot's generated DAG files (``Parameter``, ``Get``, ``Join``,
+        ``xcom(...)``, ``resolved``, ``request_with_job_name``) when the file defines them."""
         path: list[Any] = []
         current = node
         while isinstance(current, ast.Attribute | ast.Subscript):
@@ -689,6 +689,8 @@ class _DagReader:
             return _NOT_BUILT
         if name == "Get" and len(arguments) == 1 and isinstance(arguments[0], str):
             return parse_get(arguments[0])
+        if name == "Parameter" and len(arguments) == 1 and isinstance(arguments[0], str):
+            return self._param(arguments[0], current)
         if name == "Join" and len(arguments) == 2 and isinstance(arguments[1], list):
             return Join(str(arguments[0]), tuple(arguments[1]))
         if name == "resolved" and len(arguments) == 1:

@@ -239,7 +239,7 @@ def test_emr_serverless_maps_job_config_to_the_operator() -> None:
     task = text[start : text.index("\n    )", start)]
     assert 'application_id=resolved("00f1abcdefgh"),' in task
     assert "execution_role_arn=resolved(" in task and "job_driver=resolved(" in task
-    assert 'param("InputData")' in task
+    assert 'Parameter("InputData")' in task
     assert "waiter_max_attempts=780," in task  # 720 minutes, EMR Serverless' default, + 60
 
 

@@ -226,7 +226,7 @@ class Emitter:
             doc = Atom(slot[0])
         elif kind is ParameterRef:
             self.need("parameters")
-            doc = call("param", literal(node.name))
+            doc = call("Parameter", literal(node.name))
         elif kind is PropertyFileRef:  # the frontend allows these only in JsonGet
             raise ValueError(f"{format_get(node)} outside Std:JsonGet")
         else:

@@ -57,7 +57,7 @@ def as_text(value):
 
 
 class Get(Expression):
-    """SageMaker's ``{"Get": "Parameters.Name"}``, read by READERS[its first part]."""
+    """SageMaker's ``{"Get": "Execution.Name"}``, read by READERS[its first part]."""
 
     def evaluate(self, context, job):
         root, _, name = self.args[0].partition(".")
@@ -67,13 +67,11 @@ class Get(Expression):
 # section: parameters
 
 
-def param(name):
-    """The run's value of the pipeline parameter ``name`` (the DAG param of that name)."""
-    return Get(f"Parameters.{name}")
+class Parameter(Expression):
+    """The run's value of a pipeline parameter: the DAG param of that name."""
 
-
-def parameter(name, context, job):
-    return context["params"][name]
+    def evaluate(self, context, job):
+        return context["params"][self.args[0]]
 
 
 # section: execution
@@ -272,17 +270,16 @@ def resolved_json(value):
 
 
 def request_with_job_name(request, name_key, max_length=63):
-    """Like ``resolved``, with a job name unique per DAG run, task and try placed first under
-    ``name_key``: <prefix>-<12 hex digits>. A name in the source request is the prefix, as
-    SageMaker uses it (use_custom_job_prefix); the task id is the default."""
+    """Like ``resolved``, with a job name unique per DAG run, task and try first under
+    ``name_key``: <prefix>-<12 hex digits>, the prefix the request's own name (as SageMaker's
+    use_custom_job_prefix) or the task id."""
 
     def render(context, jinja_env=None):
         ti, rest = context["ti"], dict(request)
-        attempt = f"{ti.dag_id}\n{ti.run_id}\n{ti.task_id}\n{ti.try_number}"
         prefix = evaluate(rest.pop(name_key, None), context) or ti.task_id
-        prefix = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-") or "step"
-        digest = hashlib.sha256(attempt.encode()).hexdigest()[:12]
-        job = f"{prefix[: max_length - 13].rstrip('-')}-{digest}"
+        prefix = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-")[: max_length - 13]
+        attempt = f"{ti.dag_id}\n{ti.run_id}\n{ti.task_id}\n{ti.try_number}".encode()
+        job = f"{prefix.rstrip('-') or 'step'}-{hashlib.sha256(attempt).hexdigest()[:12]}"
         return {name_key: job, **evaluate(rest, context, job)}
 
     return render

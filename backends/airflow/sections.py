@@ -19,7 +19,7 @@ SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "expressions": ((), ()),
     "as_text": (("json",), ()),
     "get": ((), ("expressions",)),
-    "parameters": ((), ("get",)),
+    "parameters": ((), ("expressions",)),
     "execution": (("datetime.UTC", "datetime.datetime"), ("execution_id",)),
     "experiment": ((), ("expressions", "execution_id")),
     "execution_id": (("hashlib",), ()),
@@ -44,7 +44,6 @@ SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 # The first part of a Get reference: the runtime section and function that read it.
 READERS = {
-    "Parameters": ("parameters", "parameter"),
     "Execution": ("execution", "execution_variable"),
     "PipelineExperimentConfig": ("experiment", "experiment_value"),
 }

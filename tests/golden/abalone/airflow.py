@@ -47,21 +47,11 @@ def as_text(value):
     return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
 
 
-class Get(Expression):
-    """SageMaker's ``{"Get": "Parameters.Name"}``, read by READERS[its first part]."""
+class Parameter(Expression):
+    """The run's value of a pipeline parameter: the DAG param of that name."""
 
     def evaluate(self, context, job):
-        root, _, name = self.args[0].partition(".")
-        return READERS[root](name, context, job)
-
-
-def param(name):
-    """The run's value of the pipeline parameter ``name`` (the DAG param of that name)."""
-    return Get(f"Parameters.{name}")
-
-
-def parameter(name, context, job):
-    return context["params"][name]
+        return context["params"][self.args[0]]
 
 
 # Step types whose provider operator returns {step type: Describe* response}.
@@ -163,17 +153,16 @@ def resolved(value):
 
 
 def request_with_job_name(request, name_key, max_length=63):
-    """Like ``resolved``, with a job name unique per DAG run, task and try placed first under
-    ``name_key``: <prefix>-<12 hex digits>. A name in the source request is the prefix, as
-    SageMaker uses it (use_custom_job_prefix); the task id is the default."""
+    """Like ``resolved``, with a job name unique per DAG run, task and try first under
+    ``name_key``: <prefix>-<12 hex digits>, the prefix the request's own name (as SageMaker's
+    use_custom_job_prefix) or the task id."""
 
     def render(context, jinja_env=None):
         ti, rest = context["ti"], dict(request)
-        attempt = f"{ti.dag_id}\n{ti.run_id}\n{ti.task_id}\n{ti.try_number}"
         prefix = evaluate(rest.pop(name_key, None), context) or ti.task_id
-        prefix = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-") or "step"
-        digest = hashlib.sha256(attempt.encode()).hexdigest()[:12]
-        job = f"{prefix[: max_length - 13].rstrip('-')}-{digest}"
+        prefix = re.sub(r"[^A-Za-z0-9]+", "-", str(prefix)).strip("-")[: max_length - 13]
+        attempt = f"{ti.dag_id}\n{ti.run_id}\n{ti.task_id}\n{ti.try_number}".encode()
+        job = f"{prefix.rstrip('-') or 'step'}-{hashlib.sha256(attempt).hexdigest()[:12]}"
         return {name_key: job, **evaluate(rest, context, job)}
 
     return render
@@ -236,10 +225,6 @@ STEP_RESULTS = {
     "AbaloneProcess": ("AbaloneProcess", "Processing"),
     "AbaloneTrain": ("AbaloneTrain", "Training"),
 }
-
-
-# How Get reads each kind of reference.
-READERS = {"Parameters": parameter}
 
 
 # Values that several steps share.
@@ -324,7 +309,7 @@ ABALONE_TRAIN_REQUEST = {
     "ResourceConfig": {
         "VolumeSizeInGB": 30,
         "InstanceCount": 1,
-        "InstanceType": param("TrainingInstanceType"),
+        "InstanceType": Parameter("TrainingInstanceType"),
     },
     "RoleArn": ROLE_ARN,
     "InputDataConfig": [
@@ -396,7 +381,7 @@ ABALONE_REGISTER_MODEL_REGISTER_MODEL_REQUEST = {
         "SupportedRealtimeInferenceInstanceTypes": ["ml.t2.medium", "ml.m5.xlarge"],
         "SupportedTransformInstanceTypes": ["ml.m5.xlarge"],
     },
-    "ModelApprovalStatus": param("ModelApprovalStatus"),
+    "ModelApprovalStatus": Parameter("ModelApprovalStatus"),
 }
 
 
@@ -413,7 +398,7 @@ ABALONE_CREATE_MODEL_CREATE_MODEL_REQUEST = {
 ABALONE_TRANSFORM_REQUEST = {
     "ModelName": ABALONE_CREATE_MODEL_CREATE_MODEL_MODEL_NAME,
     "TransformInput": {
-        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": param("BatchData")}},
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": Parameter("BatchData")}},
     },
     "TransformOutput": {"S3OutputPath": "s3://sagemaker-us-west-2-000000000000/AbaloneTransform"},
     "TransformResources": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge"},
@@ -444,11 +429,11 @@ with DAG(
     abalone_process = SageMakerProcessingOperator(
         task_id="AbaloneProcess",
         config=processing_job_request(
-            instance_count=param("ProcessingInstanceCount"),
+            instance_count=Parameter("ProcessingInstanceCount"),
             image_uri="246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3",
             container_entrypoint=["python3", "/opt/ml/processing/input/code/preprocessing.py"],
             processing_inputs=[
-                processing_input("input-1", param("InputData"), "/opt/ml/processing/input"),
+                processing_input("input-1", Parameter("InputData"), "/opt/ml/processing/input"),
                 processing_input(
                     "code",
                     "s3://sagemaker-us-west-2-000000000000/sklearn-abalone-process-2022-07-13-16-07-51-228/input/code/preprocessing.py",
@@ -515,7 +500,7 @@ with DAG(
                     PropertyFile("AbaloneEval", "evaluation", "evaluation.json"),
                     "regression_metrics.mse.value",
                 ),
-                param("MseThreshold"),
+                Parameter("MseThreshold"),
             ],
             if_steps=[
                 "AbaloneRegisterModel-RegisterModel",
@@ -549,7 +534,7 @@ with DAG(
     abalone_mse_fail = PythonOperator(
         task_id="AbaloneMSEFail",
         python_callable=fail_with(
-            Join(" ", ["Execution failed due to MSE >", param("MseThreshold")]),
+            Join(" ", ["Execution failed due to MSE >", Parameter("MseThreshold")]),
         ),
     )
 
@@ -564,7 +549,7 @@ with DAG(
     ]
     abalone_create_model_create_model >> abalone_transform
 # pipeglot-provenance v1 begin (JSON; join the lines as they are)
-# {"file":"25ec90fb2abe","definition":{"Metadata":{},"PipelineExperimentConfig":{"ExperimentName":
+# {"file":"0a3cfec31868","definition":{"Metadata":{},"PipelineExperimentConfig":{"ExperimentName":
 # {"Get":"Execution.PipelineName"},"TrialName":{"Get":"Execution.PipelineExecutionId"}}},"steps":{
 # "PropertyFiles":[[[{"PropertyFileName":"EvaluationReport","OutputName":"evaluation","FilePath":"
 # evaluation.json"}],["AbaloneEval"]]]}}
