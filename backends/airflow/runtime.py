@@ -270,9 +270,9 @@ def resolved_json(value):
 
 
 def request_with_job_name(request, name_key, max_length=63):
-    """Like ``resolved``, with a job name unique per DAG run, task and try first under
-    ``name_key``: <prefix>-<12 hex digits>, the prefix the request's own name (as SageMaker's
-    use_custom_job_prefix) or the task id."""
+    """The operator's config, built when the task starts: ``request`` evaluated, with a job
+    name unique per DAG run, task and try first under ``name_key``: <prefix>-<12 hex digits>,
+    the prefix the request's own name (as SageMaker's use_custom_job_prefix) or the task id."""
 
     def render(context, jinja_env=None):
         ti, rest = context["ti"], dict(request)

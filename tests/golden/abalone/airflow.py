@@ -153,9 +153,9 @@ def resolved(value):
 
 
 def request_with_job_name(request, name_key, max_length=63):
-    """Like ``resolved``, with a job name unique per DAG run, task and try first under
-    ``name_key``: <prefix>-<12 hex digits>, the prefix the request's own name (as SageMaker's
-    use_custom_job_prefix) or the task id."""
+    """The operator's config, built when the task starts: ``request`` evaluated, with a job
+    name unique per DAG run, task and try first under ``name_key``: <prefix>-<12 hex digits>,
+    the prefix the request's own name (as SageMaker's use_custom_job_prefix) or the task id."""
 
     def render(context, jinja_env=None):
         ti, rest = context["ti"], dict(request)
@@ -549,7 +549,7 @@ with DAG(
     ]
     abalone_create_model_create_model >> abalone_transform
 # pipeglot-provenance v1 begin (JSON; join the lines as they are)
-# {"file":"0a3cfec31868","definition":{"Metadata":{},"PipelineExperimentConfig":{"ExperimentName":
+# {"file":"20646f9483d0","definition":{"Metadata":{},"PipelineExperimentConfig":{"ExperimentName":
 # {"Get":"Execution.PipelineName"},"TrialName":{"Get":"Execution.PipelineExecutionId"}}},"steps":{
 # "PropertyFiles":[[[{"PropertyFileName":"EvaluationReport","OutputName":"evaluation","FilePath":"
 # evaluation.json"}],["AbaloneEval"]]]}}
